@@ -1,0 +1,53 @@
+// contra/autograd/ops/norm.hpp — layer norm (composite and fused) and L2 row normalisation.
+#pragma once
+#include "elementwise.hpp"
+#include "reduce.hpp"
+
+namespace contra::ad {
+
+// layer_norm<Impl>(x, gamma, beta, eps): per row of x [..., C]:
+//   y = (x − mean) / sqrt(var + eps) · gamma + beta, var the biased variance.
+template <class Impl, class T, class B>
+Var<T, B> layer_norm(const Var<T, B>& x, const Var<T, B>& gamma, const Var<T, B>& beta, double eps = 1e-5) {
+    static_assert(ImplPolicy<Impl>, "layer_norm: Impl is ad::Composite or ad::Fused");
+    const std::int64_t R = x.value().rows(), C = x.value().cols();
+    CONTRA_CHECK(gamma.numel() == C && beta.numel() == C, "layer_norm: gamma ", gamma.shape(), " and beta ", beta.shape(),
+                 " do not match input ", x.shape());
+    if constexpr (std::same_as<Impl, Composite>) {
+        const auto x2 = x.reshape(Shape{R, C});
+        const auto mu = mean(x2, ops::Axis::cols).reshape(Shape{R, 1});                          // [R,1]
+        const auto centred = x2 - mu;                                                              // [R,C]
+        const auto var = mean(square(centred), ops::Axis::cols).reshape(Shape{R, 1});              // [R,1]
+        const auto normalised = centred * rsqrt(affine(var, acc_t<T>(1), acc_t<T>(eps)));          // [R,C]
+        return (normalised * gamma + beta).reshape(x.shape());
+    } else {
+        auto y = new_tensor<T, B>(x.shape());
+        auto mu = new_tensor<T, B>(Shape{R});
+        auto rstd = new_tensor<T, B>(Shape{R});
+        ops::layer_norm(B{}, x.value(), gamma.value(), beta.value(), eps, y, mu, rstd);
+        return record<T, B>(y, [x, gamma, beta, mu, rstd](const DTensor<T, B>& g) {
+            auto dx = new_tensor<T, B>(x.shape());
+            auto dgamma = new_tensor<T, B>(gamma.shape());
+            auto dbeta = new_tensor<T, B>(beta.shape());
+            ops::layer_norm_backward(B{}, x.value(), gamma.value(), mu, rstd, g, dx, dgamma, dbeta);
+            x.accumulate(dx);
+            gamma.accumulate(dgamma);
+            beta.accumulate(dbeta);
+        }, x, gamma, beta);
+    }
+}
+
+// l2_normalize(x, eps): each row of x [..., C] divided by max(its L2 norm, eps) (torch's F.normalize).
+template <class T, class B>
+Var<T, B> l2_normalize(const Var<T, B>& x, double eps = 1e-12) {
+    auto y = new_tensor<T, B>(x.shape());
+    auto norm = new_tensor<T, B>(Shape{x.value().rows()});
+    ops::l2_normalize(B{}, x.value(), eps, y, norm);
+    return record<T, B>(y, [x, y, norm, eps](const DTensor<T, B>& g) {
+        auto dx = new_tensor<T, B>(x.shape());
+        ops::l2_normalize_backward(B{}, y, norm, eps, g, dx);
+        x.accumulate(dx);
+    }, x);
+}
+
+}  // namespace contra::ad

@@ -1,0 +1,408 @@
+// contra/backend/ops.hpp — THE op contract: every primitive contra computes with, declared once.
+//
+// Each primitive is a function template over a backend tag B (reference, cpu, cuda; see
+// core/device.hpp) and an element type T. This file checks the arguments (shapes, ranges) and
+// forwards to Kernels<B>, which each backend specialises: backend/reference (plain loops, the
+// oracle), backend/eigen (Eigen + OpenMP), backend/cuda (CUDA/cuBLAS, nvcc only). Backends may
+// therefore assume what is written under "requires" here.
+//
+// Conventions
+//   - "[R,C]" means the tensor is read as a matrix: C = its innermost extent, R = all the others
+//     (Shape::rows/cols). Callers reshape (a free view) to choose the matrix.
+//   - Outputs are passed by reference, allocated by the caller, and overwritten unless a beta or
+//     "accumulate" argument says otherwise. Outputs never alias inputs unless stated.
+//   - Arithmetic accumulates in acc_t<T> (fp32 for bf16/f16). Scalars are passed as acc_t<T>.
+//   - CUDA: kernels are queued on the current stream of backend/cuda/context.cuh; workspaces come
+//     from that context; nothing here synchronises unless it returns a host value.
+// defines: contra::ops::* (the primitives), contra::ops::Kernels<B> (specialised by backends)
+#pragma once
+#include <algorithm>
+#include <cstdint>
+
+#include "../core/device.hpp"
+#include "../core/tensor.hpp"
+
+namespace contra::ops {
+
+template <class B> struct Kernels;  // specialised by each backend
+
+template <class T, class B> using BTensor = Tensor<T, device_of<B>>;
+using Index = std::int32_t;  // token ids, class labels, row indices
+
+enum class Trans : std::uint8_t { N, T };
+enum class BinaryOp : std::uint8_t { add, sub, mul, div };
+enum class UnaryOp : std::uint8_t { neg, exp, log, sqrt, rsqrt, tanh, erf, sigmoid, square, reciprocal, abs };
+enum class Axis : std::uint8_t { rows, cols };  // rows: reduce over rows (→ [C]); cols: over columns (→ [R])
+enum class ReduceOp : std::uint8_t { sum, sum_squares, max_abs, count_nonfinite };
+enum class Activation : std::uint8_t { quick_gelu, gelu, gelu_tanh, relu };
+
+struct SoftmaxMask {
+    bool causal = false;  // row r (query r mod C) ignores columns c > r mod C
+};
+
+struct Conv2dShape {
+    int stride = 1;
+    int padding = 0;
+};
+
+struct AdamWStep {
+    double lr, beta1, beta2, eps, weight_decay;
+    std::int64_t step;  // 1 for the first update (bias correction)
+};
+
+namespace detail {
+template <class A, class Bt>
+void check_same(const char* op, const char* what, const A& a, const Bt& b) {
+    CONTRA_CHECK(a.shape() == b.shape(), op, ": ", what, " shapes differ: ", a.shape(), " vs ", b.shape());
+}
+template <class A>
+void check_shape(const char* op, const char* what, const A& a, const Shape& expected) {
+    CONTRA_CHECK(a.shape() == expected, op, ": ", what, " has shape ", a.shape(), ", expected ", expected);
+}
+}  // namespace detail
+
+// ─── linear algebra ───────────────────────────────────────────────────────────────────────────
+
+// gemm: C[M,N] = alpha · op(A) · op(B) + beta · C, with op(X) = X or Xᵀ.
+//   requires: A is [M,K] (Trans::N) or [K,M] (Trans::T) as a matrix; B is [K,N] or [N,K]; C is [M,N].
+//   ensures:  with beta = 0, C's old contents are never read (NaN-safe).
+template <class B, class T>
+void gemm(B, Trans ta, Trans tb, acc_t<T> alpha, const BTensor<T, B>& a, const BTensor<T, B>& b, acc_t<T> beta,
+          BTensor<T, B>& c) {
+    const std::int64_t m = ta == Trans::N ? a.rows() : a.cols(), k = ta == Trans::N ? a.cols() : a.rows();
+    const std::int64_t kb = tb == Trans::N ? b.rows() : b.cols(), n = tb == Trans::N ? b.cols() : b.rows();
+    CONTRA_CHECK(k == kb && c.rows() == m && c.cols() == n, "gemm: op(A) ", m, "x", k, " times op(B) ", kb, "x", n,
+                 " into C ", c.rows(), "x", c.cols(), " (A ", a.shape(), ", B ", b.shape(), ", C ", c.shape(), ")");
+    Kernels<B>::gemm(ta, tb, m, n, k, alpha, a, b, beta, c);
+}
+
+// gemm_batched: for each l, C[l] = alpha · op(A[l]) · op(B[l]) + beta · C[l].
+//   requires: rank ≥ 3; the last two axes are the matrices, all leading axes the batch (equal in
+//             A, B and C); matrix shapes as in gemm.
+template <class B, class T>
+void gemm_batched(B, Trans ta, Trans tb, acc_t<T> alpha, const BTensor<T, B>& a, const BTensor<T, B>& b,
+                  acc_t<T> beta, BTensor<T, B>& c) {
+    CONTRA_CHECK(a.rank() >= 3 && b.rank() == a.rank() && c.rank() == a.rank(), "gemm_batched: needs rank ≥ 3, got A ",
+                 a.shape(), ", B ", b.shape(), ", C ", c.shape());
+    const std::int64_t batch = a.numel() / std::max<std::int64_t>(1, a.size(-1) * a.size(-2));
+    const std::int64_t m = ta == Trans::N ? a.size(-2) : a.size(-1), k = ta == Trans::N ? a.size(-1) : a.size(-2);
+    const std::int64_t kb = tb == Trans::N ? b.size(-2) : b.size(-1), n = tb == Trans::N ? b.size(-1) : b.size(-2);
+    bool same_batch = true;
+    for (int i = 0; i < a.rank() - 2; ++i) same_batch &= a.size(i) == b.size(i) && a.size(i) == c.size(i);
+    CONTRA_CHECK(same_batch && k == kb && c.size(-2) == m && c.size(-1) == n, "gemm_batched: A ", a.shape(), ", B ",
+                 b.shape(), ", C ", c.shape(), " do not multiply");
+    Kernels<B>::gemm_batched(ta, tb, batch, m, n, k, alpha, a, b, beta, c);
+}
+
+// ─── elementwise ──────────────────────────────────────────────────────────────────────────────
+
+// binary: out = a ∘ b with ∘ in {+, −, ×, ÷}, b broadcast as a matrix:
+//   requires: a, out same element count, read as [R,C] with a's matrix shape; b is [Rb,Cb] with
+//             Rb ∈ {1, R} and Cb ∈ {1, C} (a row, a column, a scalar or a full matrix).
+//             out may alias a.
+template <class B, class T>
+void binary(B, BinaryOp op, const BTensor<T, B>& a, const BTensor<T, B>& b, BTensor<T, B>& out) {
+    CONTRA_CHECK(out.numel() == a.numel(), "binary: output ", out.shape(), " differs from input ", a.shape());
+    const bool rows_ok = b.rows() == 1 || b.rows() == a.rows();
+    const bool cols_ok = b.cols() == 1 || b.cols() == a.cols();
+    CONTRA_CHECK(rows_ok && cols_ok, "binary: cannot broadcast ", b.shape(), " over ", a.shape());
+    Kernels<B>::binary(op, a.rows(), a.cols(), a, b.rows(), b.cols(), b, out);
+}
+
+// unary: out = f(x) elementwise. requires: equal element counts; out may alias x.
+template <class B, class T>
+void unary(B, UnaryOp op, const BTensor<T, B>& x, BTensor<T, B>& out) {
+    CONTRA_CHECK(out.numel() == x.numel(), "unary: output ", out.shape(), " differs from input ", x.shape());
+    Kernels<B>::unary(op, x, out);
+}
+
+// affine: out = alpha · x + beta (scalars). out may alias x.
+template <class B, class T>
+void affine(B, const BTensor<T, B>& x, acc_t<T> alpha, acc_t<T> beta, BTensor<T, B>& out) {
+    CONTRA_CHECK(out.numel() == x.numel(), "affine: output ", out.shape(), " differs from input ", x.shape());
+    Kernels<B>::affine(x, alpha, beta, out);
+}
+
+// axpy: y += alpha · x. requires: equal element counts.
+template <class B, class T>
+void axpy(B, acc_t<T> alpha, const BTensor<T, B>& x, BTensor<T, B>& y) {
+    CONTRA_CHECK(y.numel() == x.numel(), "axpy: ", x.shape(), " and ", y.shape(), " differ in size");
+    Kernels<B>::axpy(alpha, x, y);
+}
+
+// fill: every element of out = value.
+template <class B, class T>
+void fill(B, acc_t<T> value, BTensor<T, B>& out) {
+    Kernels<B>::fill(value, out);
+}
+
+// ─── reductions ───────────────────────────────────────────────────────────────────────────────
+
+// sum: out = alpha · (sum of x [R,C] over rows → [C], or over columns → [R]) + beta · out.
+template <class B, class T>
+void sum(B, Axis axis, acc_t<T> alpha, const BTensor<T, B>& x, acc_t<T> beta, BTensor<T, B>& out) {
+    const std::int64_t expected = axis == Axis::rows ? x.cols() : x.rows();
+    CONTRA_CHECK(out.numel() == expected, "sum: output ", out.shape(), " should hold ", expected,
+                 " values for input ", x.shape());
+    Kernels<B>::sum(axis, alpha, x, beta, out);
+}
+
+// reduce_all: one number over every element (in double, on the host):
+// sum, sum of squares, largest |x|, or the count of NaN/±inf elements.
+template <class B, class T>
+double reduce_all(B, ReduceOp op, const BTensor<T, B>& x) {
+    return Kernels<B>::reduce_all(op, x);
+}
+
+// ─── layout ───────────────────────────────────────────────────────────────────────────────────
+
+// transpose: out[l, j, i] = x[l, i, j] for x [L..., M, N] (rank ≥ 2; leading axes are a batch).
+template <class B, class T>
+void transpose(B, const BTensor<T, B>& x, BTensor<T, B>& out) {
+    CONTRA_CHECK(x.rank() >= 2 && out.numel() == x.numel() && out.size(-1) == x.size(-2) && out.size(-2) == x.size(-1),
+                 "transpose: ", x.shape(), " into ", out.shape());
+    Kernels<B>::transpose(x.numel() / std::max<std::int64_t>(1, x.size(-1) * x.size(-2)), x.size(-2), x.size(-1), x, out);
+}
+
+// permute_0213: out[a, c, b, d] = x[a, b, c, d] (split or merge attention heads).
+template <class B, class T>
+void permute_0213(B, const BTensor<T, B>& x, BTensor<T, B>& out) {
+    CONTRA_CHECK(x.rank() == 4, "permute_0213: needs rank 4, got ", x.shape());
+    detail::check_shape("permute_0213", "output", out, Shape{x.size(0), x.size(2), x.size(1), x.size(3)});
+    Kernels<B>::permute_0213(x, out);
+}
+
+// concat_cols: out [R, Ca+Cb] = [a | b] for a [R,Ca], b [R,Cb] (rank-2 views).
+template <class B, class T>
+void concat_cols(B, const BTensor<T, B>& a, const BTensor<T, B>& b, BTensor<T, B>& out) {
+    CONTRA_CHECK(a.rank() == 2 && b.rank() == 2 && out.rank() == 2 && a.size(0) == b.size(0) &&
+                     out.size(0) == a.size(0) && out.size(1) == a.size(1) + b.size(1),
+                 "concat_cols: ", a.shape(), " | ", b.shape(), " into ", out.shape());
+    Kernels<B>::concat_cols(a, b, out);
+}
+
+// split_cols: the inverse of concat_cols: a = x[:, :Ca], b = x[:, Ca:].
+template <class B, class T>
+void split_cols(B, const BTensor<T, B>& x, BTensor<T, B>& a, BTensor<T, B>& b) {
+    CONTRA_CHECK(a.rank() == 2 && b.rank() == 2 && x.rank() == 2 && a.size(0) == b.size(0) &&
+                     x.size(0) == a.size(0) && x.size(1) == a.size(1) + b.size(1),
+                 "split_cols: ", x.shape(), " into ", a.shape(), " | ", b.shape());
+    Kernels<B>::split_cols(x, a, b);
+}
+
+// gather_rows: out[i, :] = table[index[i], :].
+//   requires: table [V, W], index [N] with 0 ≤ index[i] < V (checked), out [N, W].
+template <class B, class T>
+void gather_rows(B, const BTensor<T, B>& table, const BTensor<Index, B>& index, BTensor<T, B>& out) {
+    CONTRA_CHECK(table.rank() == 2 && out.rank() == 2 && out.size(0) == index.numel() && out.size(1) == table.size(1),
+                 "gather_rows: table ", table.shape(), ", ", index.numel(), " indices, output ", out.shape());
+    Kernels<B>::gather_rows(table, index, out);
+}
+
+// scatter_add_rows: table[index[i], :] += src[i, :] (repeated indices add up).
+template <class B, class T>
+void scatter_add_rows(B, const BTensor<T, B>& src, const BTensor<Index, B>& index, BTensor<T, B>& table) {
+    CONTRA_CHECK(table.rank() == 2 && src.rank() == 2 && src.size(0) == index.numel() && src.size(1) == table.size(1),
+                 "scatter_add_rows: source ", src.shape(), ", ", index.numel(), " indices, table ", table.shape());
+    Kernels<B>::scatter_add_rows(src, index, table);
+}
+
+// im2patch: non-overlapping P×P patches (a convolution with stride = kernel, as matrices).
+//   img [N,C,H,W] → out [N, (H/P)·(W/P), C·P·P]; patches in row-major order of the patch grid,
+//   each flattened as (c, y, x) to match a conv weight [O, C, P, P].
+//   requires: P divides H and W.
+template <class B, class T>
+void im2patch(B, const BTensor<T, B>& img, int patch, BTensor<T, B>& out) {
+    CONTRA_CHECK(img.rank() == 4 && patch > 0 && img.size(2) % patch == 0 && img.size(3) % patch == 0,
+                 "im2patch: image ", img.shape(), " is not divisible into ", patch, "x", patch, " patches");
+    const std::int64_t n = img.size(0), c = img.size(1), h = img.size(2), w = img.size(3);
+    detail::check_shape("im2patch", "output", out, Shape{n, (h / patch) * (w / patch), c * patch * patch});
+    Kernels<B>::im2patch(img, patch, out);
+}
+
+// patch2im: the adjoint of im2patch: img = the patches put back in place (overwrites img).
+template <class B, class T>
+void patch2im(B, const BTensor<T, B>& patches, int patch, BTensor<T, B>& img) {
+    CONTRA_CHECK(img.rank() == 4 && patch > 0 && img.size(2) % patch == 0 && img.size(3) % patch == 0,
+                 "patch2im: image ", img.shape(), " is not divisible into ", patch, "x", patch, " patches");
+    const std::int64_t n = img.size(0), c = img.size(1), h = img.size(2), w = img.size(3);
+    detail::check_shape("patch2im", "patches", patches, Shape{n, (h / patch) * (w / patch), c * patch * patch});
+    Kernels<B>::patch2im(patches, patch, img);
+}
+
+// ─── softmax ──────────────────────────────────────────────────────────────────────────────────
+
+// softmax: y = softmax over the columns of (x + bias) for x [R,C], with an optional causal mask
+// and an optional additive bias [P,C] (row r adds bias row r mod P; −inf entries mask).
+//   ensures: a row whose entries are all −inf (masked) comes out all zeros, never NaN.
+//   requires: causal ⇒ the rows are groups of C queries (R a multiple of C).
+template <class B, class T>
+void softmax(B, const BTensor<T, B>& x, SoftmaxMask mask, const BTensor<T, B>* bias, BTensor<T, B>& y) {
+    detail::check_same("softmax", "input and output", x, y);
+    CONTRA_CHECK(!mask.causal || x.rows() % x.cols() == 0, "softmax: a causal mask needs square blocks, got ", x.shape());
+    CONTRA_CHECK(!bias || (bias->cols() == x.cols() && bias->rows() > 0 && x.rows() % bias->rows() == 0),
+                 "softmax: additive mask ", (bias ? bias->shape() : Shape{}), " does not tile ", x.shape());
+    Kernels<B>::softmax(x, mask, bias, y);
+}
+
+// softmax_backward: dx = y ⊙ (dy − Σ_c dy·y), rowwise.
+template <class B, class T>
+void softmax_backward(B, const BTensor<T, B>& y, const BTensor<T, B>& dy, BTensor<T, B>& dx) {
+    detail::check_same("softmax_backward", "y and dy", y, dy);
+    detail::check_same("softmax_backward", "y and dx", y, dx);
+    Kernels<B>::softmax_backward(y, dy, dx);
+}
+
+// log_softmax: y = x − logsumexp(x) rowwise (a row of all −inf gives all −inf).
+template <class B, class T>
+void log_softmax(B, const BTensor<T, B>& x, BTensor<T, B>& y) {
+    detail::check_same("log_softmax", "input and output", x, y);
+    Kernels<B>::log_softmax(x, y);
+}
+
+// log_softmax_backward: dx = dy − exp(y) · Σ_c dy, rowwise.
+template <class B, class T>
+void log_softmax_backward(B, const BTensor<T, B>& y, const BTensor<T, B>& dy, BTensor<T, B>& dx) {
+    detail::check_same("log_softmax_backward", "y and dy", y, dy);
+    detail::check_same("log_softmax_backward", "y and dx", y, dx);
+    Kernels<B>::log_softmax_backward(y, dy, dx);
+}
+
+// ─── normalisation ────────────────────────────────────────────────────────────────────────────
+
+// layer_norm: y = (x − mean) · rstd · gamma + beta per row of x [R,C]; rstd = 1/sqrt(var + eps),
+// var the biased variance (two-pass, so rows with a large mean keep their precision).
+// mean [R] and rstd [R] are saved for the backward pass.
+template <class B, class T>
+void layer_norm(B, const BTensor<T, B>& x, const BTensor<T, B>& gamma, const BTensor<T, B>& beta, double eps,
+                BTensor<T, B>& y, BTensor<T, B>& mean, BTensor<T, B>& rstd) {
+    detail::check_same("layer_norm", "input and output", x, y);
+    CONTRA_CHECK(gamma.numel() == x.cols() && beta.numel() == x.cols(), "layer_norm: gamma ", gamma.shape(), " and beta ",
+                 beta.shape(), " must have ", x.cols(), " elements for input ", x.shape());
+    CONTRA_CHECK(mean.numel() == x.rows() && rstd.numel() == x.rows(), "layer_norm: mean/rstd need ", x.rows(), " elements");
+    Kernels<B>::layer_norm(x, gamma, beta, eps, y, mean, rstd);
+}
+
+// layer_norm_backward: dx, dgamma = Σ_rows dy·x̂, dbeta = Σ_rows dy (all overwritten).
+template <class B, class T>
+void layer_norm_backward(B, const BTensor<T, B>& x, const BTensor<T, B>& gamma, const BTensor<T, B>& mean,
+                         const BTensor<T, B>& rstd, const BTensor<T, B>& dy, BTensor<T, B>& dx, BTensor<T, B>& dgamma,
+                         BTensor<T, B>& dbeta) {
+    detail::check_same("layer_norm_backward", "x and dy", x, dy);
+    detail::check_same("layer_norm_backward", "x and dx", x, dx);
+    CONTRA_CHECK(dgamma.numel() == x.cols() && dbeta.numel() == x.cols() && gamma.numel() == x.cols(),
+                 "layer_norm_backward: gamma-sized tensors need ", x.cols(), " elements");
+    Kernels<B>::layer_norm_backward(x, gamma, mean, rstd, dy, dx, dgamma, dbeta);
+}
+
+// l2_normalize: y = x / max(‖x‖, eps) per row; norm [R] holds ‖x‖ for the backward pass.
+template <class B, class T>
+void l2_normalize(B, const BTensor<T, B>& x, double eps, BTensor<T, B>& y, BTensor<T, B>& norm) {
+    detail::check_same("l2_normalize", "input and output", x, y);
+    CONTRA_CHECK(norm.numel() == x.rows(), "l2_normalize: norm needs ", x.rows(), " elements");
+    Kernels<B>::l2_normalize(x, eps, y, norm);
+}
+
+// l2_normalize_backward: dx = (dy − y·(y·dy)) / ‖x‖ where ‖x‖ > eps, else dy / eps.
+template <class B, class T>
+void l2_normalize_backward(B, const BTensor<T, B>& y, const BTensor<T, B>& norm, double eps, const BTensor<T, B>& dy,
+                           BTensor<T, B>& dx) {
+    detail::check_same("l2_normalize_backward", "y and dy", y, dy);
+    detail::check_same("l2_normalize_backward", "y and dx", y, dx);
+    Kernels<B>::l2_normalize_backward(y, norm, eps, dy, dx);
+}
+
+// ─── activations ──────────────────────────────────────────────────────────────────────────────
+
+// activation: y = f(x): quick_gelu x·σ(1.702x), gelu x·Φ(x) (erf), gelu_tanh, relu.
+template <class B, class T>
+void activation(B, Activation f, const BTensor<T, B>& x, BTensor<T, B>& y) {
+    CONTRA_CHECK(y.numel() == x.numel(), "activation: output ", y.shape(), " differs from input ", x.shape());
+    Kernels<B>::activation(f, x, y);
+}
+
+// activation_backward: dx = f'(x) · dy.
+template <class B, class T>
+void activation_backward(B, Activation f, const BTensor<T, B>& x, const BTensor<T, B>& dy, BTensor<T, B>& dx) {
+    CONTRA_CHECK(dy.numel() == x.numel() && dx.numel() == x.numel(), "activation_backward: sizes differ");
+    Kernels<B>::activation_backward(f, x, dy, dx);
+}
+
+// ─── losses ───────────────────────────────────────────────────────────────────────────────────
+
+// cross_entropy: loss[r] = logsumexp(logits[r,:]) − logits[r, target[r]]; lse [R] is saved.
+//   requires: 0 ≤ target[r] < C (checked).
+//   ensures:  exact for logits of any magnitude; a row of all −inf gives loss +inf (no NaN).
+template <class B, class T>
+void cross_entropy(B, const BTensor<T, B>& logits, const BTensor<Index, B>& target, BTensor<T, B>& loss,
+                   BTensor<T, B>& lse) {
+    CONTRA_CHECK(target.numel() == logits.rows() && loss.numel() == logits.rows() && lse.numel() == logits.rows(),
+                 "cross_entropy: logits ", logits.shape(), " need ", logits.rows(), " targets, losses and lse values");
+    Kernels<B>::cross_entropy(logits, target, loss, lse);
+}
+
+// cross_entropy_backward: dlogits[r,c] = dloss[r] · (exp(logits[r,c] − lse[r]) − [c = target[r]]).
+//   ensures: rows with lse = −inf get a zero gradient.
+template <class B, class T>
+void cross_entropy_backward(B, const BTensor<T, B>& logits, const BTensor<Index, B>& target, const BTensor<T, B>& lse,
+                            const BTensor<T, B>& dloss, BTensor<T, B>& dlogits) {
+    detail::check_same("cross_entropy_backward", "logits and dlogits", logits, dlogits);
+    CONTRA_CHECK(target.numel() == logits.rows() && dloss.numel() == logits.rows() && lse.numel() == logits.rows(),
+                 "cross_entropy_backward: per-row tensors need ", logits.rows(), " elements");
+    Kernels<B>::cross_entropy_backward(logits, target, lse, dloss, dlogits);
+}
+
+// ─── convolution ──────────────────────────────────────────────────────────────────────────────
+
+inline std::int64_t conv2d_out_extent(std::int64_t in, std::int64_t kernel, Conv2dShape s) {
+    return (in + 2 * s.padding - kernel) / s.stride + 1;
+}
+
+namespace detail {
+template <class X, class Wt, class Y>
+void check_conv2d(const char* op, const X& x, const Wt& w, Conv2dShape s, const Y& y) {
+    CONTRA_CHECK(x.rank() == 4 && w.rank() == 4 && y.rank() == 4 && s.stride > 0 && s.padding >= 0, op,
+                 ": needs x [N,C,H,W], w [O,C,KH,KW], y [N,O,Ho,Wo]; got ", x.shape(), ", ", w.shape(), ", ", y.shape());
+    CONTRA_CHECK(x.size(1) == w.size(1) && x.size(2) + 2 * s.padding >= w.size(2) && x.size(3) + 2 * s.padding >= w.size(3),
+                 op, ": input ", x.shape(), " does not fit kernel ", w.shape());
+    check_shape(op, "output", y,
+                Shape{x.size(0), w.size(0), conv2d_out_extent(x.size(2), w.size(2), s),
+                      conv2d_out_extent(x.size(3), w.size(3), s)});
+}
+}  // namespace detail
+
+// conv2d: y[n,o,i,j] = Σ_{c,u,v} w[o,c,u,v] · x[n, c, i·stride+u−pad, j·stride+v−pad] (zero padding).
+template <class B, class T>
+void conv2d(B, const BTensor<T, B>& x, const BTensor<T, B>& w, Conv2dShape s, BTensor<T, B>& y) {
+    detail::check_conv2d("conv2d", x, w, s, y);
+    Kernels<B>::conv2d(x, w, s, y);
+}
+
+// conv2d_backward_data: dx = the adjoint of conv2d in x applied to dy (overwrites dx).
+template <class B, class T>
+void conv2d_backward_data(B, const BTensor<T, B>& dy, const BTensor<T, B>& w, Conv2dShape s, BTensor<T, B>& dx) {
+    detail::check_conv2d("conv2d_backward_data", dx, w, s, dy);
+    Kernels<B>::conv2d_backward_data(dy, w, s, dx);
+}
+
+// conv2d_backward_weight: dw = the adjoint of conv2d in w applied to dy (overwrites dw).
+template <class B, class T>
+void conv2d_backward_weight(B, const BTensor<T, B>& dy, const BTensor<T, B>& x, Conv2dShape s, BTensor<T, B>& dw) {
+    detail::check_conv2d("conv2d_backward_weight", x, dw, s, dy);
+    Kernels<B>::conv2d_backward_weight(dy, x, s, dw);
+}
+
+// ─── optimisation ─────────────────────────────────────────────────────────────────────────────
+
+// adamw: one AdamW update, exactly as torch.optim.AdamW:
+//   p ← p·(1 − lr·wd);  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²
+//   p ← p − lr/(1−β1^t) · m / (sqrt(v)/sqrt(1−β2^t) + eps)
+template <class B, class T>
+void adamw(B, BTensor<T, B>& param, const BTensor<T, B>& grad, BTensor<T, B>& m, BTensor<T, B>& v, AdamWStep h) {
+    CONTRA_CHECK(grad.numel() == param.numel() && m.numel() == param.numel() && v.numel() == param.numel(),
+                 "adamw: parameter ", param.shape(), ", gradient ", grad.shape(), ", moments ", m.shape(), "/", v.shape());
+    CONTRA_CHECK(h.step >= 1, "adamw: step counts from 1, got ", h.step);
+    Kernels<B>::adamw(param, grad, m, v, h);
+}
+
+}  // namespace contra::ops

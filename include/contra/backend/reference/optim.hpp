@@ -1,0 +1,25 @@
+// contra/backend/reference/optim.hpp — the AdamW update, element by element.
+#pragma once
+#include "common.hpp"
+
+namespace contra::ref {
+
+struct Optim {
+    template <class T>
+    static void adamw(HTensor<T>& param, const HTensor<T>& grad, HTensor<T>& m, HTensor<T>& v, ops::AdamWStep h) {
+        const R bc1 = 1.0 - std::pow(h.beta1, R(h.step)), bc2 = 1.0 - std::pow(h.beta2, R(h.step));
+        const R step_size = h.lr / bc1, bc2_sqrt = std::sqrt(bc2);
+        for (int64_t i = 0; i < param.numel(); ++i) {
+            const R g = R(grad.data()[i]);
+            R p = R(param.data()[i]) * (1.0 - h.lr * h.weight_decay);
+            const R mi = h.beta1 * R(m.data()[i]) + (1.0 - h.beta1) * g;
+            const R vi = h.beta2 * R(v.data()[i]) + (1.0 - h.beta2) * g * g;
+            p -= step_size * mi / (std::sqrt(vi) / bc2_sqrt + h.eps);
+            param.data()[i] = T(p);
+            m.data()[i] = T(mi);
+            v.data()[i] = T(vi);
+        }
+    }
+};
+
+}  // namespace contra::ref
