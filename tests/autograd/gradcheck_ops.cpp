@@ -44,7 +44,7 @@ TEST_CASE_TEMPLATE("gradcheck: unary functions and activations", B, BACKENDS) {
         auto x = random_tensor(s, 4);
         auto pos = x.clone();
         for (std::int64_t i = 0; i < pos.numel(); ++i) pos[i] = std::abs(pos[i]) + 0.5;
-        for (auto op : {U::neg, U::exp, U::tanh, U::erf, U::sigmoid, U::square})
+        for (auto op : {U::neg, U::exp, U::tanh, U::erf, U::sigmoid, U::square, U::log_sigmoid})
             expect_gradients<B>([op](auto& v) { return ad::unary(v[0], op); }, {x});
         for (auto op : {U::log, U::sqrt, U::rsqrt, U::reciprocal})
             expect_gradients<B>([op](auto& v) { return ad::unary(v[0], op); }, {pos});

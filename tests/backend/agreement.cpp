@@ -84,7 +84,7 @@ TEST_CASE_TEMPLATE("unary ops, affine, axpy and fill agree", T, TYPES) {
     auto pos = Tensor<T>::empty(x.shape());
     for (std::int64_t i = 0; i < x.numel(); ++i) pos[i] = T(std::abs(double(x[i])) + 0.1);
     using U = ops::UnaryOp;
-    for (auto op : {U::neg, U::exp, U::tanh, U::erf, U::sigmoid, U::square, U::abs})
+    for (auto op : {U::neg, U::exp, U::tanh, U::erf, U::sigmoid, U::square, U::abs, U::log_sigmoid})
         agree<T>([&](auto be, auto& o) { ops::unary(be, op, x, o[0]); }, {x.shape()}, 1e-5, 1e-6);
     for (auto op : {U::log, U::sqrt, U::rsqrt, U::reciprocal})
         agree<T>([&](auto be, auto& o) { ops::unary(be, op, pos, o[0]); }, {x.shape()}, 1e-5, 1e-6);

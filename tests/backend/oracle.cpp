@@ -60,6 +60,19 @@ TEST_CASE("reference activations: known values") {
     CHECK(y.to_vector() == std::vector<double>{0, 0, 2});
 }
 
+TEST_CASE("log-sigmoid stays finite and exact for large |x| on every CPU backend") {
+    auto x = Tensor<double>::from({4}, {-1000, -2, 0, 1000});
+    for (int backend = 0; backend < 2; ++backend) {
+        auto y = Tensor<double>::empty(x.shape());
+        if (backend == 0) ops::unary(reference{}, ops::UnaryOp::log_sigmoid, x, y);
+        else ops::unary(cpu{}, ops::UnaryOp::log_sigmoid, x, y);
+        CHECK(y[0] == doctest::Approx(-1000.0));
+        CHECK(y[1] == doctest::Approx(std::log(1 / (1 + std::exp(2.0)))));
+        CHECK(y[2] == doctest::Approx(-std::log(2.0)));
+        CHECK(y[3] == doctest::Approx(0.0));
+    }
+}
+
 TEST_CASE("reference conv2d: a 3x3 box filter with padding 1") {
     auto x = Tensor<double>::full(Shape{1, 1, 3, 3}, 1.0);
     auto w = Tensor<double>::full(Shape{1, 1, 3, 3}, 1.0);

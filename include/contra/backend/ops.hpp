@@ -31,7 +31,7 @@ using Index = std::int32_t;  // token ids, class labels, row indices
 
 enum class Trans : std::uint8_t { N, T };
 enum class BinaryOp : std::uint8_t { add, sub, mul, div };
-enum class UnaryOp : std::uint8_t { neg, exp, log, sqrt, rsqrt, tanh, erf, sigmoid, square, reciprocal, abs };
+enum class UnaryOp : std::uint8_t { neg, exp, log, sqrt, rsqrt, tanh, erf, sigmoid, square, reciprocal, abs, log_sigmoid };
 enum class Axis : std::uint8_t { rows, cols };  // rows: reduce over rows (→ [C]); cols: over columns (→ [R])
 enum class ReduceOp : std::uint8_t { sum, sum_squares, max_abs, count_nonfinite };
 enum class Activation : std::uint8_t { quick_gelu, gelu, gelu_tanh, relu };

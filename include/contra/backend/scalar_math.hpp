@@ -15,7 +15,7 @@ CONTRA_HOST_DEVICE A sigmoid(A x) {
 
 template <class A>
 CONTRA_HOST_DEVICE A apply(ops::UnaryOp op, A x) {
-    using std::abs, std::erf, std::exp, std::log, std::sqrt, std::tanh;
+    using std::abs, std::erf, std::exp, std::log, std::log1p, std::sqrt, std::tanh;
     switch (op) {
         case ops::UnaryOp::neg: return -x;
         case ops::UnaryOp::exp: return exp(x);
@@ -28,6 +28,7 @@ CONTRA_HOST_DEVICE A apply(ops::UnaryOp op, A x) {
         case ops::UnaryOp::square: return x * x;
         case ops::UnaryOp::reciprocal: return A(1) / x;
         case ops::UnaryOp::abs: return abs(x);
+        case ops::UnaryOp::log_sigmoid: return (x < A(0) ? x : A(0)) - log1p(exp(-abs(x)));  // log σ(x), stable
     }
     return x;
 }

@@ -113,6 +113,10 @@ Var<T, B> unary(const Var<T, B>& x, ops::UnaryOp op) {
                 ops::binary(B{}, ops::BinaryOp::mul, t, y, t);
                 break;
             }
+            case U::log_sigmoid:  // σ(−x) = 1 − σ(x)
+                ops::unary(B{}, U::sigmoid, x.value(), t);
+                ops::affine(B{}, t, acc_t<T>(-1), acc_t<T>(1), t);
+                break;
             case U::square: ops::affine(B{}, x.value(), acc_t<T>(2), acc_t<T>(0), t); break;
             case U::reciprocal:  // −y²
                 ops::unary(B{}, U::square, y, t);

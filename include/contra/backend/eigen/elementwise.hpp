@@ -59,6 +59,7 @@ struct Elementwise {
                 case ops::UnaryOp::square: o = a.square(); break;
                 case ops::UnaryOp::reciprocal: o = a.inverse(); break;
                 case ops::UnaryOp::abs: o = a.abs(); break;
+                case ops::UnaryOp::log_sigmoid: o = a.min(T(0)) - (-a.abs()).exp().log1p(); break;
             }
         });
     }

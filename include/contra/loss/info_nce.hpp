@@ -1,0 +1,136 @@
+// contra/loss/info_nce.hpp — the symmetric CLIP loss with a learnable temperature:
+//   logits = exp(logit_scale)·Î·T̂ᵀ  (Î, T̂ the L2-normalised embeddings, [N, N])
+//   loss   = (CE(logits, diag) + CE(logitsᵀ, diag)) / 2
+// Composite: built from differentiable ops. Fused: one node that keeps only the [N, N] logits
+// and two log-sum-exp vectors for its backward.
+// defines: loss::InfoNce
+#pragma once
+#include <algorithm>
+#include <cmath>
+
+#include "../autograd/ops.hpp"
+#include "../nn/parameter.hpp"
+
+namespace contra::loss {
+
+namespace detail {
+// 0, 1, …, n−1 on device D: the matching caption of each image is on the diagonal.
+template <class D>
+Tensor<ops::Index, D> diagonal_targets(std::int64_t n) {
+    auto t = Tensor<ops::Index, cpu>::empty(Shape{n});
+    for (std::int64_t i = 0; i < n; ++i) t[i] = ops::Index(i);
+    return to_device<D>(t);
+}
+// A [n] tensor whose every element is the one-element g divided by `count`.
+template <class T, class B>
+Tensor<T, device_of<B>> spread(const Tensor<T, device_of<B>>& g, std::int64_t n, double count) {
+    auto out = ad::new_tensor<T, B>(Shape{n});
+    ops::fill(B{}, acc_t<T>(0), out);
+    ops::binary(B{}, ops::BinaryOp::add, out, g.reshape(Shape{1, 1}), out);
+    ops::affine(B{}, out, acc_t<T>(1.0 / count), acc_t<T>(0), out);
+    return out;
+}
+}  // namespace detail
+
+template <class T, class B, class Impl = ad::Fused>
+struct InfoNce {
+    using value_type = T;
+    using backend = B;
+    using V = Var<T, B>;
+    static constexpr double max_logit_scale = 4.605170185988092;  // ln 100
+
+    nn::Parameter<T, B> logit_scale{Shape{}};  // init ln(1/0.07)
+
+    void initialize(std::uint64_t) { nn::init_constant(logit_scale, std::log(1 / 0.07)); }
+
+    template <class F>
+    void visit_parameters(F&& f, const std::string& prefix) {
+        f(nn::join(prefix, "logit_scale"), logit_scale);
+    }
+    // After every optimizer step, as open_clip: logit_scale ∈ [0, ln 100].
+    void clamp_parameters() {
+        auto host = to_device<cpu>(logit_scale.value());
+        host[0] = T(std::clamp(double(host[0]), 0.0, max_logit_scale));
+        copy(host, logit_scale.value());
+    }
+
+    // logits = exp(logit_scale)·normalize(image)·normalize(text)ᵀ, [N, M]
+    V logits(const V& image_features, const V& text_features) const {
+        const V similarity = ad::matmul(ad::l2_normalize(image_features), ad::l2_normalize(text_features), ops::Trans::N,
+                                        ops::Trans::T);
+        return ad::mul(similarity, ad::exp(V(logit_scale)));
+    }
+
+    // image_features, text_features [N, E] (row i of each is a matching pair) → scalar loss
+    V operator()(const V& image_features, const V& text_features) const {
+        CONTRA_CHECK(image_features.shape() == text_features.shape() && image_features.shape().rank() == 2,
+                     "InfoNce: image features ", image_features.shape(), " and text features ",
+                     text_features.shape(), " must both be [N, E]");
+        const std::int64_t n = image_features.shape()[0];
+        const auto targets = detail::diagonal_targets<device_of<B>>(n);
+        if constexpr (std::same_as<Impl, ad::Composite>) {
+            const V per_image = logits(image_features, text_features);  // [N, N]
+            const V both = ad::add(ad::cross_entropy<ad::Composite>(per_image, targets),
+                                   ad::cross_entropy<ad::Composite>(ad::transpose(per_image), targets));
+            return ad::affine(both, acc_t<T>(0.5));
+        } else {
+            return fused(ad::l2_normalize(image_features), ad::l2_normalize(text_features), targets);
+        }
+    }
+
+private:
+    V fused(const V& img, const V& txt, const Tensor<ops::Index, device_of<B>>& targets) const {
+        const std::int64_t n = img.shape()[0];
+        const double scale = std::exp(double(to_device<cpu>(logit_scale.value())[0]));
+        auto logits = ad::new_tensor<T, B>(Shape{n, n});  // saved for backward
+        ops::gemm(B{}, ops::Trans::N, ops::Trans::T, acc_t<T>(scale), img.value(), txt.value(), acc_t<T>(0), logits);
+        auto lse_rows = ad::new_tensor<T, B>(Shape{n}), lse_cols = ad::new_tensor<T, B>(Shape{n});
+        auto losses = ad::new_tensor<T, B>(Shape{n, 2});
+        {
+            auto per_row = ad::new_tensor<T, B>(Shape{n}), per_col = ad::new_tensor<T, B>(Shape{n});
+            auto transposed = ad::new_tensor<T, B>(Shape{n, n});  // transient
+            ops::transpose(B{}, logits, transposed);
+            ops::cross_entropy(B{}, logits, targets, per_row, lse_rows);
+            ops::cross_entropy(B{}, transposed, targets, per_col, lse_cols);
+            ops::concat_cols(B{}, per_row.reshape(Shape{n, 1}), per_col.reshape(Shape{n, 1}), losses);
+        }
+        auto out = ad::new_tensor<T, B>(Shape{});
+        auto out1 = out.reshape(Shape{1});
+        auto column_sums = ad::new_tensor<T, B>(Shape{2});
+        ops::sum(B{}, ops::Axis::rows, acc_t<T>(0.5 / double(n)), losses, acc_t<T>(0), column_sums);
+        ops::sum(B{}, ops::Axis::rows, acc_t<T>(1), column_sums.reshape(Shape{2, 1}), acc_t<T>(0), out1);
+        const V scale_var = logit_scale;
+        return record<T, B>(out, [img, txt, scale_var, targets, logits, lse_rows, lse_cols, scale, n](const Tensor<T, device_of<B>>& g) {
+            const auto dloss = detail::spread<T, B>(g, n, 2.0 * double(n));
+            auto dlogits = ad::new_tensor<T, B>(Shape{n, n});
+            ops::cross_entropy_backward(B{}, logits, targets, lse_rows, dloss, dlogits);
+            {   // the column direction: CE over logitsᵀ, its gradient transposed back and added
+                auto transposed = ad::new_tensor<T, B>(Shape{n, n}), dtransposed = ad::new_tensor<T, B>(Shape{n, n});
+                ops::transpose(B{}, logits, transposed);
+                ops::cross_entropy_backward(B{}, transposed, targets, lse_cols, dloss, dtransposed);
+                ops::transpose(B{}, dtransposed, transposed);
+                ops::axpy(B{}, acc_t<T>(1), transposed, dlogits);
+            }
+            if (scale_var.requires_grad()) {  // ∂logits/∂logit_scale = logits
+                auto product = ad::new_tensor<T, B>(Shape{n, n});
+                ops::binary(B{}, ops::BinaryOp::mul, dlogits, logits, product);
+                auto partial = ad::new_tensor<T, B>(Shape{n});
+                ops::sum(B{}, ops::Axis::rows, acc_t<T>(1), product, acc_t<T>(0), partial);
+                auto total = ad::new_tensor<T, B>(Shape{});
+                auto total1 = total.reshape(Shape{1});
+                ops::sum(B{}, ops::Axis::rows, acc_t<T>(1), partial.reshape(Shape{n, 1}), acc_t<T>(0), total1);
+                scale_var.accumulate(total);
+            }
+            if (img.requires_grad()) {  // dÎ = s·dlogits·T̂
+                auto [dimg, beta] = img.slot()->destination(B{}, img.shape());
+                ops::gemm(B{}, ops::Trans::N, ops::Trans::N, acc_t<T>(scale), dlogits, txt.value(), beta, dimg);
+            }
+            if (txt.requires_grad()) {  // dT̂ = s·dlogitsᵀ·Î
+                auto [dtxt, beta] = txt.slot()->destination(B{}, txt.shape());
+                ops::gemm(B{}, ops::Trans::T, ops::Trans::N, acc_t<T>(scale), dlogits, img.value(), beta, dtxt);
+            }
+        }, img, txt, scale_var);
+    }
+};
+
+}  // namespace contra::loss

@@ -1,0 +1,56 @@
+// contra/loss/siglip.hpp — SigLIP's pairwise sigmoid loss with a learnable scale and bias:
+//   logits = exp(logit_scale)·Î·T̂ᵀ + logit_bias,  z = +1 on the diagonal, −1 elsewhere
+//   loss   = −Σ log σ(z ⊙ logits) / N
+// defines: loss::SigLip
+#pragma once
+#include <cmath>
+
+#include "info_nce.hpp"
+
+namespace contra::loss {
+
+template <class T, class B>
+struct SigLip {
+    using value_type = T;
+    using backend = B;
+    using V = Var<T, B>;
+    static constexpr double max_logit_scale = 4.605170185988092;  // ln 100
+
+    nn::Parameter<T, B> logit_scale{Shape{}};  // init ln 10
+    nn::Parameter<T, B> logit_bias{Shape{}};   // init −10
+
+    void initialize(std::uint64_t) {
+        nn::init_constant(logit_scale, std::log(10.0));
+        nn::init_constant(logit_bias, -10.0);
+    }
+    template <class F>
+    void visit_parameters(F&& f, const std::string& prefix) {
+        f(nn::join(prefix, "logit_scale"), logit_scale);
+        f(nn::join(prefix, "logit_bias"), logit_bias);
+    }
+    void clamp_parameters() {
+        auto host = to_device<cpu>(logit_scale.value());
+        host[0] = T(std::clamp(double(host[0]), 0.0, max_logit_scale));
+        copy(host, logit_scale.value());
+    }
+
+    V logits(const V& image_features, const V& text_features) const {
+        const V similarity = ad::matmul(ad::l2_normalize(image_features), ad::l2_normalize(text_features), ops::Trans::N,
+                                        ops::Trans::T);
+        return ad::add(ad::mul(similarity, ad::exp(V(logit_scale))), V(logit_bias));
+    }
+
+    V operator()(const V& image_features, const V& text_features) const {
+        CONTRA_CHECK(image_features.shape() == text_features.shape() && image_features.shape().rank() == 2,
+                     "SigLip: image features ", image_features.shape(), " and text features ", text_features.shape(),
+                     " must both be [N, E]");
+        const std::int64_t n = image_features.shape()[0];
+        auto signs = Tensor<T, cpu>::full(Shape{n, n}, T(-1));  // z: +1 for matching pairs
+        for (std::int64_t i = 0; i < n; ++i) signs[i * n + i] = T(1);
+        const V z(to_device<device_of<B>>(signs));
+        const V log_likelihood = ad::unary(ad::mul(logits(image_features, text_features), z), ops::UnaryOp::log_sigmoid);
+        return ad::affine(ad::sum(log_likelihood), acc_t<T>(-1.0 / double(n)));
+    }
+};
+
+}  // namespace contra::loss

@@ -1,0 +1,66 @@
+// contra/nn/config.hpp — the sizes of a CLIP model (run-time values) and the named presets.
+// defines: nn::VisionConfig, nn::TextConfig, nn::ClipConfig, nn::preset, nn::preset_names
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../core/error.hpp"
+
+namespace contra::nn {
+
+struct VisionConfig {
+    std::int64_t image_size = 224, patch_size = 32, channels = 3;
+    std::int64_t width = 768, layers = 12, heads = 12, mlp_ratio = 4;
+    std::int64_t grid() const { return image_size / patch_size; }
+    std::int64_t tokens() const { return grid() * grid() + 1; }  // patches + class token
+};
+
+struct TextConfig {
+    std::int64_t context_length = 77, vocab_size = 49408;
+    std::int64_t width = 512, layers = 12, heads = 8, mlp_ratio = 4;
+};
+
+struct ClipConfig {
+    std::string name = "ViT-B-32";
+    std::int64_t embed_dim = 512;
+    VisionConfig vision;
+    TextConfig text;
+};
+
+inline std::vector<std::string> preset_names() { return {"ViT-B-32", "ViT-B-16", "ViT-L-14", "fmnist", "tiny"}; }
+
+// preset(name): the OpenAI sizes (ViT-B-32, ViT-B-16, ViT-L-14), a small model for 28×28 grey
+// images on a CPU (fmnist), and a tiny one for tests (tiny).
+inline ClipConfig preset(const std::string& name) {
+    ClipConfig c;
+    c.name = name;
+    if (name == "ViT-B-32") return c;
+    if (name == "ViT-B-16") {
+        c.vision.patch_size = 16;
+        return c;
+    }
+    if (name == "ViT-L-14") {
+        c.embed_dim = 768;
+        c.vision = VisionConfig{224, 14, 3, 1024, 24, 16, 4};
+        c.text = TextConfig{77, 49408, 768, 12, 12, 4};
+        return c;
+    }
+    if (name == "fmnist") {
+        c.embed_dim = 64;
+        c.vision = VisionConfig{28, 7, 1, 96, 3, 3, 4};
+        c.text = TextConfig{16, 512, 64, 2, 2, 4};
+        return c;
+    }
+    if (name == "tiny") {
+        c.embed_dim = 8;
+        c.vision = VisionConfig{8, 4, 3, 16, 2, 2, 2};
+        c.text = TextConfig{6, 24, 12, 2, 3, 2};
+        return c;
+    }
+    std::string known;
+    for (const auto& n : preset_names()) known += (known.empty() ? "" : ", ") + n;
+    throw Error("unknown model preset '" + name + "' (known: " + known + ")");
+}
+
+}  // namespace contra::nn

@@ -1,0 +1,15 @@
+// contra/nn/nn.hpp — every module.
+#pragma once
+#include "attention.hpp"
+#include "clip.hpp"
+#include "concepts.hpp"
+#include "config.hpp"
+#include "embedding.hpp"
+#include "layer_norm.hpp"
+#include "linear.hpp"
+#include "mlp.hpp"
+#include "parameter.hpp"
+#include "text_transformer.hpp"
+#include "transformer.hpp"
+#include "vision_transformer.hpp"
+#include "gradcheck.hpp"

@@ -1,0 +1,84 @@
+// contra/nn/transformer.hpp — the pre-norm residual block and a stack of them.
+//   block(x) = x + attn(ln_1 x);  then  x + mlp(ln_2 x)
+// defines: nn::TransformerBlock, nn::Transformer
+#pragma once
+#include <vector>
+
+#include "attention.hpp"
+#include "concepts.hpp"
+#include "layer_norm.hpp"
+#include "mlp.hpp"
+
+namespace contra::nn {
+
+template <class Attention, class MlpT, class Norm>
+    requires AttentionModule<Attention> && SequenceModule<MlpT> && SequenceModule<Norm> &&
+             SameNumerics<Attention, MlpT> && SameNumerics<Attention, Norm>
+struct TransformerBlock {
+    using value_type = typename Attention::value_type;
+    using backend = typename Attention::backend;
+    using attention_type = Attention;
+    using V = Var<value_type, backend>;
+
+    Norm ln_1;
+    Attention attn;
+    Norm ln_2;
+    MlpT mlp;
+
+    TransformerBlock() = default;
+    TransformerBlock(std::int64_t width, std::int64_t heads, std::int64_t mlp_hidden)
+        : ln_1(width), attn(width, heads), ln_2(width), mlp(width, mlp_hidden) {}
+
+    // x [N, T, W] → [N, T, W]
+    V forward(const V& x) const {
+        const V h = ad::add(x, attn.forward(ln_1.forward(x)));
+        return ad::add(h, mlp.forward(ln_2.forward(h)));
+    }
+
+    template <class F>
+    void visit_parameters(F&& f, const std::string& prefix) {
+        ln_1.visit_parameters(f, join(prefix, "ln_1"));
+        attn.visit_parameters(f, join(prefix, "attn"));
+        ln_2.visit_parameters(f, join(prefix, "ln_2"));
+        mlp.visit_parameters(f, join(prefix, "mlp"));
+    }
+    void init_default(std::uint64_t seed, const std::string& prefix) {
+        ln_1.init_default(seed, join(prefix, "ln_1"));
+        attn.init_default(seed, join(prefix, "attn"));
+        ln_2.init_default(seed, join(prefix, "ln_2"));
+        mlp.init_default(seed, join(prefix, "mlp"));
+    }
+};
+
+// Transformer: `layers` blocks applied in order; parameters named resblocks.{i}.*
+template <class Block>
+struct Transformer {
+    using value_type = typename Block::value_type;
+    using backend = typename Block::backend;
+    using V = Var<value_type, backend>;
+
+    std::vector<Block> resblocks;
+
+    Transformer() = default;
+    Transformer(std::int64_t width, std::int64_t layers, std::int64_t heads, std::int64_t mlp_hidden) {
+        resblocks.reserve(std::size_t(layers));
+        for (std::int64_t i = 0; i < layers; ++i) resblocks.emplace_back(width, heads, mlp_hidden);
+    }
+    std::int64_t layers() const { return std::int64_t(resblocks.size()); }
+
+    V forward(V x) const {
+        for (const auto& block : resblocks) x = block.forward(x);
+        return x;
+    }
+    template <class F>
+    void visit_parameters(F&& f, const std::string& prefix) {
+        for (std::size_t i = 0; i < resblocks.size(); ++i)
+            resblocks[i].visit_parameters(f, join(prefix, "resblocks." + std::to_string(i)));
+    }
+    void init_default(std::uint64_t seed, const std::string& prefix) {
+        for (std::size_t i = 0; i < resblocks.size(); ++i)
+            resblocks[i].init_default(seed, join(prefix, "resblocks." + std::to_string(i)));
+    }
+};
+
+}  // namespace contra::nn

@@ -1,0 +1,102 @@
+// contra/nn/vision_transformer.hpp — the ViT image tower of CLIP.
+//   patches (conv1: stride = kernel = patch, no bias) → [class; patches] + positional → ln_pre
+//   → transformer → ln_post(class token) → ·proj
+// defines: nn::VisionTransformer
+#pragma once
+#include <cmath>
+
+#include "config.hpp"
+#include "transformer.hpp"
+
+namespace contra::nn {
+
+template <class Block>
+    requires(!Block::attention_type::mask::causal)
+struct VisionTransformer {
+    using value_type = typename Block::value_type;
+    using backend = typename Block::backend;
+    using T = value_type;
+    using B = backend;
+    using V = Var<T, B>;
+    using Norm = std::remove_cvref_t<decltype(std::declval<Block>().ln_1)>;
+
+    VisionConfig config;
+    Parameter<T, B> conv1;                // [W, C, P, P]
+    Parameter<T, B> class_embedding;      // [W]
+    Parameter<T, B> positional_embedding; // [1 + G², W]
+    Norm ln_pre;
+    Transformer<Block> transformer;
+    Norm ln_post;
+    Parameter<T, B> proj;                 // [W, E]
+
+    VisionTransformer() = default;
+    VisionTransformer(const VisionConfig& c, std::int64_t embed_dim)
+        : config(c),
+          conv1(Shape{c.width, c.channels, c.patch_size, c.patch_size}),
+          class_embedding(Shape{c.width}),
+          positional_embedding(Shape{c.tokens(), c.width}),
+          ln_pre(c.width),
+          transformer(c.width, c.layers, c.heads, c.width * c.mlp_ratio),
+          ln_post(c.width),
+          proj(Shape{c.width, embed_dim}) {
+        CONTRA_CHECK(c.patch_size > 0 && c.image_size % c.patch_size == 0, "VisionTransformer: patch size ",
+                     c.patch_size, " does not divide image size ", c.image_size);
+    }
+
+    std::int64_t output_dim() const { return proj.shape()[1]; }
+
+    // images [N, C, S, S] → embeddings [N, E] (not normalised)
+    V encode(const Tensor<T, device_of<B>>& images) const {
+        const auto& c = config;
+        CONTRA_CHECK(images.rank() == 4 && images.size(1) == c.channels && images.size(2) == c.image_size &&
+                         images.size(3) == c.image_size,
+                     "VisionTransformer: images ", images.shape(), " do not match [N, ", c.channels, ", ",
+                     c.image_size, ", ", c.image_size, "]");
+        const std::int64_t n = images.size(0), patches = c.grid() * c.grid(), tokens = c.tokens(), w = c.width;
+        const std::int64_t patch_dim = c.channels * c.patch_size * c.patch_size;
+        const auto pixels = ad::im2patch(V(images), int(c.patch_size));                  // [N, G², C·P·P]
+        const auto embedded = ad::matmul(pixels.reshape(Shape{n * patches, patch_dim}),   // [N·G², W]
+                                         conv1.reshape(Shape{w, patch_dim}), ops::Trans::N, ops::Trans::T);
+        const auto cls = ad::add(V(Tensor<T, device_of<B>>::zeros(Shape{n, w})), V(class_embedding));  // [N, W]
+        auto x = ad::concat_cols(cls, embedded.reshape(Shape{n, patches * w}));                // [N, T·W]
+        x = ad::add(x, positional_embedding.reshape(Shape{tokens * w}));                      // + pos
+        x = transformer.forward(ln_pre.forward(x.reshape(Shape{n, tokens, w})));              // [N, T, W]
+        const auto first = ad::gather_rows(x.reshape(Shape{n * tokens, w}), class_rows(n, tokens));  // [N, W]
+        return ad::matmul(ln_post.forward(first), V(proj));                                   // [N, E]
+    }
+
+    template <class F>
+    void visit_parameters(F&& f, const std::string& prefix) {
+        f(join(prefix, "class_embedding"), class_embedding);
+        f(join(prefix, "positional_embedding"), positional_embedding);
+        f(join(prefix, "proj"), proj);
+        f(join(prefix, "conv1.weight"), conv1);
+        ln_pre.visit_parameters(f, join(prefix, "ln_pre"));
+        transformer.visit_parameters(f, join(prefix, "transformer"));
+        ln_post.visit_parameters(f, join(prefix, "ln_post"));
+    }
+
+    // As the reference: class/positional embedding and proj ~ W^-½·N(0,1); conv1 and the blocks
+    // keep PyTorch's defaults.
+    void initialize(std::uint64_t seed, const std::string& prefix) {
+        const double scale = 1.0 / std::sqrt(double(config.width));
+        init_normal(class_embedding, scale, seed, join(prefix, "class_embedding"));
+        init_normal(positional_embedding, scale, seed, join(prefix, "positional_embedding"));
+        init_normal(proj, scale, seed, join(prefix, "proj"));
+        const double fan_in = double(config.channels * config.patch_size * config.patch_size);
+        init_uniform(conv1, 1.0 / std::sqrt(fan_in), seed, join(prefix, "conv1.weight"));
+        ln_pre.init_default(seed, join(prefix, "ln_pre"));
+        transformer.init_default(seed, join(prefix, "transformer"));
+        ln_post.init_default(seed, join(prefix, "ln_post"));
+    }
+
+private:
+    // Row n·T of the flattened [N·T, W] sequence: each image's class token.
+    static Tensor<ops::Index, device_of<B>> class_rows(std::int64_t n, std::int64_t tokens) {
+        auto rows = Tensor<ops::Index, cpu>::empty(Shape{n});
+        for (std::int64_t i = 0; i < n; ++i) rows[i] = ops::Index(i * tokens);
+        return to_device<device_of<B>>(rows);
+    }
+};
+
+}  // namespace contra::nn

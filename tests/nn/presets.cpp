@@ -1,0 +1,40 @@
+// Parameter counts and names of the presets equal the reference's.
+#include <doctest/doctest.h>
+
+#include <contra/nn/nn.hpp>
+#include <map>
+
+using namespace contra;
+
+namespace {
+// Counts without allocating: a ViT-L/14 in float would be 1.7 GB, so count a double-free shape walk.
+template <class Model>
+std::map<std::string, Shape> shapes_of(Model& m) {
+    std::map<std::string, Shape> out;
+    m.visit_parameters([&](const std::string& name, auto& p) { out[name] = p.shape(); });
+    return out;
+}
+}  // namespace
+
+TEST_CASE("ViT-B-32 has exactly the reference's 151,277,313 parameters, 87,849,216 in the image tower") {
+    nn::OpenAiClip<float, cpu> model(nn::preset("ViT-B-32"));
+    CHECK(model.parameter_count() == 151277313);
+    std::int64_t visual = 0;
+    model.visual.visit_parameters([&](const std::string&, auto& p) { visual += p.numel(); }, "visual");
+    CHECK(visual == 87849216);
+    const auto shapes = shapes_of(model);
+    CHECK(shapes.size() == 302);  // the OpenAI state dict's tensor count
+    CHECK(shapes.at("visual.transformer.resblocks.3.attn.in_proj_weight") == Shape{2304, 768});
+    CHECK(shapes.at("transformer.resblocks.11.mlp.c_fc.weight") == Shape{2048, 512});
+    CHECK(shapes.at("token_embedding.weight") == Shape{49408, 512});
+    CHECK(shapes.at("visual.conv1.weight") == Shape{768, 3, 32, 32});
+    CHECK(shapes.at("visual.positional_embedding") == Shape{50, 768});
+    CHECK(shapes.at("visual.proj") == Shape{768, 512});
+    CHECK(shapes.at("text_projection") == Shape{512, 512});
+    CHECK(shapes.at("logit_scale") == Shape{});
+    CHECK(shapes.count("ln_final.bias") == 1);
+}
+
+TEST_CASE("unknown presets name the known ones") {
+    CHECK_THROWS_WITH_AS(nn::preset("ViT-X"), doctest::Contains("ViT-B-32"), Error);
+}

@@ -1,0 +1,7 @@
+#!/bin/sh
+# The test command: installs missing Debian packages, configures, builds, runs every test.
+set -e
+cd "$(dirname "$0")/.."
+sh cmake/install-deps.sh
+sh cmake/build.sh
+cd build && ctest --output-on-failure -j "$(nproc 2>/dev/null || echo 2)"
