@@ -13,3 +13,4 @@
 #include "transformer.hpp"
 #include "vision_transformer.hpp"
 #include "gradcheck.hpp"
+#include "count.hpp"

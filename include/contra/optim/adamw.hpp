@@ -1,0 +1,72 @@
+// contra/optim/adamw.hpp — AdamW with decoupled weight decay over a model's named parameters.
+// Defaults as the CLIP paper for ViTs: β = (0.9, 0.98), eps 1e-6, weight decay 0.2. No decay for
+// gains, biases, embeddings (token, positional, class) and logit_scale/bias, as open_clip.
+// defines: optim::AdamWOptions, optim::AdamW, optim::decays
+#pragma once
+#include <string>
+#include <vector>
+
+#include "../nn/gradcheck.hpp"
+#include "../nn/parameter.hpp"
+
+namespace contra::optim {
+
+struct AdamWOptions {
+    double beta1 = 0.9, beta2 = 0.98, eps = 1e-6, weight_decay = 0.2;
+};
+
+// decays(name, shape): whether weight decay applies to this parameter.
+inline bool decays(const std::string& name, const Shape& shape) {
+    auto ends_with = [&](std::string_view tail) {
+        return name.size() >= tail.size() && name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
+    };
+    if (shape.rank() <= 1) return false;  // gains, biases, class_embedding, logit_scale
+    return !(ends_with("positional_embedding") || ends_with("class_embedding") || ends_with("token_embedding.weight"));
+}
+
+template <class T, class B>
+class AdamW {
+public:
+    struct Slot {
+        std::string name;
+        nn::Parameter<T, B> param;  // a handle: same value and gradient as the model's
+        Tensor<T, device_of<B>> m, v;
+        bool decay;
+    };
+
+    template <class Model>
+    AdamW(Model& model, AdamWOptions options = {}) : options_(options) {
+        nn::visit_all(model, [&](const std::string& name, nn::Parameter<T, B>& p) {
+            slots_.push_back(Slot{name, p, Tensor<T, device_of<B>>::zeros(p.shape()),
+                                  Tensor<T, device_of<B>>::zeros(p.shape()), decays(name, p.shape())});
+        });
+    }
+
+    // One update with learning rate lr for every parameter that received a gradient.
+    void step(double lr) {
+        ++step_;
+        for (auto& s : slots_) {
+            if (!s.param.has_grad()) continue;
+            const ops::AdamWStep h{lr, options_.beta1, options_.beta2, options_.eps,
+                                   s.decay ? options_.weight_decay : 0.0, step_};
+            auto grad = s.param.grad();
+            ops::adamw(B{}, s.param.value(), grad, s.m, s.v, h);
+        }
+    }
+    void zero_grad() {
+        for (auto& s : slots_) s.param.zero_grad();
+    }
+
+    std::int64_t steps_taken() const { return step_; }
+    void set_steps_taken(std::int64_t step) { step_ = step; }
+    const AdamWOptions& options() const { return options_; }
+    std::vector<Slot>& slots() { return slots_; }
+    const std::vector<Slot>& slots() const { return slots_; }
+
+private:
+    AdamWOptions options_;
+    std::vector<Slot> slots_;
+    std::int64_t step_ = 0;
+};
+
+}  // namespace contra::optim

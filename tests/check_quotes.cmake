@@ -1,0 +1,20 @@
+# cmake -DDOC=docs/x.md -DSOURCE=examples/y.cpp [-DFROM=text -DTO=text] -P check_quotes.cmake
+# Fails unless DOC quotes SOURCE verbatim: the whole file, or the part from the first FROM up to
+# and including the next TO.
+file(READ ${DOC} doc)
+file(READ ${SOURCE} source)
+if(DEFINED FROM)
+  string(FIND "${source}" "${FROM}" begin)
+  if(begin EQUAL -1)
+    message(FATAL_ERROR "${SOURCE} has no '${FROM}'")
+  endif()
+  string(SUBSTRING "${source}" ${begin} -1 source)
+  string(FIND "${source}" "${TO}" end)
+  string(LENGTH "${TO}" to_length)
+  math(EXPR end "${end} + ${to_length}")
+  string(SUBSTRING "${source}" 0 ${end} source)
+endif()
+string(FIND "${doc}" "${source}" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "${DOC} does not quote ${SOURCE} as it is now; paste the current text into it:\n${source}")
+endif()

@@ -1,0 +1,99 @@
+// gemm and gemm_batched on the GPU (cuBLAS) against the reference backend, for every transpose
+// combination, in float, double and bf16.
+#include "gpu.cuh"
+
+#include <array>
+#include <limits>
+
+using namespace contra;
+using test::have_gpu;
+using test::rand;
+
+namespace {
+
+using Sizes = std::array<std::int64_t, 3>;  // m, n, k
+
+Shape operand(ops::Trans t, std::int64_t rows, std::int64_t cols, Shape batch = {}) {
+    Shape s = batch;
+    s.push(t == ops::Trans::N ? rows : cols);
+    s.push(t == ops::Trans::N ? cols : rows);
+    return s;
+}
+
+// C starts random, or all NaN when beta = 0 (which must never read it).
+template <class T>
+Tensor<T, cpu> start_c(const Shape& shape, double beta) {
+    if (beta != 0) return rand<T>(shape, 9);
+    return Tensor<T, cpu>::full(shape, T(std::numeric_limits<float>::quiet_NaN()));
+}
+
+// Runs gemm (batch empty) or gemm_batched on the reference and cuda backends from the same
+// inputs and compares the results.
+template <class T>
+void check_gemm(ops::Trans ta, ops::Trans tb, Sizes size, double alpha, double beta, Shape batch = {}) {
+    const auto [m, n, k] = size;
+    const auto a = rand<T>(operand(ta, m, k, batch), 1);
+    const auto b = rand<T>(operand(tb, k, n, batch), 2);
+    Shape c_shape = batch;
+    c_shape.push(m);
+    c_shape.push(n);
+    auto expected = start_c<T>(c_shape, beta);
+    auto d_a = to_device<cuda>(a), d_b = to_device<cuda>(b);
+    auto d_c = to_device<cuda>(expected);
+    if (batch.rank() == 0) {
+        ops::gemm(reference{}, ta, tb, acc_t<T>(alpha), a, b, acc_t<T>(beta), expected);
+        ops::gemm(cuda{}, ta, tb, acc_t<T>(alpha), d_a, d_b, acc_t<T>(beta), d_c);
+    } else {
+        ops::gemm_batched(reference{}, ta, tb, acc_t<T>(alpha), a, b, acc_t<T>(beta), expected);
+        ops::gemm_batched(cuda{}, ta, tb, acc_t<T>(alpha), d_a, d_b, acc_t<T>(beta), d_c);
+    }
+    INFO("ta " << int(ta) << " tb " << int(tb) << " m " << m << " n " << n << " k " << k << " alpha " << alpha
+               << " beta " << beta << " batch " << batch);
+    CHECK_CLOSE(to_device<cpu>(d_c), expected, test::rtol<T>(), test::atol<T>());
+}
+
+constexpr ops::Trans kTrans[] = {ops::Trans::N, ops::Trans::T};
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("gemm agrees with the reference for every transpose combination", T, CUDA_TYPES) {
+    if (!have_gpu()) return;
+    for (Sizes size : {Sizes{1, 1, 1}, Sizes{7, 5, 3}, Sizes{33, 17, 65}, Sizes{64, 1, 9}, Sizes{1, 70, 128}})
+        for (auto ta : kTrans)
+            for (auto tb : kTrans)
+                for (double beta : {0.0, 1.0, -0.5}) check_gemm<T>(ta, tb, size, 0.7, beta);
+}
+
+TEST_CASE_TEMPLATE("gemm_batched agrees with the reference for every transpose combination", T, CUDA_TYPES) {
+    if (!have_gpu()) return;
+    for (Sizes size : {Sizes{1, 1, 1}, Sizes{7, 5, 3}, Sizes{19, 13, 40}})
+        for (auto ta : kTrans)
+            for (auto tb : kTrans) {
+                check_gemm<T>(ta, tb, size, 1.5, 0.0, Shape{3, 2});
+                check_gemm<T>(ta, tb, size, -1.0, 0.5, Shape{4});
+            }
+}
+
+TEST_CASE_TEMPLATE("gemm with k = 0 writes beta·C", T, CUDA_TYPES) {
+    if (!have_gpu()) return;
+    for (double beta : {0.0, 2.0}) {
+        check_gemm<T>(ops::Trans::N, ops::Trans::N, Sizes{3, 2, 0}, 1.0, beta);
+        check_gemm<T>(ops::Trans::T, ops::Trans::N, Sizes{3, 2, 0}, 1.0, beta, Shape{2});
+    }
+}
+
+TEST_CASE("gemm runs on the current stream, and moves with it") {
+    if (!have_gpu()) return;
+    cu::Stream stream;
+    {
+        cu::StreamGuard on(stream.get());
+        CHECK(cu::current_stream() == stream.get());
+        check_gemm<float>(ops::Trans::N, ops::Trans::T, Sizes{33, 17, 65}, 1.0, 0.0);
+        check_gemm<float>(ops::Trans::T, ops::Trans::N, Sizes{8, 9, 10}, 1.0, 1.0, Shape{5});
+        cudaStream_t bound = nullptr;
+        CHECK(cublasGetStream(cu::cublas_handle(), &bound) == CUBLAS_STATUS_SUCCESS);
+        CHECK(bound == stream.get());
+    }
+    CHECK(cu::current_stream() == cudaStream_t{});
+    check_gemm<float>(ops::Trans::N, ops::Trans::N, Sizes{16, 16, 16}, 1.0, 0.0);
+}
