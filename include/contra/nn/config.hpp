@@ -28,10 +28,12 @@ struct ClipConfig {
     TextConfig text;
 };
 
-inline std::vector<std::string> preset_names() { return {"ViT-B-32", "ViT-B-16", "ViT-L-14", "fmnist", "tiny"}; }
+inline std::vector<std::string> preset_names() { return {"ViT-B-32", "ViT-B-16", "ViT-L-14", "fmnist", "shapes", "tiny"}; }
 
 // preset(name): the OpenAI sizes (ViT-B-32, ViT-B-16, ViT-L-14), a small model for 28×28 grey
-// images on a CPU (fmnist), and a tiny one for tests (tiny).
+// images on a CPU (fmnist), one for the 32×32 colour shapes (shapes), and a tiny one for tests
+// (tiny). The text sizes of fmnist and shapes are replaced by the tokenizer's vocabulary and the
+// longest caption when a run starts.
 inline ClipConfig preset(const std::string& name) {
     ClipConfig c;
     c.name = name;
@@ -49,6 +51,12 @@ inline ClipConfig preset(const std::string& name) {
     if (name == "fmnist") {
         c.embed_dim = 64;
         c.vision = VisionConfig{28, 7, 1, 96, 3, 3, 4};
+        c.text = TextConfig{16, 512, 64, 2, 2, 4};
+        return c;
+    }
+    if (name == "shapes") {
+        c.embed_dim = 64;
+        c.vision = VisionConfig{32, 8, 3, 96, 3, 3, 4};
         c.text = TextConfig{16, 512, 64, 2, 2, 4};
         return c;
     }

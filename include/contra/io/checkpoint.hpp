@@ -1,0 +1,102 @@
+// contra/io/checkpoint.hpp — model weights and training state in safetensors files.
+//   model/<name>            every parameter, named as the OpenAI state dict
+//   optimizer/m/<name>, optimizer/v/<name>   AdamW moments (training checkpoints only)
+//   metadata: format, step, optimizer_steps and whatever the caller adds (config, seed, tokenizer)
+// Writes are atomic (temporary file, fsync, rename): a crash never leaves half a checkpoint.
+// defines: io::save_weights, io::load_weights, io::save_checkpoint, io::load_checkpoint
+#pragma once
+#include <map>
+#include <set>
+#include <string>
+
+#include "../nn/gradcheck.hpp"
+#include "../optim/adamw.hpp"
+#include "safetensors.hpp"
+
+namespace contra::io {
+
+inline constexpr const char* kCheckpointFormat = "contra-checkpoint-1";
+
+// Adds every parameter of model as <prefix><name>.
+template <class Model>
+void save_weights(SafetensorsWriter& out, Model& model, const std::string& prefix = "model/") {
+    nn::visit_all(model, [&](const std::string& name, auto& p) { out.add(prefix + name, to_device<cpu>(p.value())); });
+}
+
+// Loads every parameter of model from <prefix><name>.
+//   requires: each exists with the parameter's shape; no other tensor under prefix (unless
+//   allow_extra); convert = Convert::allow reads other float widths (bf16/f16/f64 → T).
+template <class Model>
+void load_weights(const SafetensorsFile& in, Model& model, const std::string& prefix = "model/",
+                  Convert convert = Convert::exact, bool allow_extra = false) {
+    std::set<std::string> expected;
+    std::vector<std::string> missing;
+    nn::visit_all(model, [&](const std::string& name, auto& p) {
+        using T = typename std::remove_cvref_t<decltype(p)>::value_type;
+        const std::string key = prefix + name;
+        expected.insert(key);
+        if (!in.contains(key)) {
+            missing.push_back(key);
+            return;
+        }
+        const auto& info = in.info(key);
+        CONTRA_CHECK(info.shape == p.shape(), in.source(), ": ", key, " has shape ", info.shape,
+                     " but the model's parameter is ", p.shape());
+        copy(in.get<T>(key, convert), p.value());
+    });
+    if (!missing.empty()) {
+        std::string list;
+        for (std::size_t i = 0; i < missing.size() && i < 8; ++i) list += (i ? ", " : "") + missing[i];
+        throw Error(in.source() + ": " + std::to_string(missing.size()) + " parameter(s) missing: " + list +
+                    (missing.size() > 8 ? ", ..." : ""));
+    }
+    if (!allow_extra)
+        for (const auto& name : in.names())
+            CONTRA_CHECK(name.rfind(prefix, 0) != 0 || expected.count(name), in.source(), ": ", name,
+                         " is not a parameter of this model (a different architecture or size?)");
+}
+
+// save_checkpoint(path, model, optimizer, metadata): weights, AdamW state and metadata, atomically.
+template <class Model, class T, class B>
+void save_checkpoint(const std::filesystem::path& path, Model& model, const optim::AdamW<T, B>& optimizer,
+                     const std::map<std::string, std::string>& metadata) {
+    SafetensorsWriter out;
+    save_weights(out, model);
+    for (const auto& s : optimizer.slots()) {
+        out.add("optimizer/m/" + s.name, to_device<cpu>(s.m));
+        out.add("optimizer/v/" + s.name, to_device<cpu>(s.v));
+    }
+    for (const auto& [k, v] : metadata) out.set_metadata(k, v);
+    out.set_metadata("format", kCheckpointFormat);
+    out.set_metadata("optimizer_steps", std::to_string(optimizer.steps_taken()));
+    out.write(path);
+}
+
+// load_checkpoint(path, model, optimizer): restores what save_checkpoint wrote; returns the metadata.
+//   optimizer may be null (evaluation).
+template <class Model, class T, class B>
+std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& path, Model& model,
+                                                   optim::AdamW<T, B>* optimizer) {
+    const auto in = SafetensorsFile::read(path);
+    const auto& meta = in.metadata();
+    const auto format = meta.find("format");
+    CONTRA_CHECK(format != meta.end() && format->second == kCheckpointFormat, path.string(),
+                 ": not a contra checkpoint (metadata 'format' is not ", kCheckpointFormat, ")");
+    load_weights(in, model, "model/", Convert::exact, /*allow_extra=*/false);
+    if (optimizer) {
+        for (auto& s : optimizer->slots()) {
+            for (auto [key, moment] : {std::pair{"optimizer/m/" + s.name, &s.m}, std::pair{"optimizer/v/" + s.name, &s.v}}) {
+                CONTRA_CHECK(in.contains(key), path.string(), ": optimizer state ", key, " is missing");
+                CONTRA_CHECK(in.info(key).shape == moment->shape(), path.string(), ": ", key, " has shape ",
+                             in.info(key).shape, ", expected ", moment->shape());
+                copy(in.get<T>(key), *moment);
+            }
+        }
+        const auto steps = meta.find("optimizer_steps");
+        CONTRA_CHECK(steps != meta.end(), path.string(), ": metadata 'optimizer_steps' is missing");
+        optimizer->set_steps_taken(std::stoll(steps->second));
+    }
+    return meta;
+}
+
+}  // namespace contra::io

@@ -1,0 +1,296 @@
+// SVG plots: well-formed documents (checked by a small XML scanner), titles, names and numbers
+// where a reader looks for them, no crash on NaN or empty data, atomic writes.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cmath>
+#include <cstring>
+#include <contra/report/svg.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace contra;
+using namespace contra::report;
+namespace fs = std::filesystem;
+
+namespace {
+
+// xml_problem(doc): "" when doc is well-formed XML with one root <svg> element; otherwise what
+// is wrong. Checks tag balance and nesting, attribute quoting, and that every '&' starts an entity.
+std::string xml_problem(const std::string& doc) {
+    std::vector<std::string> open;
+    int roots = 0;
+    std::size_t i = 0;
+    const auto entity_ok = [&](std::size_t at) {
+        for (const char* e : {"&amp;", "&lt;", "&gt;", "&quot;", "&apos;"})
+            if (doc.compare(at, std::strlen(e), e) == 0) return true;
+        return false;
+    };
+    while (i < doc.size()) {
+        if (doc[i] != '<') {
+            if (doc[i] == '&' && !entity_ok(i)) return "bare & at " + std::to_string(i);
+            if (doc[i] == '>') return "bare > at " + std::to_string(i);
+            if (open.empty() && !std::isspace(static_cast<unsigned char>(doc[i]))) return "text outside the root at " + std::to_string(i);
+            ++i;
+            continue;
+        }
+        if (doc.compare(i, 5, "<?xml") == 0) {
+            if (i != 0) return "XML declaration not at the start";
+            const auto end = doc.find("?>", i);
+            if (end == std::string::npos) return "unterminated declaration";
+            i = end + 2;
+            continue;
+        }
+        if (doc.compare(i, 4, "<!--") == 0) {
+            const auto end = doc.find("-->", i);
+            if (end == std::string::npos) return "unterminated comment";
+            i = end + 3;
+            continue;
+        }
+        const bool closing = doc.compare(i, 2, "</") == 0;
+        std::size_t j = i + (closing ? 2 : 1);
+        const std::size_t name_start = j;
+        while (j < doc.size() && (std::isalnum(static_cast<unsigned char>(doc[j])) || doc[j] == '-' || doc[j] == ':')) ++j;
+        const std::string name = doc.substr(name_start, j - name_start);
+        if (name.empty()) return "tag without a name at " + std::to_string(i);
+        bool self_closing = false;
+        // Attributes: name="value" (value without '<', '&' only as an entity).
+        while (true) {
+            while (j < doc.size() && std::isspace(static_cast<unsigned char>(doc[j]))) ++j;
+            if (j >= doc.size()) return "unterminated tag <" + name;
+            if (doc[j] == '>') break;
+            if (doc.compare(j, 2, "/>") == 0) {
+                self_closing = true;
+                ++j;
+                break;
+            }
+            if (closing) return "attribute in closing tag </" + name;
+            const std::size_t attr_start = j;
+            while (j < doc.size() && doc[j] != '=' && !std::isspace(static_cast<unsigned char>(doc[j])) && doc[j] != '>') ++j;
+            if (j == attr_start || j >= doc.size() || doc[j] != '=') return "malformed attribute in <" + name;
+            ++j;
+            if (j >= doc.size() || doc[j] != '"') return "unquoted attribute in <" + name;
+            const auto end = doc.find('"', j + 1);
+            if (end == std::string::npos) return "unterminated attribute in <" + name;
+            for (std::size_t k = j + 1; k < end; ++k) {
+                if (doc[k] == '<') return "'<' inside an attribute of <" + name;
+                if (doc[k] == '&' && !entity_ok(k)) return "bare & inside an attribute of <" + name;
+            }
+            j = end + 1;
+        }
+        i = j + 1;
+        if (closing) {
+            if (open.empty() || open.back() != name) return "</" + name + "> does not close <" + (open.empty() ? "" : open.back()) + ">";
+            open.pop_back();
+        } else {
+            if (open.empty()) {
+                ++roots;
+                if (name != "svg") return "root element is <" + name + ">";
+            }
+            if (!self_closing) open.push_back(name);
+        }
+    }
+    if (!open.empty()) return "<" + open.back() + "> never closed";
+    if (roots != 1) return std::to_string(roots) + " root elements";
+    return "";
+}
+
+#define CHECK_WELL_FORMED(doc)                 \
+    do {                                       \
+        const std::string problem_ = xml_problem(doc); \
+        INFO(problem_);                        \
+        CHECK(problem_.empty());               \
+    } while (0)
+
+int count(const std::string& text, const std::string& what) {
+    int n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+}
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        static int serial = 0;
+        path = fs::temp_directory_path() / ("contra-test-svg-" + std::to_string(::getpid()) + "-" + std::to_string(serial++));
+        fs::remove_all(path);
+        fs::create_directories(path);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+};
+
+std::string slurp(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+}  // namespace
+
+TEST_CASE("svg: the scanner itself rejects malformed documents") {
+    CHECK(xml_problem("<svg><g></g></svg>").empty());
+    CHECK(xml_problem("<?xml version=\"1.0\"?>\n<svg a=\"1\"><rect/></svg>\n").empty());
+    CHECK_FALSE(xml_problem("<svg><g></svg>").empty());
+    CHECK_FALSE(xml_problem("<svg></g></svg>").empty());
+    CHECK_FALSE(xml_problem("<svg>a & b</svg>").empty());
+    CHECK_FALSE(xml_problem("<svg x=1></svg>").empty());
+    CHECK_FALSE(xml_problem("<svg x=\"<\"></svg>").empty());
+    CHECK_FALSE(xml_problem("<svg></svg><svg></svg>").empty());
+    CHECK_FALSE(xml_problem("<g></g>").empty());
+    CHECK_FALSE(xml_problem("<svg>").empty());
+}
+
+TEST_CASE("svg: a line chart with two series, axes, ticks and legend") {
+    LineChart chart;
+    chart.title = "CLIP loss & accuracy <fashion-mnist>";
+    chart.x_label = "step";
+    chart.y_label = "value";
+    chart.series.push_back({"train loss", {}, {2.3, 1.9, 1.2, 0.8, 0.7}});
+    chart.series.push_back({"test accuracy", {0, 2, 4}, {0.1, 0.55, 0.8}});
+    const std::string svg = render_svg(chart);
+    CHECK_WELL_FORMED(svg);
+    CHECK(svg.find("CLIP loss &amp; accuracy &lt;fashion-mnist&gt;") != std::string::npos);
+    CHECK(svg.find(">train loss</text>") != std::string::npos);
+    CHECK(svg.find(">test accuracy</text>") != std::string::npos);
+    CHECK(svg.find(">step</text>") != std::string::npos);
+    CHECK(svg.find(">value</text>") != std::string::npos);
+    CHECK(count(svg, "<path ") == 2);
+    CHECK(svg.find(">2.5</text>") != std::string::npos);  // y ticks at 0, 0.5, ..., 2.5
+    CHECK(svg.find(">4</text>") != std::string::npos);    // x ticks up to 4
+}
+
+TEST_CASE("svg: NaN, infinity, empty and constant series draw without crashing") {
+    LineChart chart;
+    chart.title = "odd data";
+    chart.series.push_back({"gappy", {}, {1, 2, NAN, 3, 4, NAN, 5, INFINITY, 6}});
+    chart.series.push_back({"empty", {}, {}});
+    chart.series.push_back({"all nan", {}, {NAN, NAN}});
+    std::string svg = render_svg(chart);
+    CHECK_WELL_FORMED(svg);
+    CHECK(count(svg, "<path ") == 1);
+    CHECK(count(svg, " M") + (svg.find("d=\"M") != std::string::npos) == 2);  // two runs: [1,2] and [3,4]
+    CHECK(count(svg, "<circle ") == 2);                                     // lone points 5 and 6
+    CHECK(svg.find("empty (no data)") != std::string::npos);
+    CHECK(svg.find("all nan (no data)") != std::string::npos);
+    CHECK(count(svg, "nan") == 1);  // only the legend's "all nan": no NaN coordinate anywhere
+    CHECK(svg.find("inf") == std::string::npos);
+
+    LineChart nothing;
+    nothing.title = "nothing yet";
+    svg = render_svg(nothing);
+    CHECK_WELL_FORMED(svg);
+    CHECK(svg.find(">no data</text>") != std::string::npos);
+
+    LineChart flat;
+    flat.series.push_back({"constant", {}, {0.5, 0.5, 0.5}});
+    flat.series.push_back({"one point", {3}, {7}});
+    svg = render_svg(flat);
+    CHECK_WELL_FORMED(svg);
+    CHECK(svg.find("nan") == std::string::npos);
+
+    LineChart fixed;
+    fixed.y_min = 0, fixed.y_max = 1;
+    fixed.series.push_back({"accuracy", {}, {0.2, 1.5, -3}});  // clipped to the plot area, not an error
+    svg = render_svg(fixed);
+    CHECK_WELL_FORMED(svg);
+    CHECK(svg.find("clip-path=\"url(#plot-area)\"") != std::string::npos);
+
+    LineChart huge;
+    huge.series.push_back({"huge", {}, {-1e308, 1e308}});
+    CHECK_WELL_FORMED(render_svg(huge));
+
+    LineChart wrong;
+    wrong.series.push_back({"mismatch", {1, 2, 3}, {1, 2}});
+    CHECK_THROWS_WITH_AS(render_svg(wrong), doctest::Contains("has 3 x values for 2 y values"), Error);
+}
+
+TEST_CASE("svg: nice ticks") {
+    Ticks t = nice_ticks(0, 1);
+    CHECK(t.lo == 0);
+    CHECK(t.hi == doctest::Approx(1));
+    CHECK(t.step == doctest::Approx(0.2));
+    CHECK(t.values.size() == 6);
+    t = nice_ticks(0.3, 9.7);
+    CHECK(t.lo == 0);
+    CHECK(t.hi == doctest::Approx(10));
+    t = nice_ticks(-5, 5);
+    CHECK(t.values.front() <= -5);
+    CHECK(t.values.back() >= 5);
+    bool has_zero = false;
+    for (double v : t.values) has_zero |= v == 0.0 && !std::signbit(v);
+    CHECK(has_zero);
+    CHECK(nice_ticks(1, 1).values.size() == 2);  // degenerate: just the ends
+}
+
+TEST_CASE("svg: confusion matrix heatmap with class names, counts and percents") {
+    const std::vector<std::string> classes = {"t-shirt", "trouser", "pullover", "dress", "coat",
+                                              "sandal", "shirt", "sneaker", "bag", "ankle boot"};
+    std::vector<std::int64_t> truth, predicted;
+    for (int t = 0; t < 10; ++t)
+        for (int k = 0; k < 100; ++k) {
+            truth.push_back(t);
+            predicted.push_back(k < 90 ? t : (t + 1) % 10);  // 90% right, the rest one class over
+        }
+    ConfusionMatrix cm{"zero-shot <test>", classes, confusion_counts(truth, predicted, 10)};
+    CHECK(cm.counts[0] == 90);
+    CHECK(cm.counts[1] == 10);
+    const std::string svg = render_svg(cm);
+    CHECK_WELL_FORMED(svg);
+    CHECK(svg.find("zero-shot &lt;test&gt;") != std::string::npos);
+    for (const auto& c : classes) CHECK(count(svg, ">" + c + "</text>") == 2);  // both axes
+    CHECK(count(svg, ">90</text>") == 10);
+    CHECK(count(svg, ">90.0%</text>") == 10);
+    CHECK(count(svg, ">10.0%</text>") == 10);
+    CHECK(svg.find("accuracy 90.00% (900 of 1000)") != std::string::npos);
+    CHECK(svg.find("predicted class") != std::string::npos);
+    CHECK(svg.find("true class") != std::string::npos);
+
+    // 36 classes (shapes): small cells, counts only; an empty row is 0%, not NaN.
+    std::vector<std::string> many;
+    for (int i = 0; i < 36; ++i) many.push_back("class & " + std::to_string(i));
+    ConfusionMatrix big{"36", many, std::vector<std::int64_t>(36 * 36, 0)};
+    big.counts[0] = 5;
+    const std::string svg36 = render_svg(big);
+    CHECK_WELL_FORMED(svg36);
+    CHECK(svg36.find("class &amp; 35") != std::string::npos);
+    CHECK(svg36.find("nan") == std::string::npos);
+
+    CHECK_THROWS_WITH_AS(render_svg(ConfusionMatrix{"bad", classes, {1, 2, 3}}),
+                         doctest::Contains("expected 100 counts for 10 classes, found 3"), Error);
+    CHECK_THROWS_AS(render_svg(ConfusionMatrix{"none", {}, {}}), Error);
+    CHECK_THROWS_AS(confusion_counts(std::vector<int>{0, 10}, std::vector<int>{0, 1}, 10), Error);
+    CHECK_THROWS_AS(confusion_counts(std::vector<int>{0}, std::vector<int>{0, 1}, 10), Error);
+}
+
+TEST_CASE("svg: files are written whole, through a temporary that is renamed") {
+    TempDir dir;
+    LineChart chart;
+    chart.title = "loss";
+    chart.series.push_back({"train", {}, {3, 2, 1}});
+    const fs::path file = dir.path / "plots" / "nested" / "loss.svg";  // directories are created
+    write_svg(file, chart);
+    CHECK(slurp(file) == render_svg(chart));
+    CHECK_FALSE(fs::exists(file.string() + ".tmp"));
+
+    chart.title = "loss, again";
+    write_svg(file, chart);  // replaces the old file
+    CHECK(slurp(file).find("loss, again") != std::string::npos);
+
+    const fs::path cm_file = dir.path / "cm.svg";
+    write_svg(cm_file, ConfusionMatrix{"cm", {"a", "b"}, {1, 0, 0, 1}});
+    CHECK_WELL_FORMED(slurp(cm_file));
+
+    // A directory in the way: the error names the file and nothing is left behind.
+    fs::create_directories(dir.path / "taken.svg");
+    fs::create_directories(dir.path / "taken.svg" / "child");
+    CHECK_THROWS_WITH_AS(write_svg(dir.path / "taken.svg", chart), doctest::Contains("taken.svg"), Error);
+    CHECK_FALSE(fs::exists(dir.path / "taken.svg.tmp"));
+}

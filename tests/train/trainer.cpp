@@ -1,0 +1,181 @@
+// The training loop: epoch order, schedules, checkpoints (round trip, errors, atomicity) and an
+// exact resume.
+#include <doctest/doctest.h>
+
+#include <contra/io/checkpoint.hpp>
+#include <contra/train/trainer.hpp>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "../support/compare.hpp"
+
+using namespace contra;
+namespace fs = std::filesystem;
+
+namespace {
+// Synthetic pairs for the tiny preset: image i is noise around a class pattern, its caption the
+// class's token.
+struct SyntheticPairs {
+    std::int64_t n = 48;
+    std::int64_t size() const { return n; }
+    train::PairBatch batch(std::span<const std::int64_t> indices, std::int64_t epoch) const {
+        const std::int64_t b = std::int64_t(indices.size());
+        train::PairBatch out{Tensor<float, cpu>::empty(Shape{b, 3, 8, 8}), Tensor<ops::Index, cpu>::zeros(Shape{b, 6})};
+        const RandomStream noise{11, std::uint64_t(epoch)};
+        for (std::int64_t r = 0; r < b; ++r) {
+            const auto i = indices[std::size_t(r)];
+            const int label = int(i % 4);
+            for (std::int64_t p = 0; p < 192; ++p)
+                out.images[r * 192 + p] = float((p % 4 == label ? 1.0 : 0.0) + 0.3 * noise.normal(std::uint64_t(i * 192 + p)));
+            out.tokens[r * 6 + 0] = 21;
+            out.tokens[r * 6 + 1] = ops::Index(1 + label);
+            out.tokens[r * 6 + 2] = 23;
+        }
+        return out;
+    }
+};
+
+fs::path temp_dir(const std::string& name) {
+    auto dir = fs::temp_directory_path() / ("contra-test-" + name + "-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    return dir;
+}
+
+template <class T>
+std::vector<double> run_steps(nn::OpenAiClip<T, cpu>& model, optim::AdamW<T, cpu>& opt, train::State state,
+                              std::int64_t until, std::int64_t total, const fs::path* save_at_end = nullptr) {
+    std::vector<double> losses;
+    train::Options o;
+    o.batch_size = 8;
+    o.lr = 3e-3;
+    o.warmup_steps = 3;
+    o.seed = 5;
+    o.max_steps = total;
+    state.total_steps = total;
+    std::atomic<bool> stop{false};
+    o.stop = &stop;
+    train::Hooks hooks;
+    hooks.on_step = [&](const train::StepRecord& r, const train::State& s) {
+        losses.push_back(r.loss);
+        if (s.step == until) stop = true;
+    };
+    if (save_at_end)
+        hooks.on_checkpoint = [&](const train::State& s) {
+            io::save_checkpoint(*save_at_end, model, opt, {{"step", std::to_string(s.step)}});
+        };
+    train::fit(model, opt, SyntheticPairs{}, o, hooks, state);
+    return losses;
+}
+}  // namespace
+
+TEST_CASE("epoch order: a permutation, the same for the same (seed, epoch), new each epoch") {
+    const auto a = train::epoch_order(1000, 3, 0), b = train::epoch_order(1000, 3, 0), c = train::epoch_order(1000, 3, 1);
+    CHECK(a == b);
+    CHECK(a != c);
+    CHECK(std::set<std::int64_t>(a.begin(), a.end()).size() == 1000);
+    CHECK(*std::min_element(a.begin(), a.end()) == 0);
+    CHECK(*std::max_element(a.begin(), a.end()) == 999);
+}
+
+TEST_CASE("schedules: warmup, cosine, constant, constant with cooldown (open_clip's formulas)") {
+    optim::Schedule s{optim::ScheduleKind::cosine, 1.0, 10, 110};
+    CHECK(s.lr(0) == doctest::Approx(0.1));
+    CHECK(s.lr(9) == doctest::Approx(1.0));
+    CHECK(s.lr(10) == doctest::Approx(1.0));
+    CHECK(s.lr(60) == doctest::Approx(0.5));
+    CHECK(s.lr(110) == doctest::Approx(0.0).epsilon(1e-12));
+    s.kind = optim::ScheduleKind::constant;
+    CHECK(s.lr(100) == 1.0);
+    optim::Schedule cool{optim::ScheduleKind::constant_cooldown, 1.0, 0, 100, 20, 0.1, 1.0};
+    CHECK(cool.lr(79) == 1.0);
+    CHECK(cool.lr(90) == doctest::Approx(0.55));
+    CHECK_THROWS_AS(optim::parse_schedule("linear"), Error);
+}
+
+TEST_CASE("no weight decay on gains, biases, embeddings and logit_scale") {
+    nn::OpenAiClip<float, cpu> model(nn::preset("tiny"));
+    optim::AdamW<float, cpu> opt(model);
+    std::set<std::string> decayed;
+    for (const auto& s : opt.slots())
+        if (s.decay) decayed.insert(s.name);
+    CHECK(decayed.count("visual.transformer.resblocks.0.attn.in_proj_weight") == 1);
+    CHECK(decayed.count("visual.conv1.weight") == 1);
+    CHECK(decayed.count("text_projection") == 1);
+    for (const char* name : {"logit_scale", "token_embedding.weight", "positional_embedding", "visual.class_embedding",
+                             "visual.positional_embedding", "ln_final.weight", "transformer.resblocks.1.mlp.c_fc.bias"})
+        CHECK_MESSAGE(decayed.count(name) == 0, name);
+}
+
+TEST_CASE("checkpoint round trip restores weights and AdamW moments; wrong files are refused") {
+    const auto dir = temp_dir("checkpoint");
+    nn::OpenAiClip<double, cpu> model(nn::preset("tiny"), 1);
+    optim::AdamW<double, cpu> opt(model);
+    run_steps(model, opt, {}, 4, 4);
+    const auto path = dir / "ck.safetensors";
+    io::save_checkpoint(path, model, opt, {{"note", "x"}});
+
+    nn::OpenAiClip<double, cpu> other(nn::preset("tiny"), 2);
+    optim::AdamW<double, cpu> other_opt(other);
+    const auto meta = io::load_checkpoint(path, other, &other_opt);
+    CHECK(meta.at("note") == "x");
+    CHECK(other_opt.steps_taken() == 4);
+    for (std::size_t i = 0; i < opt.slots().size(); ++i) {
+        const auto& a = opt.slots()[i];
+        const auto& b = other_opt.slots()[i];
+        CHECK(test::max_abs_diff(a.param.value(), b.param.value()) == 0);
+        CHECK(test::max_abs_diff(a.m, b.m) == 0);
+        CHECK(test::max_abs_diff(a.v, b.v) == 0);
+    }
+
+    optim::AdamW<double, cpu>* no_optimizer = nullptr;
+    optim::AdamW<float, cpu>* no_float_optimizer = nullptr;
+    // Another architecture: a parameter with another shape.
+    auto config = nn::preset("tiny");
+    config.text.width = 24;
+    nn::OpenAiClip<double, cpu> wider(config);
+    CHECK_THROWS_WITH_AS(io::load_checkpoint(path, wider, no_optimizer),
+                         doctest::Contains("has shape"), Error);
+    // Another element type is not converted silently.
+    nn::OpenAiClip<float, cpu> single(nn::preset("tiny"));
+    CHECK_THROWS_AS(io::load_checkpoint(path, single, no_float_optimizer), Error);
+
+    // A truncated copy is refused; the good file next to it is untouched.
+    std::string bytes;
+    {
+        std::ifstream in(path, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    const auto broken = dir / "broken.safetensors";
+    std::ofstream(broken, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size() - 100));
+    CHECK_THROWS_AS(io::load_checkpoint(broken, other, no_optimizer), Error);
+    CHECK_NOTHROW(io::load_checkpoint(path, other, no_optimizer));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("resuming from a checkpoint continues with exactly the losses of an uninterrupted run") {
+    const auto dir = temp_dir("resume");
+    const auto path = dir / "ck.safetensors";
+    nn::OpenAiClip<double, cpu> straight(nn::preset("tiny"), 3);
+    optim::AdamW<double, cpu> straight_opt(straight);
+    const auto all = run_steps(straight, straight_opt, {}, 14, 14);  // 14 steps cross an epoch (6 per epoch)
+    REQUIRE(all.size() == 14);
+
+    nn::OpenAiClip<double, cpu> first(nn::preset("tiny"), 3);
+    optim::AdamW<double, cpu> first_opt(first);
+    const auto head = run_steps(first, first_opt, {}, 5, 14, &path);  // stops after 5, saves
+    REQUIRE(head.size() == 5);
+
+    nn::OpenAiClip<double, cpu> resumed(nn::preset("tiny"), 99);  // another init: everything must come from the file
+    optim::AdamW<double, cpu> resumed_opt(resumed);
+    io::load_checkpoint(path, resumed, &resumed_opt);
+    train::State state;
+    state.step = 5;
+    const auto tail = run_steps(resumed, resumed_opt, state, 14, 14);
+    REQUIRE(tail.size() == 9);
+    for (std::size_t i = 0; i < 5; ++i) CHECK(head[i] == all[i]);
+    for (std::size_t i = 0; i < 9; ++i) CHECK_MESSAGE(tail[i] == doctest::Approx(all[5 + i]).epsilon(1e-12), "step ", 6 + i);
+    CHECK(all.back() < all.front());  // and it learns
+    fs::remove_all(dir);
+}
