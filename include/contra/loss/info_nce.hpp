@@ -30,6 +30,23 @@ Tensor<T, device_of<B>> spread(const Tensor<T, device_of<B>>& g, std::int64_t n,
     ops::affine(B{}, out, acc_t<T>(1.0 / count), acc_t<T>(0), out);
     return out;
 }
+// After every optimizer step, as open_clip: logit_scale ∈ [0, ln 100].
+template <class T, class B>
+void clamp_logit_scale(nn::Parameter<T, B>& logit_scale) {
+    constexpr double max_logit_scale = 4.605170185988092;  // ln 100
+    auto host = to_device<cpu>(logit_scale.value());
+    host[0] = T(std::clamp(double(host[0]), 0.0, max_logit_scale));
+    copy(host, logit_scale.value());
+}
+
+// exp(logit_scale)·normalize(image)·normalize(text)ᵀ: [N, E] × [M, E] → [N, M]
+template <class T, class B>
+Var<T, B> scaled_similarity(const Var<T, B>& image_features, const Var<T, B>& text_features,
+                            const nn::Parameter<T, B>& logit_scale) {
+    const Var<T, B> similarity = ad::matmul(ad::l2_normalize(image_features), ad::l2_normalize(text_features),
+                                            ops::Trans::N, ops::Trans::T);
+    return ad::mul(similarity, ad::exp(Var<T, B>(logit_scale)));
+}
 }  // namespace detail
 
 template <class T, class B, class Impl = ad::Fused>
@@ -37,7 +54,6 @@ struct InfoNce {
     using value_type = T;
     using backend = B;
     using V = Var<T, B>;
-    static constexpr double max_logit_scale = 4.605170185988092;  // ln 100
 
     nn::Parameter<T, B> logit_scale{Shape{}};  // init ln(1/0.07)
 
@@ -47,18 +63,11 @@ struct InfoNce {
     void visit_parameters(F&& f, const std::string& prefix) {
         f(nn::join(prefix, "logit_scale"), logit_scale);
     }
-    // After every optimizer step, as open_clip: logit_scale ∈ [0, ln 100].
-    void clamp_parameters() {
-        auto host = to_device<cpu>(logit_scale.value());
-        host[0] = T(std::clamp(double(host[0]), 0.0, max_logit_scale));
-        copy(host, logit_scale.value());
-    }
+    void clamp_parameters() { detail::clamp_logit_scale(logit_scale); }
 
     // logits = exp(logit_scale)·normalize(image)·normalize(text)ᵀ, [N, M]
     V logits(const V& image_features, const V& text_features) const {
-        const V similarity = ad::matmul(ad::l2_normalize(image_features), ad::l2_normalize(text_features), ops::Trans::N,
-                                        ops::Trans::T);
-        return ad::mul(similarity, ad::exp(V(logit_scale)));
+        return detail::scaled_similarity(image_features, text_features, logit_scale);
     }
 
     // image_features, text_features [N, E] (row i of each is a matching pair) → scalar loss

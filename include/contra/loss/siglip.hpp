@@ -14,7 +14,6 @@ struct SigLip {
     using value_type = T;
     using backend = B;
     using V = Var<T, B>;
-    static constexpr double max_logit_scale = 4.605170185988092;  // ln 100
 
     nn::Parameter<T, B> logit_scale{Shape{}};  // init ln 10
     nn::Parameter<T, B> logit_bias{Shape{}};   // init −10
@@ -28,16 +27,11 @@ struct SigLip {
         f(nn::join(prefix, "logit_scale"), logit_scale);
         f(nn::join(prefix, "logit_bias"), logit_bias);
     }
-    void clamp_parameters() {
-        auto host = to_device<cpu>(logit_scale.value());
-        host[0] = T(std::clamp(double(host[0]), 0.0, max_logit_scale));
-        copy(host, logit_scale.value());
-    }
+    void clamp_parameters() { detail::clamp_logit_scale(logit_scale); }
 
+    // logits = exp(logit_scale)·normalize(image)·normalize(text)ᵀ + logit_bias, [N, M]
     V logits(const V& image_features, const V& text_features) const {
-        const V similarity = ad::matmul(ad::l2_normalize(image_features), ad::l2_normalize(text_features), ops::Trans::N,
-                                        ops::Trans::T);
-        return ad::add(ad::mul(similarity, ad::exp(V(logit_scale))), V(logit_bias));
+        return ad::add(detail::scaled_similarity(image_features, text_features, logit_scale), V(logit_bias));
     }
 
     V operator()(const V& image_features, const V& text_features) const {

@@ -88,7 +88,8 @@ State fit(Model& model, optim::AdamW<T, B>& optimizer, const Source& source, con
         state.total_steps = options.max_steps > 0 ? options.max_steps : options.epochs * steps_per_epoch;
     optim::Schedule schedule{options.schedule, options.lr, options.warmup_steps, state.total_steps};
     const bool measure_budget = options.time_budget_s > 0 && state.step == 0;
-    constexpr std::int64_t kMeasureSteps = 10;
+    constexpr std::int64_t kWarmSteps = 5, kMeasureSteps = 25;  // speed measured over steps 6..25
+    double warm_elapsed_s = 0;
 
     Tape tape;
     std::int64_t cached_epoch = -1, consecutive_bad = 0;
@@ -134,9 +135,10 @@ State fit(Model& model, optim::AdamW<T, B>& optimizer, const Source& source, con
         const double step_s = std::chrono::duration<double>(now - step_start).count();
 
         // With a time budget, size the schedule from the measured speed after a few steps.
+        if (measure_budget && state.step == kWarmSteps) warm_elapsed_s = state.elapsed_s;
         if (measure_budget && state.step == kMeasureSteps) {
-            const double per_step = state.elapsed_s / double(kMeasureSteps);
-            const auto affordable = std::int64_t(options.time_budget_s / per_step);
+            const double per_step = (state.elapsed_s - warm_elapsed_s) / double(kMeasureSteps - kWarmSteps);
+            const auto affordable = kMeasureSteps + std::int64_t((options.time_budget_s - state.elapsed_s) / per_step);
             state.total_steps = std::max(state.step + 1, std::min(state.total_steps, affordable));
             schedule.total_steps = state.total_steps;
         }

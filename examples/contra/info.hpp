@@ -1,0 +1,41 @@
+// contra info --arch NAME: parameter counts per tower and in total, forward FLOPs per image and
+// per text, for a preset.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <contra/nn/nn.hpp>
+#include <cstdio>
+
+namespace contra::cli {
+
+struct InfoOptions {
+    std::string arch = "ViT-B-32";
+};
+
+inline void add_info(CLI::App& app, InfoOptions& o, std::function<void()>& run) {
+    auto* cmd = app.add_subcommand("info", "Parameter counts and forward FLOPs of a model preset");
+    std::string known;
+    for (const auto& n : nn::preset_names()) known += (known.empty() ? "" : ", ") + n;
+    cmd->add_option("--arch", o.arch, "Preset: " + known)->capture_default_str();
+    cmd->callback([&] {
+        run = [&] {
+            const auto config = nn::preset(o.arch);
+            const auto count = nn::count_parameters(config);
+            const auto flops = nn::forward_flops(config);
+            const auto& v = config.vision;
+            const auto& t = config.text;
+            std::printf("%s  (embed %lld)\n", config.name.c_str(), (long long)config.embed_dim);
+            std::printf("  image tower  ViT %lldx%lldx%lld px, patch %lld, width %lld, %lld layers, %lld heads\n",
+                        (long long)v.channels, (long long)v.image_size, (long long)v.image_size, (long long)v.patch_size,
+                        (long long)v.width, (long long)v.layers, (long long)v.heads);
+            std::printf("  text tower   context %lld, vocab %lld, width %lld, %lld layers, %lld heads\n",
+                        (long long)t.context_length, (long long)t.vocab_size, (long long)t.width, (long long)t.layers,
+                        (long long)t.heads);
+            std::printf("  parameters   image %'lld   text %'lld   logit scale %lld   total %'lld\n",
+                        (long long)count.visual, (long long)count.text, (long long)count.other, (long long)count.total());
+            std::printf("  forward      %.3f GFLOPs per image, %.3f GFLOPs per text\n", flops.per_image / 1e9,
+                        flops.per_text / 1e9);
+        };
+    });
+}
+
+}  // namespace contra::cli

@@ -1,0 +1,38 @@
+// contra — the command-line program: train a CLIP, evaluate it, inspect model presets.
+//   contra info --arch ViT-B-32
+//   contra train [--dataset fashion-mnist|shapes] [--time-budget S] [--out DIR] ...
+//   contra eval --checkpoint DIR/checkpoint.safetensors
+#include <CLI/CLI.hpp>
+
+#include <clocale>
+#include <cstdio>
+#include <functional>
+
+#include "evaluate.hpp"
+#include "info.hpp"
+#include "train.hpp"
+
+int main(int argc, char** argv) {
+    std::setlocale(LC_NUMERIC, "");  // thousands separators in counts
+    CLI::App app{"contra: train CLIP models and evaluate them zero-shot"};
+    app.require_subcommand(1);
+    std::function<void()> run;
+    contra::cli::InfoOptions info;
+    contra::cli::TrainOptions train;
+    contra::cli::EvalOptions eval;
+    contra::cli::add_info(app, info, run);
+    contra::cli::add_train(app, train, run);
+    contra::cli::add_eval(app, eval, run);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    try {
+        run();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "contra: error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,191 @@
+// What `contra train` and `contra eval` share: the model type, the dataset of a run, the
+// tokenizer, and the evaluation that ends every run (zero-shot, linear probe, retrieval).
+#pragma once
+#include <contra/contra.hpp>
+#include <contra/io/checkpoint.hpp>
+#include <contra/io/config_json.hpp>
+#include <contra/nn/nn.hpp>
+#include <contra/tasks/evaluate.hpp>
+#include <contra/tasks/fashion_mnist.hpp>
+#include <contra/tasks/shapes.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <optional>
+
+namespace contra::cli {
+
+using Model = nn::OpenAiClip<float, cpu>;
+using json = nlohmann::json;
+
+inline constexpr std::int64_t kShapesTestImages = 3600;    // 100 per colour–shape class on average
+inline constexpr std::int64_t kShapesProbeImages = 10000;  // linear-probe training images (seen combinations)
+
+// The data of a run: Fashion-MNIST splits (loaded once) or the shapes generator settings.
+struct Dataset {
+    std::string name;  // "fashion-mnist" or "shapes"
+    std::string dir;   // Fashion-MNIST directory
+    std::optional<data::FashionMnist> train, test;
+
+    static Dataset open(const std::string& name, const std::string& dir) {
+        Dataset d{name, dir, std::nullopt, std::nullopt};
+        if (name == "fashion-mnist") {
+            d.train = data::load_fashion_mnist(data::Split::train, dir);
+            d.test = data::load_fashion_mnist(data::Split::test, dir);
+        } else if (name != "shapes") {
+            throw Error("unknown dataset '" + name + "' (known: fashion-mnist, shapes)");
+        }
+        return d;
+    }
+    bool is_shapes() const { return name == "shapes"; }
+    std::vector<std::string> corpus() const { return is_shapes() ? tasks::shapes_corpus() : tasks::fashion_mnist_corpus(); }
+    std::vector<std::string> class_names() const {
+        std::vector<std::string> out;
+        if (is_shapes())
+            for (const auto& c : data::shapes::classes()) out.push_back(c.name);
+        else
+            for (auto n : data::kFashionMnistClasses) out.emplace_back(n);
+        return out;
+    }
+    std::vector<std::string> eval_templates() const {
+        std::vector<std::string> out;
+        if (is_shapes())
+            for (auto t : data::shapes::kEvalTemplates) out.emplace_back(t);
+        else
+            for (auto t : data::kEvalTemplates) out.emplace_back(t);
+        return out;
+    }
+    // Every prompt evaluation writes (for sizing the context length).
+    std::vector<std::string> eval_prompts() const {
+        std::vector<std::string> out;
+        for (const auto& c : class_names())
+            for (const auto& t : eval_templates()) out.push_back(data::caption(c, t));
+        return out;
+    }
+};
+
+// Labelled images: images(begin, end) gives a batch; labels[i] the class of image i.
+struct LabelledImages {
+    tasks::ImageSource images;
+    std::vector<eval::Label> labels;
+    std::int64_t size() const { return std::int64_t(labels.size()); }
+};
+
+// Images of one split and their labels (the first `limit` when limit > 0).
+inline LabelledImages labelled_images(const Dataset& d, bool test_split, std::uint64_t seed, std::int64_t limit) {
+    if (d.is_shapes()) {
+        namespace sh = data::shapes;
+        const sh::Split split = test_split ? sh::Split::test : sh::Split::train;
+        const std::int64_t available = test_split ? kShapesTestImages : kShapesProbeImages;
+        const std::int64_t n = limit > 0 ? std::min(limit, available) : available;
+        LabelledImages out{[seed, split](std::int64_t b, std::int64_t e) {
+                               return sh::make_batch(std::uint64_t(b), e - b, seed, split).images;
+                           },
+                           {}};
+        for (std::int64_t i = 0; i < n; ++i) out.labels.push_back(sh::draw_attributes(std::uint64_t(i), seed, split).label());
+        return out;
+    }
+    const auto& images = test_split ? *d.test : *d.train;
+    const std::int64_t n = limit > 0 ? std::min(limit, images.size()) : images.size();
+    LabelledImages out{[&images](std::int64_t b, std::int64_t e) {
+                           std::vector<std::int64_t> idx(static_cast<std::size_t>(e - b));
+                           for (std::int64_t i = b; i < e; ++i) idx[std::size_t(i - b)] = i;
+                           return images.images_batch(idx);
+                       },
+                       {}};
+    for (std::int64_t i = 0; i < n; ++i) out.labels.push_back(images.label(i));
+    return out;
+}
+inline LabelledImages test_images(const Dataset& d, std::uint64_t seed, std::int64_t limit) {
+    return labelled_images(d, true, seed, limit);
+}
+inline LabelledImages probe_train_images(const Dataset& d, std::uint64_t seed, std::int64_t limit) {
+    return labelled_images(d, false, seed, limit);
+}
+
+// Zero-shot top-1 on test images (a quick look during training, or the full figure).
+inline tasks::ZeroShotResult zero_shot_on(const Model& model, const Dataset& d, const tasks::CaptionEncoder& encoder,
+                                          const LabelledImages& test) {
+    const auto classifier = tasks::zero_shot_classifier(model, encoder, d.class_names(), d.eval_templates());  // [C, E]
+    const auto features = tasks::embed_images(model, test.images, test.size());                               // [N, E]
+    return tasks::zero_shot(features, classifier, test.labels);
+}
+
+struct Evaluation {
+    json results;                   // the numbers of results.json
+    tasks::ZeroShotResult zero_shot;
+    std::vector<std::string> class_names;
+};
+
+// The evaluation that ends every run: zero-shot top-1/top-5 (and held-out vs seen for shapes),
+// a linear probe on frozen features, and image↔text retrieval on captioned test images.
+inline Evaluation evaluate(const Model& model, const Dataset& d, const tasks::CaptionEncoder& encoder, std::uint64_t seed,
+                           std::int64_t test_limit, std::int64_t probe_limit, bool with_probe) {
+    Evaluation ev;
+    ev.class_names = d.class_names();
+    const auto test = test_images(d, seed, test_limit);
+    const auto classifier = tasks::zero_shot_classifier(model, encoder, ev.class_names, d.eval_templates());
+    const auto features = tasks::embed_images(model, test.images, test.size());
+    ev.zero_shot = tasks::zero_shot(features, classifier, test.labels);
+    ev.results["zero_shot_top1"] = ev.zero_shot.top1;
+    ev.results["zero_shot_top5"] = ev.zero_shot.top5;
+    ev.results["test_images"] = test.size();
+    if (d.is_shapes()) {  // accuracy over all 36 names, split by whether training saw the combination
+        std::int64_t held = 0, held_hits = 0, seen = 0, seen_hits = 0;
+        for (std::size_t i = 0; i < test.labels.size(); ++i) {
+            const bool hit = ev.zero_shot.predictions[i] == test.labels[i];
+            const int label = test.labels[i];
+            if (data::shapes::is_held_out(label / data::shapes::kShapeCount, label % data::shapes::kShapeCount)) {
+                ++held;
+                held_hits += hit;
+            } else {
+                ++seen;
+                seen_hits += hit;
+            }
+        }
+        ev.results["zero_shot_heldout_top1"] = held ? double(held_hits) / double(held) : 0.0;
+        ev.results["zero_shot_seen_top1"] = seen ? double(seen_hits) / double(seen) : 0.0;
+        ev.results["heldout_test_images"] = held;
+    }
+    if (with_probe) {
+        const auto train = probe_train_images(d, seed, probe_limit);
+        const auto train_features = tasks::embed_images(model, train.images, train.size());
+        ev.results["linear_probe_top1"] =
+            tasks::linear_probe_accuracy(train_features, train.labels, features, test.labels, std::int64_t(ev.class_names.size()));
+        ev.results["linear_probe_train_images"] = train.size();
+    }
+    {   // retrieval: the first (up to) 1000 test images, each with one caption from an evaluation template
+        const std::int64_t n = std::min<std::int64_t>(1000, test.size());
+        const auto templates = d.eval_templates();
+        std::vector<std::string> captions;
+        for (std::int64_t i = 0; i < n; ++i)
+            captions.push_back(data::caption(ev.class_names[std::size_t(test.labels[std::size_t(i)])],
+                                             templates[std::size_t(i) % templates.size()]));
+        const auto r = tasks::retrieval(model, encoder, features.rows(0, n), captions);
+        ev.results["retrieval"] = {{"images", n},
+                                   {"image_to_text_r1", r.image_to_text_r1}, {"image_to_text_r5", r.image_to_text_r5},
+                                   {"image_to_text_r10", r.image_to_text_r10}, {"text_to_image_r1", r.text_to_image_r1},
+                                   {"text_to_image_r5", r.text_to_image_r5}, {"text_to_image_r10", r.text_to_image_r10}};
+    }
+    return ev;
+}
+
+// Run metadata stored in every checkpoint, enough to rebuild the model and its tokenizer.
+inline std::map<std::string, std::string> run_metadata(const nn::ClipConfig& config, const tasks::CaptionEncoder& encoder,
+                                                       const Dataset& d, std::uint64_t seed, const json& options) {
+    return {{"config", io::to_json(config).dump()},
+            {"tokenizer_merges", tasks::merges_to_text(encoder.tokenizer())},
+            {"context_length", std::to_string(encoder.context_length())},
+            {"dataset", d.name},
+            {"seed", std::to_string(seed)},
+            {"options", options.dump()}};
+}
+
+inline std::string metadata_at(const std::map<std::string, std::string>& meta, const std::string& key,
+                               const std::string& path) {
+    const auto it = meta.find(key);
+    CONTRA_CHECK(it != meta.end(), path, ": checkpoint metadata has no '", key, "' (not written by contra train?)");
+    return it->second;
+}
+
+}  // namespace contra::cli

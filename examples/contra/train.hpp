@@ -1,0 +1,231 @@
+// contra train: contrastive training from scratch on Fashion-MNIST (default) or the built-in
+// shapes, then the evaluation. Writes checkpoints, metrics.jsonl, results.json and plots.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <contra/optim/optim.hpp>
+#include <contra/report/svg.hpp>
+#include <contra/train/progress.hpp>
+
+#include <csignal>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+
+#include "run.hpp"
+
+namespace contra::cli {
+
+struct TrainOptions {
+    std::string dataset = "fashion-mnist";
+    std::string data_dir = std::string(data::kFashionMnistDir);
+    std::string out;
+    std::string arch;  // default: the dataset's preset
+    std::string bpe;   // a merges file instead of learning the vocabulary
+    std::string resume;
+    std::string device = "cpu";
+    std::string schedule = "cosine";
+    std::int64_t batch = 128, warmup = 50, epochs = 6, checkpoint_every = 1000, vocab_size = 1000;
+    std::int64_t train_subset = 0, eval_subset = 0, probe_subset = 0, eval_points = 10, shapes_train_size = 50000;
+    double lr = 2e-3, weight_decay = 0.1, grad_clip = 1.0, time_budget = 0;
+    std::uint64_t seed = 0;
+    int threads = 0;
+    bool no_probe = false;
+};
+
+namespace detail {
+inline std::atomic<bool> stop_requested{false};
+extern "C" inline void on_interrupt(int) { stop_requested.store(true); }
+
+inline std::string default_out_dir(const std::string& dataset) {
+    const std::time_t now = std::time(nullptr);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+    return "runs/" + dataset + "-" + stamp;
+}
+
+inline void write_json(const std::filesystem::path& path, const json& j) { report::write_text_atomically(path, j.dump(2) + "\n"); }
+}  // namespace detail
+
+inline void train_command(TrainOptions& o);
+
+inline void add_train(CLI::App& app, TrainOptions& o, std::function<void()>& run) {
+    auto* cmd = app.add_subcommand("train", "Train a CLIP from scratch and evaluate it zero-shot");
+    cmd->add_option("--dataset", o.dataset, "fashion-mnist or shapes")->capture_default_str();
+    cmd->add_option("--data", o.data_dir, "Fashion-MNIST directory (IDX files)")->capture_default_str();
+    cmd->add_option("--out", o.out, "Output folder (default runs/<dataset>-<date>)");
+    cmd->add_option("--arch", o.arch, "Model preset (default: fmnist or shapes)");
+    cmd->add_option("--bpe", o.bpe, "A BPE merges file (e.g. CLIP's bpe_simple_vocab_16e6.txt.gz) instead of learning one");
+    cmd->add_option("--vocab-size", o.vocab_size, "Vocabulary size when learning BPE from the captions")->capture_default_str();
+    cmd->add_option("--resume", o.resume, "Continue from a checkpoint file (or a run folder)");
+    cmd->add_option("--device", o.device, "cpu or cuda")->capture_default_str();
+    cmd->add_option("--batch", o.batch, "Pairs per step")->capture_default_str();
+    cmd->add_option("--lr", o.lr, "Peak learning rate")->capture_default_str();
+    cmd->add_option("--warmup", o.warmup, "Warmup steps")->capture_default_str();
+    cmd->add_option("--schedule", o.schedule, "cosine, const or const-cooldown")->capture_default_str();
+    cmd->add_option("--weight-decay", o.weight_decay, "AdamW weight decay (not on gains, biases, embeddings)")->capture_default_str();
+    cmd->add_option("--grad-clip", o.grad_clip, "Clip the global gradient norm (0: off)")->capture_default_str();
+    cmd->add_option("--epochs", o.epochs, "Epochs (the schedule's length)")->capture_default_str();
+    cmd->add_option("--time-budget", o.time_budget, "Seconds of training; the schedule is sized to fit (0: none)");
+    cmd->add_option("--checkpoint-every", o.checkpoint_every, "Steps between checkpoints")->capture_default_str();
+    cmd->add_option("--seed", o.seed, "Seed of initialisation, order and captions")->capture_default_str();
+    cmd->add_option("--threads", o.threads, "CPU threads (0: all)")->capture_default_str();
+    cmd->add_option("--train-subset", o.train_subset, "Train on the first N pairs only (0: all)");
+    cmd->add_option("--eval-subset", o.eval_subset, "Evaluate on the first N test images only (0: all)");
+    cmd->add_option("--probe-subset", o.probe_subset, "Linear probe on the first N training images (0: all)");
+    cmd->add_option("--eval-points", o.eval_points, "Zero-shot checks during training (for the accuracy curve)")->capture_default_str();
+    cmd->add_flag("--no-probe", o.no_probe, "Skip the linear probe");
+    cmd->callback([&] { run = [&] { train_command(o); }; });
+}
+
+inline void train_command(TrainOptions& o) {
+    namespace fs = std::filesystem;
+    CONTRA_CHECK(o.device == "cpu" || o.device == "cuda", "--device must be cpu or cuda, got '", o.device, "'");
+    CONTRA_CHECK(o.device == "cpu", "--device cuda: this build's CUDA backend has device memory, copies, elementwise "
+                                    "kernels and cuBLAS GEMMs, but not yet every primitive a training step needs; use --device cpu");
+    if (o.threads > 0) set_num_threads(o.threads);
+
+    // Resume: the run folder, its options and its model come from the checkpoint.
+    std::map<std::string, std::string> resumed;
+    std::string resume_path = o.resume;
+    if (!resume_path.empty()) {
+        if (fs::is_directory(resume_path)) resume_path = (fs::path(resume_path) / "checkpoint.safetensors").string();
+        resumed = io::SafetensorsFile::read(resume_path).metadata();
+        o.dataset = metadata_at(resumed, "dataset", resume_path);
+        if (o.out.empty()) o.out = fs::path(resume_path).parent_path().string();
+    }
+    const bool shapes = o.dataset == "shapes";
+    if (o.arch.empty()) o.arch = shapes ? "shapes" : "fmnist";
+    if (o.out.empty()) o.out = detail::default_out_dir(o.dataset);
+    const fs::path out(o.out);
+    fs::create_directories(out);
+
+    const auto dataset = Dataset::open(o.dataset, o.data_dir);
+    tasks::CaptionEncoder encoder;
+    nn::ClipConfig config;
+    if (!resumed.empty()) {
+        config = io::config_from_json(json::parse(metadata_at(resumed, "config", resume_path)));
+        encoder = tasks::CaptionEncoder(tasks::merges_from_text(metadata_at(resumed, "tokenizer_merges", resume_path)),
+                                        std::stoi(metadata_at(resumed, "context_length", resume_path)));
+        o.seed = std::stoull(metadata_at(resumed, "seed", resume_path));
+    } else {
+        auto tokenizer = o.bpe.empty() ? data::learn_bpe(dataset.corpus(), int(o.vocab_size))
+                                       : data::Tokenizer::from_merges_file(o.bpe);
+        auto everything = dataset.corpus();
+        for (const auto& p : dataset.eval_prompts()) everything.push_back(p);
+        const int context = tasks::CaptionEncoder::fitting_context(tokenizer, everything);
+        encoder = tasks::CaptionEncoder(std::move(tokenizer), context);
+        config = nn::preset(o.arch);
+        config.text.vocab_size = encoder.vocab_size();
+        config.text.context_length = encoder.context_length();
+    }
+    const json options = {{"dataset", o.dataset}, {"arch", o.arch},       {"batch", o.batch},   {"lr", o.lr},
+                          {"warmup", o.warmup},   {"schedule", o.schedule}, {"weight_decay", o.weight_decay},
+                          {"grad_clip", o.grad_clip}, {"epochs", o.epochs}, {"time_budget", o.time_budget},
+                          {"seed", o.seed},       {"threads", num_threads()}, {"train_subset", o.train_subset}};
+
+    Model model(config, o.seed);
+    optim::AdamWOptions adamw;
+    adamw.weight_decay = o.weight_decay;
+    optim::AdamW<float, cpu> optimizer(model, adamw);
+    train::State state;
+    if (!resumed.empty()) {
+        io::load_checkpoint(resume_path, model, &optimizer);
+        state.step = std::stoll(metadata_at(resumed, "step", resume_path));
+        state.total_steps = std::stoll(metadata_at(resumed, "total_steps", resume_path));
+        state.elapsed_s = std::stod(metadata_at(resumed, "train_seconds", resume_path));
+        std::fprintf(stderr, "resuming %s at step %lld of %lld\n", resume_path.c_str(), (long long)state.step,
+                     (long long)state.total_steps);
+    }
+    std::printf("contra train: %s, model %s (%lld parameters), vocabulary %d, context %d, %d threads, output %s\n",
+                o.dataset.c_str(), config.name.c_str(), (long long)model.parameter_count(), int(encoder.vocab_size()),
+                encoder.context_length(), num_threads(), out.string().c_str());
+
+    train::Options topt;
+    topt.batch_size = o.batch;
+    topt.lr = o.lr;
+    topt.warmup_steps = o.warmup;
+    topt.schedule = optim::parse_schedule(o.schedule);
+    topt.grad_clip = o.grad_clip;
+    topt.epochs = o.epochs;
+    topt.time_budget_s = o.time_budget;
+    topt.seed = o.seed;
+    topt.stop = &detail::stop_requested;
+    std::signal(SIGINT, detail::on_interrupt);
+    std::signal(SIGTERM, detail::on_interrupt);
+
+    // Live progress, per-step metrics, a zero-shot look every few steps, checkpoints.
+    std::ofstream metrics(out / "metrics.jsonl", state.step > 0 ? std::ios::app : std::ios::trunc);
+    train::Progress progress;
+    const auto quick_test = test_images(dataset, o.seed, 1000);
+    std::vector<double> curve_steps, curve_loss, acc_steps, acc_values;
+    train::Hooks hooks;
+    hooks.checkpoint_every = o.checkpoint_every;
+    hooks.on_step = [&](const train::StepRecord& r, const train::State& s) {
+        progress.update(r, s);
+        metrics << json{{"step", r.step}, {"epoch", r.epoch}, {"loss", r.loss}, {"lr", r.lr}, {"logit_scale", r.logit_scale},
+                        {"grad_norm", r.grad_norm}, {"pairs_per_s", r.pairs_per_s}, {"elapsed_s", r.elapsed_s}}
+                       .dump()
+                << "\n";
+        curve_steps.push_back(double(r.step));
+        curve_loss.push_back(r.loss);
+        const std::int64_t every = std::max<std::int64_t>(1, s.total_steps / std::max<std::int64_t>(1, o.eval_points));
+        if (o.eval_points > 0 && (r.step % every == 0 || r.step == s.total_steps)) {
+            const double top1 = zero_shot_on(model, dataset, encoder, quick_test).top1;
+            metrics << json{{"step", r.step}, {"eval_zero_shot_top1_1k", top1}}.dump() << "\n";
+            acc_steps.push_back(double(r.step));
+            acc_values.push_back(top1);
+        }
+        metrics.flush();
+    };
+    const auto meta = run_metadata(config, encoder, dataset, o.seed, options);
+    hooks.on_checkpoint = [&](const train::State& s) {
+        auto m = meta;
+        m["step"] = std::to_string(s.step);
+        m["total_steps"] = std::to_string(s.total_steps);
+        m["train_seconds"] = std::to_string(s.elapsed_s);
+        io::save_checkpoint(out / "checkpoint.safetensors", model, optimizer, m);
+    };
+
+    train::State final_state;
+    if (shapes) {
+        const tasks::ShapesPairs pairs(o.train_subset > 0 ? o.train_subset : o.shapes_train_size, encoder, o.seed);
+        final_state = train::fit(model, optimizer, pairs, topt, hooks, state);
+    } else {
+        const tasks::FashionMnistPairs pairs(*dataset.train, encoder, o.seed, o.train_subset);
+        final_state = train::fit(model, optimizer, pairs, topt, hooks, state);
+    }
+    progress.finish();
+    if (detail::stop_requested.load()) {
+        std::printf("stopped at step %lld of %lld; checkpoint saved: %s (continue with --resume %s)\n",
+                    (long long)final_state.step, (long long)final_state.total_steps,
+                    (out / "checkpoint.safetensors").string().c_str(), out.string().c_str());
+        return;
+    }
+
+    std::printf("trained %lld steps in %.1f s; evaluating...\n", (long long)final_state.step, final_state.elapsed_s);
+    const auto ev = evaluate(model, dataset, encoder, o.seed, o.eval_subset, o.probe_subset, !o.no_probe);
+    json results = ev.results;
+    results["train_seconds"] = final_state.elapsed_s;
+    results["steps"] = final_state.step;
+    results["skipped_steps"] = final_state.skipped_steps;
+    results["pairs_seen"] = final_state.step * o.batch;
+    results["options"] = options;
+    results["parameters"] = model.parameter_count();
+    detail::write_json(out / "results.json", results);
+
+    report::LineChart loss_chart{"Training loss", "step", "loss", {{"loss", curve_steps, curve_loss}}, std::nullopt, std::nullopt};
+    report::write_svg(out / "loss.svg", loss_chart);
+    report::write_svg(out / "zero_shot_accuracy.svg",
+                      report::LineChart{"Zero-shot top-1 during training (1,000 test images)", "step", "top-1",
+                                        {{"zero-shot top-1", acc_steps, acc_values}}, 0.0, 1.0});
+    std::vector<std::int64_t> counts;
+    for (std::int64_t a = 0; a < ev.zero_shot.confusion.classes(); ++a)
+        for (std::int64_t p = 0; p < ev.zero_shot.confusion.classes(); ++p) counts.push_back(ev.zero_shot.confusion.count(a, p));
+    report::write_svg(out / "confusion.svg", report::ConfusionMatrix{"Zero-shot confusion (" + o.dataset + " test)", ev.class_names, counts});
+
+    std::printf("%s\n", results.dump(2).c_str());
+    std::printf("zero-shot top-1: %.2f%%  (top-5 %.2f%%) on %lld test images; results in %s\n", 100 * ev.zero_shot.top1,
+                100 * ev.zero_shot.top5, (long long)results["test_images"].get<std::int64_t>(), (out / "results.json").string().c_str());
+}
+
+}  // namespace contra::cli
