@@ -24,12 +24,14 @@ struct TrainOptions {
     std::string resume;
     std::string device = "cpu";
     std::string schedule = "cosine";
-    std::int64_t batch = 128, warmup = 50, epochs = 6, checkpoint_every = 1000, vocab_size = 1000;
+    std::int64_t batch = 128, warmup = 50, epochs = 10, checkpoint_every = 1000, vocab_size = 1000;
+    std::int64_t patch_size = 0, vision_layers = 0;  // > 0: override the preset
     std::int64_t train_subset = 0, eval_subset = 0, probe_subset = 0, eval_points = 10, shapes_train_size = 50000;
     double lr = 2e-3, weight_decay = 0.1, grad_clip = 1.0, time_budget = 0;
     std::uint64_t seed = 0;
     int threads = 0;
     bool no_probe = false;
+    bool no_augment = false;
 };
 
 namespace detail {
@@ -54,6 +56,8 @@ inline void add_train(CLI::App& app, TrainOptions& o, std::function<void()>& run
     cmd->add_option("--data", o.data_dir, "Fashion-MNIST directory (IDX files)")->capture_default_str();
     cmd->add_option("--out", o.out, "Output folder (default runs/<dataset>-<date>)");
     cmd->add_option("--arch", o.arch, "Model preset (default: fmnist or shapes)");
+    cmd->add_option("--patch-size", o.patch_size, "Override the preset's patch size (must divide the image size)");
+    cmd->add_option("--vision-layers", o.vision_layers, "Override the preset's number of image transformer blocks");
     cmd->add_option("--bpe", o.bpe, "A BPE merges file (e.g. CLIP's bpe_simple_vocab_16e6.txt.gz) instead of learning one");
     cmd->add_option("--vocab-size", o.vocab_size, "Vocabulary size when learning BPE from the captions")->capture_default_str();
     cmd->add_option("--resume", o.resume, "Continue from a checkpoint file (or a run folder)");
@@ -74,6 +78,7 @@ inline void add_train(CLI::App& app, TrainOptions& o, std::function<void()>& run
     cmd->add_option("--probe-subset", o.probe_subset, "Linear probe on the first N training images (0: all)");
     cmd->add_option("--eval-points", o.eval_points, "Zero-shot checks during training (for the accuracy curve)")->capture_default_str();
     cmd->add_flag("--no-probe", o.no_probe, "Skip the linear probe");
+    cmd->add_flag("--no-augment", o.no_augment, "Fashion-MNIST: no random flips and shifts of training images");
     cmd->callback([&] { run = [&] { train_command(o); }; });
 }
 
@@ -115,13 +120,16 @@ inline void train_command(TrainOptions& o) {
         const int context = tasks::CaptionEncoder::fitting_context(tokenizer, everything);
         encoder = tasks::CaptionEncoder(std::move(tokenizer), context);
         config = nn::preset(o.arch);
+        if (o.patch_size > 0) config.vision.patch_size = o.patch_size;
+        if (o.vision_layers > 0) config.vision.layers = o.vision_layers;
         config.text.vocab_size = encoder.vocab_size();
         config.text.context_length = encoder.context_length();
     }
     const json options = {{"dataset", o.dataset}, {"arch", o.arch},       {"batch", o.batch},   {"lr", o.lr},
                           {"warmup", o.warmup},   {"schedule", o.schedule}, {"weight_decay", o.weight_decay},
                           {"grad_clip", o.grad_clip}, {"epochs", o.epochs}, {"time_budget", o.time_budget},
-                          {"seed", o.seed},       {"threads", num_threads()}, {"train_subset", o.train_subset}};
+                          {"seed", o.seed},       {"threads", num_threads()}, {"train_subset", o.train_subset},
+                          {"augment", !o.no_augment && !shapes}};
 
     Model model(config, o.seed);
     optim::AdamWOptions adamw;
@@ -191,7 +199,7 @@ inline void train_command(TrainOptions& o) {
         const tasks::ShapesPairs pairs(o.train_subset > 0 ? o.train_subset : o.shapes_train_size, encoder, o.seed);
         final_state = train::fit(model, optimizer, pairs, topt, hooks, state);
     } else {
-        const tasks::FashionMnistPairs pairs(*dataset.train, encoder, o.seed, o.train_subset);
+        const tasks::FashionMnistPairs pairs(*dataset.train, encoder, o.seed, o.train_subset, !o.no_augment);
         final_state = train::fit(model, optimizer, pairs, topt, hooks, state);
     }
     progress.finish();
