@@ -7,6 +7,16 @@
 
 namespace contra::cli {
 
+// 151277313 → "151,277,313"
+inline std::string with_commas(long long n) {
+    std::string digits = std::to_string(n < 0 ? -n : n), out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return n < 0 ? "-" + out : out;
+}
+
 struct InfoOptions {
     std::string arch = "ViT-B-32";
 };
@@ -30,8 +40,9 @@ inline void add_info(CLI::App& app, InfoOptions& o, std::function<void()>& run) 
             std::printf("  text tower   context %lld, vocab %lld, width %lld, %lld layers, %lld heads\n",
                         (long long)t.context_length, (long long)t.vocab_size, (long long)t.width, (long long)t.layers,
                         (long long)t.heads);
-            std::printf("  parameters   image %'lld   text %'lld   logit scale %lld   total %'lld\n",
-                        (long long)count.visual, (long long)count.text, (long long)count.other, (long long)count.total());
+            std::printf("  parameters   image %s   text %s   logit scale %lld   total %s\n",
+                        with_commas(count.visual).c_str(), with_commas(count.text).c_str(), (long long)count.other,
+                        with_commas(count.total()).c_str());
             std::printf("  forward      %.3f GFLOPs per image, %.3f GFLOPs per text\n", flops.per_image / 1e9,
                         flops.per_text / 1e9);
         };

@@ -4,7 +4,6 @@
 //   contra eval --checkpoint DIR/checkpoint.safetensors
 #include <CLI/CLI.hpp>
 
-#include <clocale>
 #include <cstdio>
 #include <functional>
 
@@ -13,7 +12,6 @@
 #include "train.hpp"
 
 int main(int argc, char** argv) {
-    std::setlocale(LC_NUMERIC, "");  // thousands separators in counts
     CLI::App app{"contra: train CLIP models and evaluate them zero-shot"};
     app.require_subcommand(1);
     std::function<void()> run;
