@@ -1,0 +1,84 @@
+// contra/io/export.hpp — a contra model written in the layouts other programs read.
+//   save_open_clip(model, …, "m.safetensors")   OpenAI names (open_clip's open_clip_model.safetensors)
+//   save_hf(model, …, "dir/")                   dir/config.json + dir/model.safetensors (CLIPModel)
+// Both record the config and activation in the file's metadata, so describe_pretrained reads
+// them back exactly (heads included, which the OpenAI layout cannot otherwise say).
+// defines: io::layout_tensors, io::save_open_clip, io::save_hf, io::hf_config_json
+#pragma once
+#include <filesystem>
+
+#include "atomic_file.hpp"
+#include "pretrained.hpp"
+
+namespace contra::io {
+
+// layout_tensors(model, layout, of): (name, of(parameter)) for every parameter, named and shaped
+// as `layout` stores it (of: the value, or the gradient for `contra grad`).
+template <class Model, class Of>
+auto layout_tensors(Model& model, WeightLayout layout, Of&& of) {
+    using T = typename Model::value_type;
+    std::vector<std::pair<std::string, Tensor<T, cpu>>> out;
+    nn::visit_all(model, [&](const std::string& name, auto& param) {
+        Tensor<T, cpu> t = to_device<cpu>(of(param));
+        if (name == "logit_scale" && layout != WeightLayout::contra) t = t.reshape(Shape{});  // 0-d, as they store it
+        if (layout == WeightLayout::hf)
+            for (auto& part : to_hf(name, t)) out.push_back(std::move(part));
+        else
+            out.emplace_back((layout == WeightLayout::contra ? "model/" : "") + name, t);
+    });
+    return out;
+}
+
+// The CLIPConfig of a contra model, as transformers writes it (end-of-text is the last id).
+inline nlohmann::json hf_config_json(const nn::ClipConfig& c, ops::Activation activation) {
+    const auto act = activation_name(activation);
+    const auto& v = c.vision;
+    const auto& t = c.text;
+    return {{"architectures", {"CLIPModel"}},
+            {"model_type", "clip"},
+            {"projection_dim", c.embed_dim},
+            {"logit_scale_init_value", 2.6592},
+            {"torch_dtype", "float32"},
+            {"text_config",
+             {{"model_type", "clip_text_model"}, {"hidden_size", t.width}, {"intermediate_size", t.width * t.mlp_ratio},
+              {"num_hidden_layers", t.layers}, {"num_attention_heads", t.heads}, {"max_position_embeddings", t.context_length},
+              {"vocab_size", t.vocab_size}, {"hidden_act", act}, {"layer_norm_eps", 1e-5}, {"projection_dim", c.embed_dim},
+              {"bos_token_id", t.vocab_size - 2}, {"eos_token_id", t.vocab_size - 1}, {"pad_token_id", 1}}},
+            {"vision_config",
+             {{"model_type", "clip_vision_model"}, {"hidden_size", v.width}, {"intermediate_size", v.width * v.mlp_ratio},
+              {"num_hidden_layers", v.layers}, {"num_attention_heads", v.heads}, {"image_size", v.image_size},
+              {"patch_size", v.patch_size}, {"num_channels", v.channels}, {"hidden_act", act}, {"layer_norm_eps", 1e-5},
+              {"projection_dim", c.embed_dim}}}};
+}
+
+namespace detail {
+template <class Model>
+void write_layout(Model& model, WeightLayout layout, const nn::ClipConfig& c, ops::Activation activation,
+                  const std::filesystem::path& file) {
+    SafetensorsWriter out;
+    for (auto& [name, t] : layout_tensors(model, layout, [](auto& p) { return p.value(); })) out.add(name, t);
+    out.set_metadata("format", "pt");  // what transformers and open_clip expect to find
+    out.set_metadata("contra_config", to_json(c).dump());
+    out.set_metadata("activation", activation_name(activation));
+    out.write(file);
+}
+}  // namespace detail
+
+// save_open_clip(model, config, activation, file): the OpenAI state dict as safetensors.
+template <class Model>
+void save_open_clip(Model& model, const nn::ClipConfig& c, ops::Activation activation, const std::filesystem::path& file) {
+    detail::write_layout(model, WeightLayout::openai, c, activation, file);
+}
+
+// save_hf(model, config, activation, dir): an HF CLIPModel folder (config.json, model.safetensors).
+template <class Model>
+void save_hf(Model& model, const nn::ClipConfig& c, ops::Activation activation, const std::filesystem::path& dir) {
+    std::filesystem::create_directories(dir);
+    detail::write_layout(model, WeightLayout::hf, c, activation, dir / "model.safetensors");
+    const std::string text = hf_config_json(c, activation).dump(2) + "\n";
+    AtomicFile config(dir / "config.json");
+    config.write(text.data(), text.size());
+    config.commit();
+}
+
+}  // namespace contra::io
