@@ -2,11 +2,14 @@
 //   contra info --arch ViT-B-32
 //   contra train [--dataset fashion-mnist|shapes] [--time-budget S] [--out DIR] ...
 //   contra eval --checkpoint DIR/checkpoint.safetensors
+//   contra inspect FILE;  contra tokenize --bpe FILE TEXT...
+//   contra embed|grad --model PATH --inputs IN.safetensors --out OUT.safetensors
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <functional>
 
+#include "commands.hpp"
 #include "evaluate.hpp"
 #include "info.hpp"
 #include "train.hpp"
@@ -21,6 +24,7 @@ int main(int argc, char** argv) {
     contra::cli::add_info(app, info, run);
     contra::cli::add_train(app, train, run);
     contra::cli::add_eval(app, eval, run);
+    contra::cli::add_pretrained_commands(app, run);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -28,7 +28,7 @@ struct Dataset {
     std::optional<data::FashionMnist> train, test;
 
     static Dataset open(const std::string& name, const std::string& dir) {
-        Dataset d{name, dir, std::nullopt, std::nullopt};
+        Dataset d{name, dir, std::nullopt, std::nullopt, {}};
         if (name == "fashion-mnist") {
             d.train = data::load_fashion_mnist(data::Split::train, dir);
             d.test = data::load_fashion_mnist(data::Split::test, dir);
@@ -47,7 +47,9 @@ struct Dataset {
             for (auto n : data::kFashionMnistClasses) out.emplace_back(n);
         return out;
     }
+    std::vector<std::string> templates;  // evaluation templates chosen by the user (empty: the dataset's)
     std::vector<std::string> eval_templates() const {
+        if (!templates.empty()) return templates;
         std::vector<std::string> out;
         if (is_shapes())
             for (auto t : data::shapes::kEvalTemplates) out.emplace_back(t);

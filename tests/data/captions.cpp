@@ -2,6 +2,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
 #include <contra/data/captions.hpp>
 #include <contra/data/fashion_mnist.hpp>
 #include <set>
@@ -74,4 +77,21 @@ TEST_CASE("captions: training templates are a deterministic, roughly uniform fun
         CHECK(counts[k] < 1200);
     }
     CHECK(training_caption("dress", a, 5) == caption("dress", training_template(a, 5)));
+}
+
+TEST_CASE("captions: read_templates skips blanks and comments, and names a bad line") {
+    const auto path = std::filesystem::temp_directory_path() / ("contra_templates_" + std::to_string(::getpid()) + ".txt");
+    std::ofstream(path) << "# prompts\r\na photo of a {}.\r\n\n  \nart of the {}.\n";
+    const auto templates = data::read_templates(path.string());
+    REQUIRE(templates.size() == 2);
+    CHECK(templates[0] == "a photo of a {}.");
+    CHECK(templates[1] == "art of the {}.");
+    std::ofstream(path) << "a photo of a {}.\nno slot here\n";
+    CHECK_THROWS_WITH_AS(data::read_templates(path.string()), doctest::Contains(":2: 'no slot here'"), Error);
+    std::ofstream(path) << "{} and {}\n";
+    CHECK_THROWS_WITH_AS(data::read_templates(path.string()), doctest::Contains("exactly once"), Error);
+    std::ofstream(path) << "# only a comment\n";
+    CHECK_THROWS_WITH_AS(data::read_templates(path.string()), doctest::Contains("no templates"), Error);
+    std::filesystem::remove(path);
+    CHECK_THROWS_WITH_AS(data::read_templates(path.string()), doctest::Contains("cannot be read"), Error);
 }

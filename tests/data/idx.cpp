@@ -9,14 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "../support/allocation_probe.hpp"
+
 using namespace contra;
 using namespace contra::data;
 namespace fs = std::filesystem;
 
-namespace contra::test {  // allocation_probe.cpp
-std::size_t largest_allocation();
-void reset_largest_allocation();
-}  // namespace contra::test
 using contra::test::largest_allocation;
 using contra::test::reset_largest_allocation;
 

@@ -8,6 +8,8 @@ Reads tiny_clip.safetensors (make_golden.py) and writes, next to it:
                                   position_ids buffers older exports carry
   tiny_clip_hf_grads.safetensors  grad/<OpenAI name> mapped the same way (what `contra grad`
                                   must write for this model)
+  tiny_clip_hf_inputs.safetensors pixel_values [3,3,8,8] and input_ids [3,6] (int64) of the golden
+                                  batch, as `contra embed` and `contra grad` take them
 
 The mapping follows transformers' convert_clip_original_pytorch_to_hf.py, written out here
 independently of contra's C++ (io/hf_names.hpp). Run: python3 tests/golden/make_hf_golden.py
@@ -117,6 +119,9 @@ def main():
     weights["text_model.embeddings.position_ids"] = np.arange(6, dtype=np.int64).reshape(1, 6)
     write_safetensors(os.path.join(folder, "model.safetensors"), weights, {"format": "pt"})
     write_safetensors(os.path.join(HERE, "tiny_clip_hf_grads.safetensors"), mapped(golden, "grad/"))
+    write_safetensors(os.path.join(HERE, "tiny_clip_hf_inputs.safetensors"),
+                      {"pixel_values": np.array(golden["batch/images"]),
+                       "input_ids": np.array(golden["batch/tokens"]).astype(np.int64)})
     config = {  # the "tiny" preset of contra/nn/config.hpp
         "architectures": ["CLIPModel"], "model_type": "clip", "projection_dim": 8, "logit_scale_init_value": 2.6592,
         "text_config": {"hidden_size": 12, "intermediate_size": 24, "num_hidden_layers": 2, "num_attention_heads": 3,

@@ -1,10 +1,11 @@
 // contra/data/captions.hpp — captions for class-labelled images: prompt templates for training
 // and a disjoint set for zero-shot evaluation (Radford et al., 2021, §3.1.4 prompt ensembling).
 // defines: contra::data::kTrainTemplates, kEvalTemplates, kPeerEvalTemplateCount, caption,
-//          training_template, training_caption, eval_captions
+//          training_template, training_caption, eval_captions, read_templates
 #pragma once
 #include <array>
 #include <cstdint>
+#include <fstream>
 #include <span>
 #include <string>
 #include <string_view>
@@ -79,6 +80,24 @@ inline std::vector<std::string> eval_captions(std::string_view class_name,
     std::vector<std::string> out;
     out.reserve(templates.size());
     for (auto t : templates) out.push_back(caption(class_name, t));
+    return out;
+}
+
+// Templates from a file: one per line, each with "{}" once; blank lines and "#" lines skipped.
+inline std::vector<std::string> read_templates(const std::string& path) {
+    std::ifstream in(path);
+    CONTRA_CHECK(in.good(), path, ": cannot be read");
+    std::vector<std::string> out;
+    std::string line;
+    for (int number = 1; std::getline(in, line); ++number) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.find_first_not_of(" \t") == std::string::npos || line[0] == '#') continue;
+        const auto at = line.find("{}");
+        CONTRA_CHECK(at != std::string::npos && line.find("{}", at + 2) == std::string::npos, path, ":", number, ": '",
+                     line, "' needs \"{}\" exactly once");
+        out.push_back(line);
+    }
+    CONTRA_CHECK(!out.empty(), path, ": no templates");
     return out;
 }
 

@@ -1,7 +1,7 @@
 // contra/nn/clip.hpp — Clip<ImageTower, TextTower, Loss>: two towers trained against each other.
 //   image → visual.encode → Î;  text → text.encode → T̂;  loss(Î, T̂) (InfoNCE or SigLIP)
 // and the OpenAI composition (ViT + causal text transformer, QuickGELU, pre-norm blocks).
-// defines: nn::Clip, nn::ResidualBlock, nn::OpenAiVision, nn::OpenAiText, nn::OpenAiClip
+// defines: nn::Clip, nn::ResidualBlock, nn::OpenAiVision, nn::OpenAiText, nn::OpenAiClip, nn::ClipWithActivation
 #pragma once
 #include "../loss/info_nce.hpp"
 #include "../loss/siglip.hpp"
@@ -85,5 +85,10 @@ using OpenAiText = TextTransformer<ResidualBlock<T, B, CausalMask, QuickGelu, Im
 // The model of the paper: Clip<OpenAiVision, OpenAiText, InfoNce>.
 template <class T = float, class B = cpu, class Impl = ad::Fused, class Loss = loss::InfoNce<T, B, Impl>>
 using OpenAiClip = Clip<OpenAiVision<T, B, Impl>, OpenAiText<T, B, Impl>, Loss>;
+
+// The same composition with another MLP activation (many open_clip models use GELU).
+template <class Act, class T = float, class B = cpu, class Impl = ad::Fused>
+using ClipWithActivation = Clip<VisionTransformer<ResidualBlock<T, B, NoMask, Act, Impl>>,
+                                TextTransformer<ResidualBlock<T, B, CausalMask, Act, Impl>>, loss::InfoNce<T, B, Impl>>;
 
 }  // namespace contra::nn

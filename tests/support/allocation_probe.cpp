@@ -1,6 +1,7 @@
 // A replacement global operator new that remembers the largest single request, so tests can show
 // that a file's header did not make a reader allocate what it promised. In its own translation
-// unit so the compiler never sees the malloc/free pairing behind new/delete.
+// unit so the compiler never sees the malloc/free pairing behind new/delete. Declared in
+// allocation_probe.hpp.
 #include <atomic>
 #include <cstddef>
 #include <cstdlib>
