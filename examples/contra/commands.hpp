@@ -5,7 +5,7 @@
 
 namespace contra::cli {
 
-// inspect, tokenize, embed, grad, zeroshot (pretrained_commands.cpp)
+// inspect, tokenize, embed, grad, zeroshot, export (pretrained_commands.cpp)
 void add_pretrained_commands(CLI::App& app, std::function<void()>& run);
 
 }  // namespace contra::cli

@@ -1,10 +1,10 @@
 // contra inspect FILE: the tensors of a safetensors file (name, dtype, shape), its metadata,
 // and, when it is a CLIP checkpoint, the architecture contra reads from it.
-// contra tokenize --bpe FILE TEXT...: one line of ids per text ([start] + BPE + [end], cut to the
+// contra tokenize --bpe FILE | --hf FOLDER TEXT...: one line of ids per text ([start] + BPE + [end], cut to the
 // context with end-of-text last, no padding).
 #pragma once
 #include <CLI/CLI.hpp>
-#include <contra/data/tokenizer.hpp>
+#include <contra/data/hf_tokenizer.hpp>
 #include <cstdio>
 #include <filesystem>
 
@@ -48,13 +48,14 @@ inline void add_inspect(CLI::App& app, InspectOptions& o, std::function<void()>&
 }
 
 struct TokenizeOptions {
-    std::string bpe;
+    std::string bpe, hf;
     int context = data::kClipContextLength;
     std::vector<std::string> texts;
 };
 
 inline void tokenize_command(const TokenizeOptions& o) {
-    const auto tokenizer = data::Tokenizer::from_merges_file(o.bpe);
+    CONTRA_CHECK(o.bpe.empty() != o.hf.empty(), "tokenize: give either --bpe FILE or --hf FOLDER");
+    const auto tokenizer = o.hf.empty() ? data::Tokenizer::from_merges_file(o.bpe) : data::tokenizer_from_hf_folder(o.hf);
     for (const auto& text : o.texts) {
         auto ids = tokenizer.tokenize(text, o.context);
         while (!ids.empty() && ids.back() == 0) ids.pop_back();  // padding (the last real id is end-of-text)
@@ -66,7 +67,8 @@ inline void tokenize_command(const TokenizeOptions& o) {
 
 inline void add_tokenize(CLI::App& app, TokenizeOptions& o, std::function<void()>& run) {
     auto* cmd = app.add_subcommand("tokenize", "Token ids of texts with CLIP's BPE");
-    cmd->add_option("--bpe", o.bpe, "The merges file (bpe_simple_vocab_16e6.txt.gz)")->required();
+    cmd->add_option("--bpe", o.bpe, "The merges file (bpe_simple_vocab_16e6.txt.gz)");
+    cmd->add_option("--hf", o.hf, "Or an HF model folder with merges.txt and vocab.json");
     cmd->add_option("--context", o.context, "Context length (cut longer texts)")->capture_default_str()->check(CLI::Range(2, 1 << 20));
     cmd->add_option("texts", o.texts, "Texts to tokenize")->required();
     cmd->callback([&] { run = [&] { tokenize_command(o); }; });

@@ -2,6 +2,7 @@
 // Class probabilities per image file: each label through every template, text embeddings
 // averaged and renormalised (prompt ensembling), softmax of 100·image·classes.
 #pragma once
+#include <contra/data/hf_tokenizer.hpp>
 #include <contra/data/image.hpp>
 #include <contra/tasks/evaluate.hpp>
 #include <cstdio>
@@ -40,11 +41,13 @@ inline std::vector<std::string> split_labels(const std::string& labels) {
     return out;
 }
 
-// The tokenizer of a model: --bpe, else an HF folder's merges.txt, else a contra checkpoint's own.
+// The tokenizer of a model: --bpe, else an HF folder's merges.txt + vocab.json, else a contra
+// checkpoint's own.
 inline data::Tokenizer tokenizer_for(const io::Pretrained& p, const std::string& bpe) {
     if (!bpe.empty()) return data::Tokenizer::from_merges_file(bpe);
-    const auto merges = p.weights.parent_path() / "merges.txt";
-    if (p.layout == io::WeightLayout::hf && std::filesystem::exists(merges)) return data::Tokenizer::from_merges_file(merges.string());
+    const auto folder = p.weights.parent_path();
+    if (p.layout == io::WeightLayout::hf && std::filesystem::exists(folder / "merges.txt"))
+        return data::tokenizer_from_hf_folder(folder);
     if (const auto it = p.metadata.find("tokenizer_merges"); it != p.metadata.end()) return tasks::merges_from_text(it->second);
     throw Error("no tokenizer for " + p.weights.string() + ": give --bpe (CLIP's bpe_simple_vocab_16e6.txt.gz)");
 }

@@ -7,8 +7,10 @@
 //          ad::{layer_norm<Impl>, l2_normalize}                               (norm.hpp)
 //          ad::{cross_entropy<Impl>}                                          (loss.hpp)
 //          ad::{attention<Impl>}                                              (attention.hpp)
+//          ad::{conv2d, batch_norm2d, avg_pool2d}                             (conv.hpp)
 #pragma once
 #include "ops/attention.hpp"
+#include "ops/conv.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/layout.hpp"
 #include "ops/linalg.hpp"

@@ -392,6 +392,84 @@ void conv2d_backward_weight(B, const BTensor<T, B>& dy, const BTensor<T, B>& x, 
     Kernels<B>::conv2d_backward_weight(dy, x, s, dw);
 }
 
+// ─── batch normalisation (NCHW, statistics per channel over N, H, W) ───────────────────────────
+
+namespace detail {
+template <class X, class P>
+void check_channel_vector(const char* op, const char* what, const X& x, const P& p) {
+    CONTRA_CHECK(p.numel() == x.size(1), op, ": ", what, " ", p.shape(), " needs ", x.size(1), " elements (one per channel of ",
+                 x.shape(), ")");
+}
+template <class X>
+void check_nchw(const char* op, const X& x) {
+    CONTRA_CHECK(x.rank() == 4 && x.size(0) * x.size(2) * x.size(3) > 0, op, ": needs a non-empty x [N,C,H,W], got ",
+                 x.shape());
+}
+}  // namespace detail
+
+// batch_norm2d_statistics: mean[c] and the biased variance var[c] of x [N,C,H,W] over N, H and W
+// (two-pass, so channels with a large mean keep their precision).
+template <class B, class T>
+void batch_norm2d_statistics(B, const BTensor<T, B>& x, BTensor<T, B>& mean, BTensor<T, B>& var) {
+    detail::check_nchw("batch_norm2d_statistics", x);
+    detail::check_channel_vector("batch_norm2d_statistics", "mean", x, mean);
+    detail::check_channel_vector("batch_norm2d_statistics", "var", x, var);
+    Kernels<B>::batch_norm2d_statistics(x, mean, var);
+}
+
+// batch_norm2d: y = (x − mean[c]) · rstd[c] · gamma[c] + beta[c] with rstd = 1/sqrt(var + eps), for
+// x [N,C,H,W]; mean/var are the batch's (training) or the running statistics (evaluation).
+// rstd [C] is written for the backward pass. y may not alias x.
+template <class B, class T>
+void batch_norm2d(B, const BTensor<T, B>& x, const BTensor<T, B>& gamma, const BTensor<T, B>& beta,
+                  const BTensor<T, B>& mean, const BTensor<T, B>& var, double eps, BTensor<T, B>& y, BTensor<T, B>& rstd) {
+    detail::check_nchw("batch_norm2d", x);
+    detail::check_same("batch_norm2d", "input and output", x, y);
+    for (const auto* p : {&gamma, &beta, &mean, &var, static_cast<const BTensor<T, B>*>(&rstd)})
+        detail::check_channel_vector("batch_norm2d", "a per-channel tensor", x, *p);
+    Kernels<B>::batch_norm2d(x, gamma, beta, mean, var, eps, y, rstd);
+}
+
+// batch_norm2d_backward: dgamma = Σ dy·x̂, dbeta = Σ dy (sums over N, H, W; x̂ = (x − mean)·rstd) and
+//   batch statistics (training):  dx = gamma·rstd·(dy − avg(dy) − x̂·avg(dy·x̂))   (averages per channel)
+//   fixed statistics (evaluation): dx = gamma·rstd·dy
+// (all three overwritten).
+template <class B, class T>
+void batch_norm2d_backward(B, const BTensor<T, B>& x, const BTensor<T, B>& gamma, const BTensor<T, B>& mean,
+                           const BTensor<T, B>& rstd, const BTensor<T, B>& dy, bool batch_statistics, BTensor<T, B>& dx,
+                           BTensor<T, B>& dgamma, BTensor<T, B>& dbeta) {
+    detail::check_nchw("batch_norm2d_backward", x);
+    detail::check_same("batch_norm2d_backward", "x and dy", x, dy);
+    detail::check_same("batch_norm2d_backward", "x and dx", x, dx);
+    for (const auto* p : {&gamma, &mean, &rstd, static_cast<const BTensor<T, B>*>(&dgamma),
+                          static_cast<const BTensor<T, B>*>(&dbeta)})
+        detail::check_channel_vector("batch_norm2d_backward", "a per-channel tensor", x, *p);
+    Kernels<B>::batch_norm2d_backward(x, gamma, mean, rstd, dy, batch_statistics, dx, dgamma, dbeta);
+}
+
+// ─── pooling ──────────────────────────────────────────────────────────────────────────────────
+
+// avg_pool2d: y[n,c,i,j] = the mean of the k×k window x[n, c, i·k .. i·k+k−1, j·k .. j·k+k−1]
+// (kernel = stride = k, no padding) for x [N,C,H,W] → y [N, C, H/k, W/k] (floor: trailing rows or
+// columns that fill no window are dropped, as PyTorch's AvgPool2d(k)).
+template <class B, class T>
+void avg_pool2d(B, const BTensor<T, B>& x, int k, BTensor<T, B>& y) {
+    CONTRA_CHECK(x.rank() == 4 && k > 0 && x.size(2) >= k && x.size(3) >= k, "avg_pool2d: x ", x.shape(),
+                 " cannot be pooled with a ", k, "x", k, " window");
+    detail::check_shape("avg_pool2d", "output", y, Shape{x.size(0), x.size(1), x.size(2) / k, x.size(3) / k});
+    Kernels<B>::avg_pool2d(x, k, y);
+}
+
+// avg_pool2d_backward: dx = the adjoint of avg_pool2d applied to dy: each element of a window gets
+// dy/k², dropped rows and columns get 0 (overwrites dx).
+template <class B, class T>
+void avg_pool2d_backward(B, const BTensor<T, B>& dy, int k, BTensor<T, B>& dx) {
+    CONTRA_CHECK(dx.rank() == 4 && k > 0 && dx.size(2) >= k && dx.size(3) >= k, "avg_pool2d_backward: dx ", dx.shape(),
+                 " cannot be pooled with a ", k, "x", k, " window");
+    detail::check_shape("avg_pool2d_backward", "dy", dy, Shape{dx.size(0), dx.size(1), dx.size(2) / k, dx.size(3) / k});
+    Kernels<B>::avg_pool2d_backward(dy, k, dx);
+}
+
 // ─── optimisation ─────────────────────────────────────────────────────────────────────────────
 
 // adamw: one AdamW update, exactly as torch.optim.AdamW:

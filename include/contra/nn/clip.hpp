@@ -1,11 +1,13 @@
 // contra/nn/clip.hpp — Clip<ImageTower, TextTower, Loss>: two towers trained against each other.
 //   image → visual.encode → Î;  text → text.encode → T̂;  loss(Î, T̂) (InfoNCE or SigLIP)
 // and the OpenAI composition (ViT + causal text transformer, QuickGELU, pre-norm blocks).
-// defines: nn::Clip, nn::ResidualBlock, nn::OpenAiVision, nn::OpenAiText, nn::OpenAiClip, nn::ClipWithActivation
+// defines: nn::Clip, nn::ResidualBlock, nn::OpenAiVision, nn::OpenAiText, nn::OpenAiClip, nn::ClipWithActivation,
+//          nn::OpenAiResNetClip
 #pragma once
 #include "../loss/info_nce.hpp"
 #include "../loss/siglip.hpp"
 #include "concepts.hpp"
+#include "resnet.hpp"
 #include "text_transformer.hpp"
 #include "vision_transformer.hpp"
 
@@ -29,7 +31,15 @@ struct Clip {
     Loss loss_fn;   // logit_scale (and logit_bias for SigLIP)
 
     explicit Clip(const ClipConfig& c, std::uint64_t seed = 0)
+        requires std::constructible_from<Image, const VisionConfig&, std::int64_t>
         : config(c), visual(c.vision, c.embed_dim), text(c.text, c.embed_dim) {
+        initialize(seed);
+    }
+    // An image tower with its own sizes (nn::ResNetConfig for a ModifiedResNet); c.vision is unused.
+    template <class ImageConfig>
+        requires std::constructible_from<Image, const ImageConfig&, std::int64_t>
+    Clip(const ClipConfig& c, const ImageConfig& image_config, std::uint64_t seed = 0)
+        : config(c), visual(image_config, c.embed_dim), text(c.text, c.embed_dim) {
         initialize(seed);
     }
 
@@ -46,6 +56,12 @@ struct Clip {
         loss_fn.visit_parameters(f, "");
         visual.visit_parameters(f, "visual");
         text.visit_parameters(f, "");
+    }
+    // f(name, tensor) for every buffer (state that is not trained, e.g. BatchNorm running statistics).
+    template <class F>
+    void visit_buffers(F&& f) {
+        if constexpr (requires { visual.visit_buffers(f, std::string("visual")); }) visual.visit_buffers(f, "visual");
+        if constexpr (requires { text.visit_buffers(f, std::string()); }) text.visit_buffers(f, "");
     }
     std::int64_t parameter_count() {
         std::int64_t total = 0;
@@ -85,6 +101,10 @@ using OpenAiText = TextTransformer<ResidualBlock<T, B, CausalMask, QuickGelu, Im
 // The model of the paper: Clip<OpenAiVision, OpenAiText, InfoNce>.
 template <class T = float, class B = cpu, class Impl = ad::Fused, class Loss = loss::InfoNce<T, B, Impl>>
 using OpenAiClip = Clip<OpenAiVision<T, B, Impl>, OpenAiText<T, B, Impl>, Loss>;
+
+// OpenAI's RN50 family: Clip<ModifiedResNet, OpenAiText, InfoNce>, built from (ClipConfig, ResNetConfig).
+template <class T = float, class B = cpu, class Impl = ad::Fused, class Loss = loss::InfoNce<T, B, Impl>>
+using OpenAiResNetClip = Clip<ModifiedResNet<T, B>, OpenAiText<T, B, Impl>, Loss>;
 
 // The same composition with another MLP activation (many open_clip models use GELU).
 template <class Act, class T = float, class B = cpu, class Impl = ad::Fused>

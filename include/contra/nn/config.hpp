@@ -1,7 +1,10 @@
 // contra/nn/config.hpp — the sizes of a CLIP model (run-time values) and the named presets.
-// defines: nn::VisionConfig, nn::TextConfig, nn::ClipConfig, nn::preset, nn::preset_names
+// defines: nn::VisionConfig, nn::TextConfig, nn::ClipConfig, nn::preset, nn::preset_names,
+//          nn::ResNetConfig, nn::resnet_preset
 #pragma once
+#include <array>
 #include <cstdint>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -19,6 +22,16 @@ struct VisionConfig {
 struct TextConfig {
     std::int64_t context_length = 77, vocab_size = 49408;
     std::int64_t width = 512, layers = 12, heads = 8, mlp_ratio = 4;
+};
+
+// The ModifiedResNet image tower (OpenAI's RN50 family): stem width/2, width/2, width; four
+// Bottleneck stages of planes width·{1,2,4,8} (×4 out); an attention pool over the
+// (image_size/32)² grid of width·32 channels with `heads` heads.
+struct ResNetConfig {
+    std::int64_t image_size = 224, channels = 3, width = 64, heads = 32;
+    std::array<std::int64_t, 4> layers{3, 4, 6, 3};
+    std::int64_t grid() const { return image_size / 32; }
+    std::int64_t embed_width() const { return width * 32; }  // channels out of the last stage
 };
 
 struct ClipConfig {
@@ -69,6 +82,25 @@ inline ClipConfig preset(const std::string& name) {
     std::string known;
     for (const auto& n : preset_names()) known += (known.empty() ? "" : ", ") + n;
     throw Error("unknown model preset '" + name + "' (known: " + known + ")");
+}
+
+
+// resnet_preset(name): OpenAI's ResNet CLIPs, RN50 and RN101: the text and embedding sizes (in a
+// ClipConfig, whose `vision` is unused) and the image tower's sizes. Use as
+//   auto [clip, resnet] = nn::resnet_preset("RN50");  nn::Clip<ModifiedResNet<...>, ...> m(clip, resnet);
+inline std::pair<ClipConfig, ResNetConfig> resnet_preset(const std::string& name) {
+    ClipConfig c;
+    c.name = name;
+    ResNetConfig r;
+    if (name == "RN50") {
+        c.embed_dim = 1024;
+        return {c, r};
+    }
+    if (name == "RN101") {
+        r.layers = {3, 4, 23, 3};
+        return {c, r};
+    }
+    throw Error("unknown ResNet preset '" + name + "' (known: RN50, RN101)");
 }
 
 }  // namespace contra::nn

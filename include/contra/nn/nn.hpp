@@ -9,6 +9,7 @@
 #include "linear.hpp"
 #include "mlp.hpp"
 #include "parameter.hpp"
+#include "resnet.hpp"
 #include "text_transformer.hpp"
 #include "transformer.hpp"
 #include "vision_transformer.hpp"

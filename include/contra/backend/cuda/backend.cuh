@@ -49,6 +49,11 @@ struct NotWrittenYet {
     CONTRA_CUDA_NOT_WRITTEN_YET(conv2d)
     CONTRA_CUDA_NOT_WRITTEN_YET(conv2d_backward_data)
     CONTRA_CUDA_NOT_WRITTEN_YET(conv2d_backward_weight)
+    CONTRA_CUDA_NOT_WRITTEN_YET(batch_norm2d_statistics)
+    CONTRA_CUDA_NOT_WRITTEN_YET(batch_norm2d)
+    CONTRA_CUDA_NOT_WRITTEN_YET(batch_norm2d_backward)
+    CONTRA_CUDA_NOT_WRITTEN_YET(avg_pool2d)
+    CONTRA_CUDA_NOT_WRITTEN_YET(avg_pool2d_backward)
     CONTRA_CUDA_NOT_WRITTEN_YET(adamw)
 
     // reduce_all returns its value to the host.

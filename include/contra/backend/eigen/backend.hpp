@@ -1,6 +1,7 @@
 // contra/backend/eigen/backend.hpp — Kernels<cpu>: the Eigen + OpenMP backend, assembled.
 #pragma once
 #include "activation.hpp"
+#include "batch_norm.hpp"
 #include "conv.hpp"
 #include "elementwise.hpp"
 #include "layout.hpp"
@@ -22,5 +23,7 @@ struct Kernels<cpu> : eig::Linalg,
                       eig::Activations,
                       eig::Loss,
                       eig::Conv,
+                      eig::BatchNorm,
+                      eig::Pool,
                       eig::Optim {};
 }  // namespace contra::ops

@@ -1,6 +1,7 @@
 // contra/backend/reference/backend.hpp — Kernels<reference>: the oracle backend, assembled.
 #pragma once
 #include "activation.hpp"
+#include "batch_norm.hpp"
 #include "conv.hpp"
 #include "elementwise.hpp"
 #include "layout.hpp"
@@ -22,5 +23,7 @@ struct Kernels<reference> : ref::Linalg,
                             ref::Activations,
                             ref::Loss,
                             ref::Conv,
+                            ref::BatchNorm,
+                            ref::Pool,
                             ref::Optim {};
 }  // namespace contra::ops

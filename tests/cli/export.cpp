@@ -1,0 +1,56 @@
+// contra export: the golden HF model written as open_clip and read back to the same parameters;
+// a contra checkpoint written as an HF folder that carries its tokenizer.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <contra/io/checkpoint.hpp>
+#include <filesystem>
+
+#include "../../examples/contra/export.hpp"
+
+using namespace contra;
+namespace fs = std::filesystem;
+
+namespace {
+std::vector<double> parameters_of(const std::string& path) {
+    const auto p = io::describe_pretrained(path);
+    nn::OpenAiClip<double, cpu> model(p.config, 1);
+    io::load_pretrained(p, model);
+    std::vector<double> out;
+    nn::visit_all(model, [&](const std::string&, nn::Parameter<double, cpu>& q) {
+        out.insert(out.end(), q.value().data(), q.value().data() + q.numel());
+    });
+    return out;
+}
+}  // namespace
+
+TEST_CASE("contra export: HF → open_clip → the same parameters; a checkpoint → HF with its tokenizer") {
+    const auto dir = fs::temp_directory_path() / ("contra_export_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    cli::ExportOptions o;
+    o.model.path = CONTRA_SOURCE_DIR "/tests/golden/tiny_clip_hf";
+    o.to = "open_clip";
+    o.out = (dir / "tiny_open_clip.safetensors").string();
+    cli::export_command(o);
+    CHECK(io::describe_pretrained(o.out).layout == io::WeightLayout::openai);
+    // contra computes in float here: the exported values are the float32 roundings of the golden's
+    const auto golden = parameters_of(o.model.path), exported = parameters_of(o.out);
+    REQUIRE(golden.size() == exported.size());
+    for (std::size_t i = 0; i < golden.size(); ++i) CHECK(exported[i] == double(float(golden[i])));
+
+    nn::ClipConfig config = nn::preset("tiny");
+    const data::Tokenizer bytes_only;
+    config.text.vocab_size = bytes_only.vocab_size();
+    nn::OpenAiClip<float, cpu> model(config, 3);
+    optim::AdamW<float, cpu> optimizer(model);
+    io::save_checkpoint(dir / "checkpoint.safetensors", model, optimizer,
+                        {{"config", io::to_json(config).dump()}, {"tokenizer_merges", tasks::merges_to_text(bytes_only)}});
+    o.model.path = (dir / "checkpoint.safetensors").string();
+    o.to = "hf";
+    o.out = (dir / "hf").string();
+    cli::export_command(o);
+    CHECK(io::describe_pretrained(dir / "hf").layout == io::WeightLayout::hf);
+    CHECK(data::tokenizer_from_hf_folder(dir / "hf").vocab_size() == bytes_only.vocab_size());
+    CHECK(parameters_of((dir / "hf").string()) == parameters_of(o.model.path));
+    fs::remove_all(dir);
+}

@@ -1,0 +1,97 @@
+// The ModifiedResNet tower: an ImageTower that composes into Clip; gradchecked in float64 with
+// respect to every parameter, with batch statistics and with running statistics; the OpenAI
+// initialisation (bn3.weight = 0: every block starts as its shortcut).
+#include <doctest/doctest.h>
+
+#include <contra/nn/nn.hpp>
+
+#include "../support/compare.hpp"
+
+using namespace contra;
+using test::random_tensor;
+
+static_assert(nn::ImageTower<nn::ModifiedResNet<float, cpu>>);
+static_assert(nn::ImageTower<nn::ModifiedResNet<double, reference>>);
+
+namespace {
+// Image 32 (a 1×1 grid), width 4, stage 2 with a second block (no downsample), 2 heads.
+nn::ResNetConfig small() { return nn::ResNetConfig{32, 3, 4, 2, {1, 2, 1, 1}}; }
+
+template <class B>
+void randomize(nn::ModifiedResNet<double, B>& m, std::uint64_t seed) {
+    nn::visit_all(m, [&](const std::string& name, auto& p) { nn::init_normal(p, 0.5, seed, name); });
+    // BatchNorm gains near 1, running variances positive.
+    m.visit_parameters([&](const std::string& name, auto& p) {
+        if (name.find("bn") != std::string::npos || name.find("downsample.1") != std::string::npos)
+            if (name.ends_with("weight")) ops::affine(B{}, p.value(), 0.4, 1.0, p.value());
+    }, "");
+    m.visit_buffers([&](const std::string& name, auto& t) {
+        auto host = random_tensor(t.shape(), seed + t.numel(), 0.3);
+        if (name.ends_with("running_var"))
+            for (std::int64_t i = 0; i < host.numel(); ++i) host[i] = 0.6 + std::abs(host[i]);
+        copy(host, t);
+    }, "");
+}
+}  // namespace
+
+TEST_CASE_TEMPLATE("gradcheck: ModifiedResNet in training and in evaluation mode", B, reference, cpu) {
+    nn::ModifiedResNet<double, B> tower(small(), 5);
+    randomize(tower, 3);
+    const auto images = to_device<device_of<B>>(random_tensor(Shape{3, 3, 32, 32}, 4));
+    GradcheckOptions options;
+    options.max_checks_per_input = 12;
+    for (bool training : {true, false}) {
+        tower.train(training);
+        const auto report = nn::gradcheck_module<B>(tower, [&](auto& m) { return m.encode(images); }, options);
+        INFO((training ? "training: " : "evaluation: ") << report.detail);
+        CHECK(report.ok);
+    }
+}
+
+TEST_CASE("ModifiedResNet: initialisation, modes, shapes and errors") {
+    nn::ModifiedResNet<double, cpu> tower(small(), 6);
+    tower.initialize(1, "visual");
+    CHECK(tower.output_dim() == 6);
+    CHECK(tower.training());
+    for (const auto& stage : tower.layers)
+        for (const auto& block : stage) CHECK(to_device<cpu>(block.bn3.weight.value()).to_vector() == std::vector<double>(std::size_t(block.bn3.weight.numel()), 0.0));
+    CHECK(tower.layers[1][0].has_downsample);
+    CHECK(!tower.layers[1][1].has_downsample);
+    CHECK(tower.layers[0][0].has_downsample);  // width 4 → 16 channels, stride 1
+    CHECK(tower.layers[0][0].stride == 1);
+
+    const auto images = random_tensor(Shape{2, 3, 32, 32}, 7);
+    const auto before = tower.bn1.running_mean.clone();
+    const auto trained = tower.encode(images);
+    CHECK(trained.shape() == Shape{2, 6});
+    CHECK(test::max_abs_diff(before, tower.bn1.running_mean) > 0);  // training mode moved the statistics
+    tower.eval();
+    const auto after = tower.bn1.running_mean.clone();
+    const auto evaluated = tower.encode(images);
+    CHECK(test::max_abs_diff(after, tower.bn1.running_mean) == 0);
+    CHECK(test::max_abs_diff(trained.value(), evaluated.value()) > 0);
+
+    CHECK_THROWS_WITH_AS(tower.encode(random_tensor(Shape{2, 3, 64, 64}, 8)), doctest::Contains("ModifiedResNet"), Error);
+    CHECK_THROWS_AS((nn::ModifiedResNet<double, cpu>(nn::ResNetConfig{40, 3, 4, 2, {1, 1, 1, 1}}, 6)), Error);
+}
+
+TEST_CASE("a ResNet CLIP trains: the loss of a fixed batch falls over a few steps of gradient descent") {
+    nn::ClipConfig config = nn::preset("tiny");
+    nn::OpenAiResNetClip<double, cpu> model(config, small(), 11);
+    const auto images = random_tensor(Shape{3, 3, 32, 32}, 9);
+    const auto tokens = Tensor<ops::Index, cpu>::from(Shape{3, 4}, {23, 5, 1, 0, 3, 23, 0, 0, 7, 7, 9, 23});
+    std::vector<double> losses;
+    for (int step = 0; step < 4; ++step) {
+        Tape tape;
+        Tape::Active recording(tape);
+        model.zero_grad();
+        const auto loss = model.loss(images, tokens);
+        losses.push_back(to_device<cpu>(loss.value())[0]);
+        backward(loss);
+        model.visit_parameters([](const std::string&, nn::Parameter<double, cpu>& p) {
+            if (p.has_grad()) ops::axpy(cpu{}, -0.5, p.grad(), p.value());
+        });
+    }
+    INFO(losses[0] << " → " << losses.back());
+    CHECK(losses.back() < losses[0]);
+}
