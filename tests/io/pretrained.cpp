@@ -29,15 +29,17 @@ fs::path scratch(const std::string& name) {
 }
 
 // The golden parameters written as an OpenAI-layout file, optionally with a "module." prefix and
-// with changes: drop `without`, add `extra`, or store everything as float32.
+// with changes: drop `without`, add `extra`, or store everything as float32 or bfloat16.
+enum class Stored { f64, f32, bf16 };
 fs::path write_openai_file(const std::string& file, const std::string& prefix = "", const std::string& without = "",
-                           const std::string& extra = "", bool as_float = false) {
+                           const std::string& extra = "", Stored stored = Stored::f64) {
     io::SafetensorsWriter out;
     for (const auto& name : golden().names()) {
         if (name.rfind("params/", 0) != 0 || name == "params/" + without) continue;
         const auto t = golden().get<double>(name);
-        if (as_float) out.add(prefix + name.substr(7), cast<float>(t));
-        else out.add(prefix + name.substr(7), t);
+        if (stored == Stored::f32) out.add(prefix + name.substr(7), cast<float>(t));
+        if (stored == Stored::bf16) out.add(prefix + name.substr(7), cast<bf16>(t));
+        if (stored == Stored::f64) out.add(prefix + name.substr(7), t);
     }
     if (!extra.empty()) out.add(extra, Tensor<double, cpu>::zeros(Shape{2}));
     out.write(scratch(file));
@@ -115,14 +117,23 @@ TEST_CASE("pretrained: the OpenAI layout, with and without module., in float32, 
         io::load_pretrained(p, model);
         check_golden_outputs(model);
     }
-    // float32 storage is cast: the outputs now agree to float32 precision only.
-    const auto p = io::describe_pretrained(write_openai_file("f32.safetensors", "", "", "", true), heads);
-    Model model(p.config, 5);
-    io::load_pretrained(p, model);
-    const auto logits = model.logits(golden().get<double>("batch/images"), golden().get<std::int32_t>("batch/tokens"));
-    const double diff = test::max_abs_diff(logits.value(), golden().get<double>("out/logits_per_image"));
-    CHECK(diff < 1e-4);
-    CHECK(diff > 0);  // really went through float32
+    // float32 and bfloat16 storage is cast: the outputs agree to the stored precision only.
+    for (const auto& [stored, tolerance] : {std::pair{Stored::f32, 1e-4}, std::pair{Stored::bf16, 0.5}}) {
+        const auto p = io::describe_pretrained(write_openai_file("narrow.safetensors", "", "", "", stored), heads);
+        Model model(p.config, 5);
+        io::load_pretrained(p, model);
+        const auto logits = model.logits(golden().get<double>("batch/images"), golden().get<std::int32_t>("batch/tokens"));
+        const double diff = test::max_abs_diff(logits.value(), golden().get<double>("out/logits_per_image"));
+        CHECK(diff < tolerance);
+        CHECK(diff > 0);  // really went through the narrower type
+        double param_diff = 0;  // and each parameter is the stored value exactly
+        nn::visit_all(model, [&](const std::string& name, nn::Parameter<double, cpu>& q) {
+            const auto g = golden().get<double>("params/" + name);
+            for (std::int64_t i = 0; i < g.numel(); ++i)
+                param_diff = std::max(param_diff, std::abs(q.value()[i] - (stored == Stored::f32 ? double(float(g[i])) : double(bf16(g[i])))));
+        });
+        CHECK(param_diff == 0);
+    }
 }
 
 TEST_CASE("pretrained: every mismatch is named") {
