@@ -6,6 +6,7 @@
 
 #include <contra/io/safetensors.hpp>
 #include <contra/nn/nn.hpp>
+#include <map>
 
 #include "../support/compare.hpp"
 
