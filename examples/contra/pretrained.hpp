@@ -34,7 +34,8 @@ inline void add_model_options(CLI::App* cmd, ModelOptions& o) {
     cmd->add_option("--activation", o.activation, "MLP activation if the file does not say: quick_gelu or gelu");
 }
 
-// with_pretrained<T>(p, f): f(model) with model built for p and its weights loaded.
+// with_pretrained<T>(p, f): f(model) with model built for p and its weights loaded (a ResNet
+// image tower in eval mode: BatchNorm uses the running statistics).
 template <class T, class F>
 void with_pretrained(const io::Pretrained& p, F&& f) {
     const auto run = [&]<class Model>(std::type_identity<Model>) {
@@ -42,6 +43,13 @@ void with_pretrained(const io::Pretrained& p, F&& f) {
         io::load_pretrained(p, model);
         f(model);
     };
+    if (p.resnet) {  // BatchNorm with the running statistics, as a pretrained model is used
+        CONTRA_CHECK(p.activation == ops::Activation::quick_gelu, "ResNet CLIPs are built with QuickGELU text towers");
+        nn::OpenAiResNetClip<T, cpu> model(p.config, *p.resnet);
+        io::load_pretrained(p, model);
+        model.visual.eval();
+        return f(model);
+    }
     switch (p.activation) {
         case ops::Activation::quick_gelu: return run(std::type_identity<nn::OpenAiClip<T, cpu>>{});
         case ops::Activation::gelu: return run(std::type_identity<nn::ClipWithActivation<nn::Gelu, T, cpu>>{});

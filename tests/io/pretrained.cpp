@@ -158,12 +158,12 @@ TEST_CASE("pretrained: every mismatch is named") {
     io::SafetensorsWriter resnet;
     resnet.add("visual.layer1.0.conv1.weight", Tensor<float, cpu>::zeros(Shape{4, 4, 1, 1}));
     resnet.write(scratch("rn.safetensors"));
-    CHECK_THROWS_WITH_AS(io::describe_pretrained(scratch("rn.safetensors")), doctest::Contains("ModifiedResNet"), Error);
+    CHECK_THROWS_WITH_AS(io::describe_pretrained(scratch("rn.safetensors")), doctest::Contains("token_embedding.weight is missing"), Error);
     io::SafetensorsWriter unrelated;
     unrelated.add("encoder.weight", Tensor<float, cpu>::zeros(Shape{4}));
     unrelated.write(scratch("unrelated.safetensors"));
     CHECK_THROWS_WITH_AS(io::describe_pretrained(scratch("unrelated.safetensors")),
-                         doctest::Contains("visual.conv1.weight is missing"), Error);
+                         doctest::Contains("token_embedding.weight is missing"), Error);
 }
 
 TEST_CASE("pretrained: HF config.json problems are named") {
@@ -212,4 +212,54 @@ TEST_CASE("export: HF folder and open_clip file read back exactly, with heads an
     CHECK(weights.info("logit_scale").shape == Shape{});
     CHECK(!weights.contains("visual.proj"));
     fs::remove_all(scratch("").parent_path());
+}
+
+TEST_CASE("pretrained: a ResNet CLIP (running statistics included) in the open_clip layout, read back") {
+    nn::ClipConfig config = nn::preset("tiny");
+    nn::ResNetConfig resnet;
+    resnet.image_size = 32;
+    resnet.width = 8;
+    resnet.heads = 2;  // not OpenAI's width·32/64 rule: the file's metadata must carry it
+    resnet.layers = {1, 2, 1, 1};
+    using RnModel = nn::OpenAiResNetClip<double, cpu>;
+    RnModel model(config, resnet, 4);
+    const auto images = test::random_tensor(Shape{3, 3, 32, 32}, 11);
+    const auto tokens = golden().get<std::int32_t>("batch/tokens");
+    {
+        Tape tape;
+        Tape::Active recording(tape);
+        (void)model.encode_image(images);  // training mode: moves the running statistics off their start
+    }
+    model.visual.eval();
+    io::save_open_clip(model, config, ops::Activation::quick_gelu, scratch("rn_open_clip.safetensors"));
+    CHECK_THROWS_WITH_AS(io::save_hf(model, config, ops::Activation::quick_gelu, scratch("rn_hf")),
+                         doctest::Contains("no ResNet image tower"), Error);
+
+    const auto p = io::describe_pretrained(scratch("rn_open_clip.safetensors"));
+    REQUIRE(p.resnet.has_value());
+    CHECK(p.resnet->layers == resnet.layers);
+    CHECK(p.resnet->width == 8);
+    CHECK(p.resnet->image_size == 32);
+    CHECK(p.resnet->heads == 2);
+    RnModel back(p.config, *p.resnet, 9);
+    io::load_pretrained(p, back);
+    back.visual.eval();
+    const auto expected = model.logits(images, tokens).value(), actual = back.logits(images, tokens).value();
+    CHECK(test::max_abs_diff(actual, expected) == 0);
+    double stats = 0;
+    back.visit_buffers([&](const std::string& name, Tensor<double, cpu>& t) {
+        if (name.ends_with("running_var")) for (std::int64_t i = 0; i < t.numel(); ++i) stats += std::abs(t[i] - 1);
+    });
+    CHECK(stats > 0);  // the moved statistics, not the initial ones
+
+    // A file without its running statistics is missing them by name.
+    io::SafetensorsWriter partial;
+    const auto file = io::SafetensorsFile::read(scratch("rn_open_clip.safetensors"));
+    for (const auto& name : file.names())
+        if (name != "visual.layer2.1.bn2.running_mean") partial.add(name, file.get<double>(name));
+    for (const auto& [key, value] : file.metadata()) partial.set_metadata(key, value);
+    partial.write(scratch("rn_partial.safetensors"));
+    RnModel other(p.config, *p.resnet, 9);
+    CHECK_THROWS_WITH_AS(io::load_pretrained(io::describe_pretrained(scratch("rn_partial.safetensors")), other),
+                         doctest::Contains("1 missing: visual.layer2.1.bn2.running_mean"), Error);
 }

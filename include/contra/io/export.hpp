@@ -13,19 +13,29 @@
 namespace contra::io {
 
 // layout_tensors(model, layout, of): (name, of(parameter)) for every parameter, named and shaped
-// as `layout` stores it (of: the value, or the gradient for `contra grad`).
+// as `layout` stores it (of: the value, or the gradient for `contra grad`). Buffers (BatchNorm
+// running statistics): buffer_tensors.
 template <class Model, class Of>
 auto layout_tensors(Model& model, WeightLayout layout, Of&& of) {
     using T = typename Model::value_type;
     std::vector<std::pair<std::string, Tensor<T, cpu>>> out;
-    nn::visit_all(model, [&](const std::string& name, auto& param) {
-        Tensor<T, cpu> t = to_device<cpu>(of(param));
+    const auto add = [&](const std::string& name, Tensor<T, cpu> t) {
         if (name == "logit_scale" && layout != WeightLayout::contra) t = t.reshape(Shape{});  // 0-d, as they store it
         if (layout == WeightLayout::hf)
             for (auto& part : to_hf(name, t)) out.push_back(std::move(part));
         else
             out.emplace_back((layout == WeightLayout::contra ? "model/" : "") + name, t);
-    });
+    };
+    nn::visit_all(model, [&](const std::string& name, auto& param) { add(name, to_device<cpu>(of(param))); });
+    return out;
+}
+
+// buffer_tensors(model): (OpenAI name, value) of every buffer; none for models without buffers.
+template <class Model>
+auto buffer_tensors(Model& model) {
+    std::vector<std::pair<std::string, Tensor<typename Model::value_type, cpu>>> out;
+    if constexpr (requires { model.visit_buffers([](const std::string&, auto&) {}); })
+        model.visit_buffers([&](const std::string& name, auto& t) { out.emplace_back(name, to_device<cpu>(t)); });
     return out;
 }
 
@@ -55,8 +65,14 @@ namespace detail {
 template <class Model>
 void write_layout(Model& model, WeightLayout layout, const nn::ClipConfig& c, ops::Activation activation,
                   const std::filesystem::path& file) {
+    const auto buffers = buffer_tensors(model);
+    CONTRA_CHECK(buffers.empty() || layout != WeightLayout::hf, file.string(),
+                 ": the Hugging Face CLIPModel layout has no ResNet image tower; export to open_clip instead");
     SafetensorsWriter out;
     for (auto& [name, t] : layout_tensors(model, layout, [](auto& p) { return p.value(); })) out.add(name, t);
+    for (auto& [name, t] : buffers) out.add(name, t);
+    if constexpr (requires { model.visual.config.layers[0]; model.visual.config.heads; })
+        out.set_metadata("resnet_heads", std::to_string(model.visual.config.heads));
     out.set_metadata("format", "pt");  // what transformers and open_clip expect to find
     out.set_metadata("contra_config", to_json(c).dump());
     out.set_metadata("activation", activation_name(activation));

@@ -4,6 +4,7 @@
 //   Hugging Face        a CLIPModel folder: config.json + model.safetensors (HF names, hf_names.hpp)
 // The architecture is read from the file (tensor shapes, config.json, metadata), never guessed
 // from a name: describe_pretrained tells what a file holds, load_pretrained fills a model with it.
+// Image towers: ViT, or ModifiedResNet (OpenAI/open_clip layout only: HF CLIPModel is ViT only).
 // defines: io::WeightLayout, io::PretrainedOptions, io::Pretrained, io::describe_pretrained,
 //          io::load_pretrained, io::activation_name, io::activation_from_name
 #pragma once
@@ -50,7 +51,8 @@ struct Pretrained {
     WeightLayout layout = WeightLayout::openai;
     std::filesystem::path weights;                // the safetensors file
     std::string prefix;                           // in front of every OpenAI name in that file
-    nn::ClipConfig config;
+    nn::ClipConfig config;                        // for a ResNet image tower, config.vision is unused
+    std::optional<nn::ResNetConfig> resnet;       // set when the image tower is a ModifiedResNet
     ops::Activation activation = ops::Activation::quick_gelu;
     std::map<std::string, std::string> metadata;  // the safetensors file's metadata
 };
@@ -59,7 +61,7 @@ namespace detail {
 
 inline const Shape& shape_of(const SafetensorsFile& in, const std::string& name) {
     CONTRA_CHECK(in.contains(name), in.source(), ": tensor ", name,
-                 " is missing (not a CLIP ViT checkpoint in the OpenAI/open_clip layout?)");
+                 " is missing (not a CLIP checkpoint in the OpenAI/open_clip layout?)");
     return in.info(name).shape;
 }
 
@@ -89,29 +91,8 @@ inline std::int64_t ratio(std::int64_t hidden, std::int64_t width, const std::st
     return hidden / width;
 }
 
-// The architecture of an OpenAI-layout state dict, from its shapes.
-inline nn::ClipConfig infer_openai_config(const SafetensorsFile& in, const std::string& p, const PretrainedOptions& o) {
-    CONTRA_CHECK(!in.contains(p + "visual.layer1.0.conv1.weight"), in.source(),
-                 ": a ModifiedResNet (RN50-family) image tower; contra reads ViT image towers only");
-    nn::ClipConfig c;
-    c.name = "pretrained";
-    const Shape& conv = shape_of(in, p + "visual.conv1.weight");             // [W, C, P, P]
-    const Shape& vpos = shape_of(in, p + "visual.positional_embedding");     // [G² + 1, W]
-    const Shape& vproj = shape_of(in, p + "visual.proj");                    // [W, E]
-    CONTRA_CHECK(conv.rank() == 4 && conv[2] == conv[3] && vpos.rank() == 2 && vproj.rank() == 2, in.source(),
-                 ": visual.conv1.weight ", conv, " / visual.positional_embedding ", vpos, " are not a ViT's");
-    const auto grid = std::int64_t(std::llround(std::sqrt(double(vpos[0] - 1))));
-    CONTRA_CHECK(grid * grid + 1 == vpos[0], in.source(), ": visual.positional_embedding has ", vpos[0],
-                 " rows, not a square grid of patches plus the class token");
-    auto& v = c.vision;
-    v.width = conv[0];
-    v.channels = conv[1];
-    v.patch_size = conv[2];
-    v.image_size = grid * v.patch_size;
-    v.layers = count_blocks(in, p + "visual.transformer.resblocks.");
-    v.heads = heads_for(v.width, o.vision_heads, "image");
-    v.mlp_ratio = ratio(shape_of(in, p + "visual.transformer.resblocks.0.mlp.c_fc.weight")[0], v.width, "image");
-    c.embed_dim = vproj[1];
+// The text tower and embedding sizes of an OpenAI-layout state dict, from its shapes.
+inline void infer_openai_text(const SafetensorsFile& in, const std::string& p, const PretrainedOptions& o, nn::ClipConfig& c) {
     auto& t = c.text;
     const Shape& tok = shape_of(in, p + "token_embedding.weight");            // [V, W]
     t.vocab_size = tok[0];
@@ -120,7 +101,47 @@ inline nn::ClipConfig infer_openai_config(const SafetensorsFile& in, const std::
     t.layers = count_blocks(in, p + "transformer.resblocks.");
     t.heads = heads_for(t.width, o.text_heads, "text");
     t.mlp_ratio = ratio(shape_of(in, p + "transformer.resblocks.0.mlp.c_fc.weight")[0], t.width, "text");
-    return c;
+    c.embed_dim = shape_of(in, p + "text_projection")[1];                      // [W, E]
+}
+
+// The ViT image tower of an OpenAI-layout state dict, from its shapes.
+inline nn::VisionConfig infer_openai_vit(const SafetensorsFile& in, const std::string& p, const PretrainedOptions& o) {
+    const Shape& conv = shape_of(in, p + "visual.conv1.weight");             // [W, C, P, P]
+    const Shape& vpos = shape_of(in, p + "visual.positional_embedding");     // [G² + 1, W]
+    CONTRA_CHECK(conv.rank() == 4 && conv[2] == conv[3] && vpos.rank() == 2, in.source(), ": visual.conv1.weight ",
+                 conv, " / visual.positional_embedding ", vpos, " are not a ViT's");
+    const auto grid = std::int64_t(std::llround(std::sqrt(double(vpos[0] - 1))));
+    CONTRA_CHECK(grid * grid + 1 == vpos[0], in.source(), ": visual.positional_embedding has ", vpos[0],
+                 " rows, not a square grid of patches plus the class token");
+    nn::VisionConfig v;
+    v.width = conv[0];
+    v.channels = conv[1];
+    v.patch_size = conv[2];
+    v.image_size = grid * v.patch_size;
+    v.layers = count_blocks(in, p + "visual.transformer.resblocks.");
+    v.heads = heads_for(v.width, o.vision_heads, "image");
+    v.mlp_ratio = ratio(shape_of(in, p + "visual.transformer.resblocks.0.mlp.c_fc.weight")[0], v.width, "image");
+    return v;
+}
+
+// The ModifiedResNet image tower of an OpenAI-layout state dict (OpenAI's build_model rules:
+// width from the stem, blocks per stage counted, image size from the attention pool's positions,
+// heads = width·32 / 64).
+inline nn::ResNetConfig infer_openai_resnet(const SafetensorsFile& in, const std::string& p, const PretrainedOptions& o) {
+    nn::ResNetConfig r;
+    const Shape& stem = shape_of(in, p + "visual.conv1.weight");              // [W/2, C, 3, 3]
+    r.width = 2 * stem[0];
+    r.channels = stem[1];
+    for (int k = 0; k < 4; ++k) r.layers[std::size_t(k)] = count_blocks(in, p + "visual.layer" + std::to_string(k + 1) + ".");
+    const auto rows = shape_of(in, p + "visual.attnpool.positional_embedding")[0];  // [G² + 1, 32·W]
+    const auto grid = std::int64_t(std::llround(std::sqrt(double(rows - 1))));
+    CONTRA_CHECK(grid * grid + 1 == rows, in.source(), ": visual.attnpool.positional_embedding has ", rows,
+                 " rows, not a square grid plus the mean token");
+    r.image_size = grid * 32;
+    r.heads = o.vision_heads > 0 ? o.vision_heads : r.width * 32 / 64;
+    CONTRA_CHECK(r.heads > 0 && (r.width * 32) % r.heads == 0, in.source(), ": ", r.heads,
+                 " heads do not divide the attention pool's width ", r.width * 32);
+    return r;
 }
 
 // HF CLIPConfig: the fields contra needs, with the library's defaults for absent ones.
@@ -173,7 +194,8 @@ inline nn::ClipConfig read_hf_config(const std::filesystem::path& file, ops::Act
 }
 
 inline bool openai_ignored(std::string_view name) {  // scalars the OpenAI TorchScript files add
-    return name == "input_resolution" || name == "context_length" || name == "vocab_size";
+    return name == "input_resolution" || name == "context_length" || name == "vocab_size" ||
+           name.ends_with("num_batches_tracked");  // BatchNorm's counter: contra keeps no such buffer
 }
 
 }  // namespace detail
@@ -217,8 +239,19 @@ inline Pretrained describe_pretrained(const std::filesystem::path& path, const P
     } else {
         p.layout = WeightLayout::openai;
         if (!in.names().empty() && in.names().front().rfind("module.", 0) == 0) p.prefix = "module.";
-        if (const auto config = meta("contra_config")) p.config = config_from_json(nlohmann::json::parse(*config));
-        else p.config = detail::infer_openai_config(in, p.prefix, options);
+        const bool resnet = in.contains(p.prefix + "visual.layer1.0.conv1.weight");
+        if (const auto config = meta("contra_config")) {
+            p.config = config_from_json(nlohmann::json::parse(*config));
+        } else {
+            detail::infer_openai_text(in, p.prefix, options, p.config);
+            p.config.name = "pretrained";
+            if (!resnet) p.config.vision = detail::infer_openai_vit(in, p.prefix, options);
+        }
+        if (resnet) {
+            auto o = options;
+            if (const auto heads = meta("resnet_heads"); heads && o.vision_heads == 0) o.vision_heads = std::stoll(*heads);
+            p.resnet = detail::infer_openai_resnet(in, p.prefix, o);
+        }
     }
     if (const auto act = meta("activation")) p.activation = activation_from_name(*act);
     if (options.activation) p.activation = *options.activation;
@@ -227,14 +260,15 @@ inline Pretrained describe_pretrained(const std::filesystem::path& path, const P
 
 // load_pretrained(p, model): every parameter of model from p's file, cast to the model's type.
 //   requires: model was built with p.config (and an MLP with p.activation).
-//   ensures: a missing, extra or misshapen tensor is an Error that names them (file's spelling).
+//   ensures: a missing, extra or misshapen tensor is an Error that names them (file's spelling);
+//            buffers (BatchNorm running statistics) are read like parameters.
 template <class Model>
 void load_pretrained(const Pretrained& p, Model& model) {
     const auto in = SafetensorsFile::read(p.weights);
     std::set<std::string> used;
     std::vector<std::string> missing, misshapen;
-    nn::visit_all(model, [&](const std::string& name, auto& param) {
-        using T = typename std::remove_cvref_t<decltype(param)>::value_type;
+    const auto fill = [&](const std::string& name, auto& target) {  // target: the parameter's or buffer's tensor
+        using T = typename std::remove_cvref_t<decltype(target)>::value_type;
         std::optional<Tensor<T, cpu>> value;
         if (p.layout == WeightLayout::hf) {
             const auto parts = hf_parts(name);
@@ -252,13 +286,15 @@ void load_pretrained(const Pretrained& p, Model& model) {
             missing.push_back(p.prefix + name);
         }
         if (!value) return;
-        if (value->numel() == 1 && param.numel() == 1) *value = value->reshape(param.shape());  // [] ⇄ [1]
-        if (value->shape() != param.shape()) {
-            misshapen.push_back(contra::detail::concat(name, " is ", value->shape(), ", the model's ", param.shape()));
+        if (value->numel() == 1 && target.numel() == 1) *value = value->reshape(target.shape());  // [] ⇄ [1]
+        if (value->shape() != target.shape()) {
+            misshapen.push_back(contra::detail::concat(name, " is ", value->shape(), ", the model's ", target.shape()));
             return;
         }
-        copy(*value, param.value());
-    });
+        copy(*value, target);
+    };
+    nn::visit_all(model, [&](const std::string& name, auto& param) { fill(name, param.value()); });
+    if constexpr (requires { model.visit_buffers(fill); }) model.visit_buffers(fill);
     std::vector<std::string> extra;
     for (const auto& name : in.names()) {
         const bool belongs = p.layout != WeightLayout::contra || name.rfind("model/", 0) == 0;
