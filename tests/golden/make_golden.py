@@ -14,15 +14,15 @@ Writes tiny_clip.safetensors (float64) with:
 
 Run: python3 tests/golden/make_golden.py   (Debian's python3-torch); the output is committed.
 """
-import json
 import math
 import os
-import struct
 from collections import OrderedDict
 
 import torch
 from torch import nn
 import torch.nn.functional as F
+
+import safetensors_np
 
 torch.set_default_dtype(torch.float64)
 torch.manual_seed(1234)
@@ -124,26 +124,9 @@ def decays(name, p):  # contra/optim/adamw.hpp: no decay for ≤1-D tensors and 
                 or name.endswith("token_embedding.weight"))
 
 
-def write_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        t = t.detach().contiguous()
-        if t.dtype == torch.float64:
-            dtype, data = "F64", t.numpy().astype("<f8").tobytes()
-        elif t.dtype in (torch.int32, torch.int64):
-            dtype, data = "I32", t.to(torch.int32).numpy().astype("<i4").tobytes()
-        else:
-            raise ValueError(t.dtype)
-        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
+def write_safetensors(path, tensors):  # float64 as F64, integers as I32
+    safetensors_np.write(path, {name: t.detach().to(torch.int32).numpy() if not t.is_floating_point() else t.detach().numpy()
+                                for name, t in tensors.items()})
 
 
 def main():

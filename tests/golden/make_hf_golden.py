@@ -18,45 +18,12 @@ independently of contra's C++ (io/hf_names.hpp). Run: python3 tests/golden/make_
 import json
 import os
 import re
-import struct
 
 import numpy as np
 
+import safetensors_np
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-DTYPES = {"F64": "<f8", "F32": "<f4", "I32": "<i4", "I64": "<i8"}
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        b, e = info["data_offsets"]
-        out[name] = np.frombuffer(data[b:e], dtype=DTYPES[info["dtype"]]).reshape(info["shape"])
-    return out
-
-
-def write_safetensors(path, tensors, metadata=None):
-    header, blobs, offset = {}, [], 0
-    if metadata:
-        header["__metadata__"] = metadata
-    for name, t in tensors.items():
-        kind = {np.dtype("float64"): "F64", np.dtype("int64"): "I64"}[t.dtype]
-        data = np.array(t, order="C").astype(DTYPES[kind]).tobytes()
-        header[name] = {"dtype": kind, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
 
 
 BLOCK = {"ln_1": "layer_norm1", "ln_2": "layer_norm2", "attn.out_proj": "self_attn.out_proj",
@@ -112,14 +79,14 @@ def mapped(golden, prefix):
 
 
 def main():
-    golden = read_safetensors(os.path.join(HERE, "tiny_clip.safetensors"))
+    golden = safetensors_np.read(os.path.join(HERE, "tiny_clip.safetensors"))
     folder = os.path.join(HERE, "tiny_clip_hf")
     os.makedirs(folder, exist_ok=True)
     weights = mapped(golden, "params/")
     weights["text_model.embeddings.position_ids"] = np.arange(6, dtype=np.int64).reshape(1, 6)
-    write_safetensors(os.path.join(folder, "model.safetensors"), weights, {"format": "pt"})
-    write_safetensors(os.path.join(HERE, "tiny_clip_hf_grads.safetensors"), mapped(golden, "grad/"))
-    write_safetensors(os.path.join(HERE, "tiny_clip_hf_inputs.safetensors"),
+    safetensors_np.write(os.path.join(folder, "model.safetensors"), weights, {"format": "pt"})
+    safetensors_np.write(os.path.join(HERE, "tiny_clip_hf_grads.safetensors"), mapped(golden, "grad/"))
+    safetensors_np.write(os.path.join(HERE, "tiny_clip_hf_inputs.safetensors"),
                       {"pixel_values": np.array(golden["batch/images"]),
                        "input_ids": np.array(golden["batch/tokens"]).astype(np.int64)})
     config = {  # the "tiny" preset of contra/nn/config.hpp
