@@ -92,6 +92,32 @@ template <class T, class B>
 Var<T, B> relu(const Var<T, B>& x) {
     return ad::activation(x, ops::Activation::relu);
 }
+// The stem and every Bottleneck start with conv1..3 and bn1..3 (OpenAI's names); these visit and
+// initialise that sextet of any module that has it.
+template <class Module, class F>
+void visit_conv_bn_parameters(Module& m, F& f, const std::string& prefix) {
+    m.conv1.visit_parameters(f, join(prefix, "conv1"));
+    m.bn1.visit_parameters(f, join(prefix, "bn1"));
+    m.conv2.visit_parameters(f, join(prefix, "conv2"));
+    m.bn2.visit_parameters(f, join(prefix, "bn2"));
+    m.conv3.visit_parameters(f, join(prefix, "conv3"));
+    m.bn3.visit_parameters(f, join(prefix, "bn3"));
+}
+template <class Module, class F>
+void visit_conv_bn_buffers(Module& m, F& f, const std::string& prefix) {
+    m.bn1.visit_buffers(f, join(prefix, "bn1"));
+    m.bn2.visit_buffers(f, join(prefix, "bn2"));
+    m.bn3.visit_buffers(f, join(prefix, "bn3"));
+}
+template <class Module>
+void initialize_conv_bn(Module& m, std::uint64_t seed, const std::string& prefix) {
+    m.conv1.init_default(seed, join(prefix, "conv1"));
+    m.conv2.init_default(seed, join(prefix, "conv2"));
+    m.conv3.init_default(seed, join(prefix, "conv3"));
+    m.bn1.init_default(seed, join(prefix, "bn1"));
+    m.bn2.init_default(seed, join(prefix, "bn2"));
+    m.bn3.init_default(seed, join(prefix, "bn3"));
+}
 }  // namespace detail
 
 // Bottleneck(inplanes, planes, stride): 1×1 → 3×3 → AvgPool(stride) → 1×1 (×4), each with
@@ -135,12 +161,7 @@ struct Bottleneck {
 
     template <class F>
     void visit_parameters(F&& f, const std::string& prefix) {
-        conv1.visit_parameters(f, join(prefix, "conv1"));
-        bn1.visit_parameters(f, join(prefix, "bn1"));
-        conv2.visit_parameters(f, join(prefix, "conv2"));
-        bn2.visit_parameters(f, join(prefix, "bn2"));
-        conv3.visit_parameters(f, join(prefix, "conv3"));
-        bn3.visit_parameters(f, join(prefix, "bn3"));
+        detail::visit_conv_bn_parameters(*this, f, prefix);
         if (has_downsample) {
             downsample_conv.visit_parameters(f, join(prefix, "downsample.0"));
             downsample_bn.visit_parameters(f, join(prefix, "downsample.1"));
@@ -148,20 +169,13 @@ struct Bottleneck {
     }
     template <class F>
     void visit_buffers(F&& f, const std::string& prefix) {
-        bn1.visit_buffers(f, join(prefix, "bn1"));
-        bn2.visit_buffers(f, join(prefix, "bn2"));
-        bn3.visit_buffers(f, join(prefix, "bn3"));
+        detail::visit_conv_bn_buffers(*this, f, prefix);
         if (has_downsample) downsample_bn.visit_buffers(f, join(prefix, "downsample.1"));
     }
     // PyTorch's defaults, except bn3.weight = 0 (the reference's initialize_parameters): each
     // block starts as its shortcut.
     void initialize(std::uint64_t seed, const std::string& prefix) {
-        conv1.init_default(seed, join(prefix, "conv1"));
-        conv2.init_default(seed, join(prefix, "conv2"));
-        conv3.init_default(seed, join(prefix, "conv3"));
-        bn1.init_default(seed, join(prefix, "bn1"));
-        bn2.init_default(seed, join(prefix, "bn2"));
-        bn3.init_default(seed, join(prefix, "bn3"));
+        detail::initialize_conv_bn(*this, seed, prefix);
         init_constant(bn3.weight, 0.0);
         if (has_downsample) {
             downsample_conv.init_default(seed, join(prefix, "downsample.0"));
@@ -304,33 +318,21 @@ struct ModifiedResNet {
 
     template <class F>
     void visit_parameters(F&& f, const std::string& prefix) {
-        conv1.visit_parameters(f, join(prefix, "conv1"));
-        bn1.visit_parameters(f, join(prefix, "bn1"));
-        conv2.visit_parameters(f, join(prefix, "conv2"));
-        bn2.visit_parameters(f, join(prefix, "bn2"));
-        conv3.visit_parameters(f, join(prefix, "conv3"));
-        bn3.visit_parameters(f, join(prefix, "bn3"));
+        detail::visit_conv_bn_parameters(*this, f, prefix);
         for_each_block([&](Bottleneck<T, B>& block, const std::string& name) { block.visit_parameters(f, join(prefix, name)); });
         attnpool.visit_parameters(f, join(prefix, "attnpool"));
     }
     // f(name, tensor) for every BatchNorm running statistic.
     template <class F>
     void visit_buffers(F&& f, const std::string& prefix) {
-        bn1.visit_buffers(f, join(prefix, "bn1"));
-        bn2.visit_buffers(f, join(prefix, "bn2"));
-        bn3.visit_buffers(f, join(prefix, "bn3"));
+        detail::visit_conv_bn_buffers(*this, f, prefix);
         for_each_block([&](Bottleneck<T, B>& block, const std::string& name) { block.visit_buffers(f, join(prefix, name)); });
     }
 
     // The reference's initialize_parameters for a ModifiedResNet (see AttentionPool2d and
     // Bottleneck), PyTorch's defaults elsewhere.
     void initialize(std::uint64_t seed, const std::string& prefix) {
-        conv1.init_default(seed, join(prefix, "conv1"));
-        conv2.init_default(seed, join(prefix, "conv2"));
-        conv3.init_default(seed, join(prefix, "conv3"));
-        bn1.init_default(seed, join(prefix, "bn1"));
-        bn2.init_default(seed, join(prefix, "bn2"));
-        bn3.init_default(seed, join(prefix, "bn3"));
+        detail::initialize_conv_bn(*this, seed, prefix);
         for_each_block([&](Bottleneck<T, B>& block, const std::string& name) { block.initialize(seed, join(prefix, name)); });
         attnpool.initialize(seed, join(prefix, "attnpool"));
     }
