@@ -10,21 +10,11 @@
 
 using namespace contra;
 using namespace contra::data;
+using contra::test::contains;
+using contra::test::error_of;
 
 namespace {
 
-// error_of(f): the message of the contra::Error f throws ("" when it throws none).
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
 

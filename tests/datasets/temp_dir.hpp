@@ -1,4 +1,5 @@
-// tests/datasets/temp_dir.hpp — a fresh folder per test, removed afterwards, and small file helpers.
+// tests/datasets/temp_dir.hpp — a fresh folder per test, removed afterwards, small file helpers,
+// and the message of an expected error.
 #pragma once
 #include <unistd.h>
 
@@ -7,6 +8,8 @@
 #include <fstream>
 #include <string>
 #include <string_view>
+
+#include <contra/core/error.hpp>
 
 namespace contra::test {
 
@@ -33,6 +36,19 @@ public:
 private:
     std::filesystem::path path_;
 };
+
+// error_of(f): the message of the contra::Error f throws ("" when it throws none).
+template <class F>
+std::string error_of(F&& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 inline void write_file(const std::filesystem::path& path, std::string_view bytes) {
     std::ofstream out(path, std::ios::binary);

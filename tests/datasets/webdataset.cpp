@@ -19,6 +19,8 @@
 
 using namespace contra;
 using namespace contra::data;
+using contra::test::contains;
+using contra::test::error_of;
 using test::TarMember;
 
 namespace {
@@ -29,17 +31,6 @@ std::vector<std::string> names(const std::vector<std::filesystem::path>& paths) 
     return out;
 }
 
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 std::vector<WebDatasetSample> read_all(WebDatasetReader& reader) {
     std::vector<WebDatasetSample> out;
