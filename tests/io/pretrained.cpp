@@ -263,3 +263,30 @@ TEST_CASE("pretrained: a ResNet CLIP (running statistics included) in the open_c
     CHECK_THROWS_WITH_AS(io::load_pretrained(io::describe_pretrained(scratch("rn_partial.safetensors")), other),
                          doctest::Contains("1 missing: visual.layer2.1.bn2.running_mean"), Error);
 }
+
+TEST_CASE("checkpoint: a ResNet CLIP's running statistics are saved and restored with its weights") {
+    nn::ClipConfig config = nn::preset("tiny");
+    nn::ResNetConfig resnet;
+    resnet.image_size = 32;
+    resnet.width = 8;
+    resnet.heads = 2;
+    resnet.layers = {1, 1, 1, 1};
+    using RnModel = nn::OpenAiResNetClip<double, cpu>;
+    RnModel model(config, resnet, 4);
+    {
+        Tape tape;
+        Tape::Active recording(tape);
+        (void)model.encode_image(test::random_tensor(Shape{2, 3, 32, 32}, 5));  // moves the running statistics
+    }
+    optim::AdamW<double, cpu> optimizer(model);
+    io::save_checkpoint(scratch("rn_checkpoint.safetensors"), model, optimizer, {});
+    RnModel back(config, resnet, 8);
+    io::load_checkpoint<RnModel, double, cpu>(scratch("rn_checkpoint.safetensors"), back, nullptr);
+    std::vector<double> a, b;
+    model.visit_buffers([&](const std::string&, Tensor<double, cpu>& t) { a.insert(a.end(), t.data(), t.data() + t.numel()); });
+    back.visit_buffers([&](const std::string&, Tensor<double, cpu>& t) { b.insert(b.end(), t.data(), t.data() + t.numel()); });
+    REQUIRE(!a.empty());
+    CHECK(a == b);
+    CHECK(std::any_of(a.begin(), a.end(), [](double v) { return v != 0.0 && v != 1.0; }));  // not the initial values
+    fs::remove_all(scratch("").parent_path());
+}

@@ -18,9 +18,12 @@ namespace contra::io {
 inline constexpr const char* kCheckpointFormat = "contra-checkpoint-1";
 
 // Adds every parameter of model as <prefix><name>.
+// Buffers (BatchNorm running statistics of a ResNet tower) are saved and loaded beside them.
 template <class Model>
 void save_weights(SafetensorsWriter& out, Model& model, const std::string& prefix = "model/") {
     nn::visit_all(model, [&](const std::string& name, auto& p) { out.add(prefix + name, to_device<cpu>(p.value())); });
+    if constexpr (requires { model.visit_buffers([](const std::string&, auto&) {}); })
+        model.visit_buffers([&](const std::string& name, auto& t) { out.add(prefix + name, to_device<cpu>(t)); });
 }
 
 // Loads every parameter of model from <prefix><name>.
@@ -31,8 +34,8 @@ void load_weights(const SafetensorsFile& in, Model& model, const std::string& pr
                   Convert convert = Convert::exact, bool allow_extra = false) {
     std::set<std::string> expected;
     std::vector<std::string> missing;
-    nn::visit_all(model, [&](const std::string& name, auto& p) {
-        using T = typename std::remove_cvref_t<decltype(p)>::value_type;
+    const auto fill = [&](const std::string& name, auto& target) {  // a parameter's or buffer's tensor
+        using T = typename std::remove_cvref_t<decltype(target)>::value_type;
         const std::string key = prefix + name;
         expected.insert(key);
         if (!in.contains(key)) {
@@ -40,10 +43,12 @@ void load_weights(const SafetensorsFile& in, Model& model, const std::string& pr
             return;
         }
         const auto& info = in.info(key);
-        CONTRA_CHECK(info.shape == p.shape(), in.source(), ": ", key, " has shape ", info.shape,
-                     " but the model's parameter is ", p.shape());
-        copy(in.get<T>(key, convert), p.value());
-    });
+        CONTRA_CHECK(info.shape == target.shape(), in.source(), ": ", key, " has shape ", info.shape,
+                     " but the model's tensor is ", target.shape());
+        copy(in.get<T>(key, convert), target);
+    };
+    nn::visit_all(model, [&](const std::string& name, auto& p) { fill(name, p.value()); });
+    if constexpr (requires { model.visit_buffers(fill); }) model.visit_buffers(fill);
     if (!missing.empty()) {
         std::string list;
         for (std::size_t i = 0; i < missing.size() && i < 8; ++i) list += (i ? ", " : "") + missing[i];
