@@ -38,17 +38,15 @@ inline void add_model_options(CLI::App* cmd, ModelOptions& o) {
 // image tower in eval mode: BatchNorm uses the running statistics).
 template <class T, class F>
 void with_pretrained(const io::Pretrained& p, F&& f) {
-    const auto run = [&]<class Model>(std::type_identity<Model>) {
-        Model model(p.config);
+    const auto run = [&]<class Model>(std::type_identity<Model>, const auto&... sizes) {
+        Model model(p.config, sizes...);
         io::load_pretrained(p, model);
+        if constexpr (requires { model.visual.eval(); }) model.visual.eval();  // BatchNorm: running statistics
         f(model);
     };
-    if (p.resnet) {  // BatchNorm with the running statistics, as a pretrained model is used
+    if (p.resnet) {
         CONTRA_CHECK(p.activation == ops::Activation::quick_gelu, "ResNet CLIPs are built with QuickGELU text towers");
-        nn::OpenAiResNetClip<T, cpu> model(p.config, *p.resnet);
-        io::load_pretrained(p, model);
-        model.visual.eval();
-        return f(model);
+        return run(std::type_identity<nn::OpenAiResNetClip<T, cpu>>{}, *p.resnet);
     }
     switch (p.activation) {
         case ops::Activation::quick_gelu: return run(std::type_identity<nn::OpenAiClip<T, cpu>>{});

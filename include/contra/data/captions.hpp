@@ -1,7 +1,8 @@
 // contra/data/captions.hpp — captions for class-labelled images: prompt templates for training
 // and a disjoint set for zero-shot evaluation (Radford et al., 2021, §3.1.4 prompt ensembling).
 // defines: contra::data::kTrainTemplates, kEvalTemplates, kPeerEvalTemplateCount, caption,
-//          training_template, training_caption, eval_captions, read_templates
+//          training_template, training_caption, eval_captions, read_templates,
+//          has_one_slot
 #pragma once
 #include <array>
 #include <cstdint>
@@ -49,12 +50,17 @@ inline constexpr std::array<std::string_view, 8> kEvalTemplates = {
 };
 inline constexpr std::size_t kPeerEvalTemplateCount = 5;
 
-// caption(class_name, templ): templ with its "{}" replaced by class_name.
-//   requires: templ contains "{}" exactly once.
-inline std::string caption(std::string_view class_name, std::string_view templ) {
+// has_one_slot(templ): templ contains "{}" exactly once (what every template must).
+inline bool has_one_slot(std::string_view templ) {
     const auto at = templ.find("{}");
-    CONTRA_CHECK(at != std::string_view::npos && templ.find("{}", at + 2) == std::string_view::npos,
-                 "caption template '", templ, "' must contain \"{}\" exactly once");
+    return at != std::string_view::npos && templ.find("{}", at + 2) == std::string_view::npos;
+}
+
+// caption(class_name, templ): templ with its "{}" replaced by class_name.
+//   requires: has_one_slot(templ).
+inline std::string caption(std::string_view class_name, std::string_view templ) {
+    CONTRA_CHECK(has_one_slot(templ), "caption template '", templ, "' must contain \"{}\" exactly once");
+    const auto at = templ.find("{}");
     std::string out;
     out.reserve(templ.size() + class_name.size());
     out.append(templ.substr(0, at)).append(class_name).append(templ.substr(at + 2));
@@ -92,9 +98,7 @@ inline std::vector<std::string> read_templates(const std::string& path) {
     for (int number = 1; std::getline(in, line); ++number) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (line.find_first_not_of(" \t") == std::string::npos || line[0] == '#') continue;
-        const auto at = line.find("{}");
-        CONTRA_CHECK(at != std::string::npos && line.find("{}", at + 2) == std::string::npos, path, ":", number, ": '",
-                     line, "' needs \"{}\" exactly once");
+        CONTRA_CHECK(has_one_slot(line), path, ":", number, ": '", line, "' needs \"{}\" exactly once");
         out.push_back(line);
     }
     CONTRA_CHECK(!out.empty(), path, ": no templates");
