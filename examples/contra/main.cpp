@@ -4,11 +4,13 @@
 //   contra eval --checkpoint DIR/checkpoint.safetensors
 //   contra inspect FILE;  contra tokenize --bpe FILE TEXT...
 //   contra embed|grad --model PATH --inputs IN.safetensors --out OUT.safetensors
+//   contra bench train --config tiny|fmnist|vitb32;  contra bench embed
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <functional>
 
+#include "bench.hpp"
 #include "commands.hpp"
 #include "evaluate.hpp"
 #include "info.hpp"
@@ -21,9 +23,11 @@ int main(int argc, char** argv) {
     contra::cli::InfoOptions info;
     contra::cli::TrainOptions train;
     contra::cli::EvalOptions eval;
+    contra::cli::BenchOptions bench;
     contra::cli::add_info(app, info, run);
     contra::cli::add_train(app, train, run);
     contra::cli::add_eval(app, eval, run);
+    contra::cli::add_bench(app, bench, run);
     contra::cli::add_pretrained_commands(app, run);
     try {
         app.parse(argc, argv);

@@ -56,6 +56,19 @@ TEST_CASE_TEMPLATE("gemm and gemm_batched agree for every transpose combination"
     }
 }
 
+TEST_CASE_TEMPLATE("linear (x·wᵀ + bias) agrees with and without a bias, small and packed sizes", T, TYPES) {
+    for (auto [rows, in, out] : {std::array<std::int64_t, 3>{1, 1, 1}, {9, 7, 5}, {200, 300, 70}, {70, 600, 33}}) {
+        const auto x = rand<T>(Shape{rows, in}, 5, 1.0 / std::sqrt(double(in)));  // sums of order 1
+        const auto w = rand<T>(Shape{out, in}, 6), bias = rand<T>(Shape{out}, 7);
+        agree<T>([&](auto be, auto& o) { ops::linear(be, x, w, &bias, o[0]); }, {Shape{rows, out}});
+        agree<T>([&](auto be, auto& o) { ops::linear(be, x, w, static_cast<const Tensor<T>*>(nullptr), o[0]); },
+                 {Shape{rows, out}});
+    }
+    auto x = Tensor<T>::zeros(Shape{3, 4}), w = Tensor<T>::zeros(Shape{5, 3}), y = Tensor<T>::zeros(Shape{3, 5});
+    CHECK_THROWS_WITH_AS(ops::linear(cpu{}, x, w, static_cast<const Tensor<T>*>(nullptr), y),
+                         doctest::Contains("does not give y"), Error);
+}
+
 TEST_CASE_TEMPLATE("gemm with k = 0 writes beta·C and reads nothing else", T, TYPES) {
     auto a = Tensor<T>::empty(Shape{3, 0}), b = Tensor<T>::empty(Shape{0, 2});
     agree<T>([&](auto be, auto& o) { ops::gemm(be, ops::Trans::N, ops::Trans::N, acc_t<T>(1), a, b, acc_t<T>(2), o[0]); },
@@ -156,6 +169,31 @@ TEST_CASE_TEMPLATE("softmax family agrees, including masks and all-masked rows",
     agree<T>([&](auto be, auto& o) { ops::log_softmax(be, huge, o[0]); }, {huge.shape()});
     agree<T>([&](auto be, auto& o) { ops::softmax(be, huge, {}, static_cast<const Tensor<T>*>(nullptr), o[0]); },
              {huge.shape()});
+}
+
+TEST_CASE_TEMPLATE("attention from a fused qkv agrees (forward and backward), with and without the causal mask", T, TYPES) {
+    // Shapes of CLIP's towers in miniature, plus one token and one head.
+    for (auto [n, t, w, h] : {std::array<std::int64_t, 4>{3, 7, 12, 3}, {2, 17, 16, 2}, {1, 1, 4, 1}, {2, 50, 64, 4}})
+        for (bool causal : {false, true}) {
+            CAPTURE(t);
+            CAPTURE(causal);
+            const auto qkv = rand<T>(Shape{n, t, 3 * w}, 21, 2.0);
+            const auto dout = rand<T>(Shape{n, t, w}, 22);
+            const double scale = 1.0 / std::sqrt(double(w / h));
+            agree<T>([&](auto be, auto& o) { ops::attention(be, qkv, h, ops::SoftmaxMask{causal}, scale, o[0], o[1]); },
+                     {Shape{n, t, w}, Shape{n, h, t, t}});
+            auto out = Tensor<T>::empty(Shape{n, t, w}), probs = Tensor<T>::empty(Shape{n, h, t, t});
+            ops::attention(reference{}, qkv, h, ops::SoftmaxMask{causal}, scale, out, probs);
+            agree<T>([&](auto be, auto& o) { ops::attention_backward(be, qkv, probs, dout, h, scale, o[0]); },
+                     {Shape{n, t, 3 * w}});
+        }
+}
+
+TEST_CASE("attention checks its shapes") {
+    auto qkv = Tensor<float>::zeros(Shape{2, 5, 12}), out = Tensor<float>::zeros(Shape{2, 5, 4});
+    auto probs = Tensor<float>::zeros(Shape{2, 2, 5, 4});
+    CHECK_THROWS_WITH_AS(ops::attention(cpu{}, qkv, 3, {}, 1.0, out, probs), doctest::Contains("not [N, T, 3W]"), Error);
+    CHECK_THROWS_WITH_AS(ops::attention(cpu{}, qkv, 2, {}, 1.0, out, probs), doctest::Contains("attention: probabilities"), Error);
 }
 
 TEST_CASE_TEMPLATE("layer norm agrees, also for rows with mean 1e4 and variance 1", T, TYPES) {

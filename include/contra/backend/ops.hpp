@@ -76,6 +76,18 @@ void gemm(B, Trans ta, Trans tb, acc_t<T> alpha, const BTensor<T, B>& a, const B
     Kernels<B>::gemm(ta, tb, m, n, k, alpha, a, b, beta, c);
 }
 
+// linear: y[R, O] = x[R, I] · w[O, I]ᵀ + bias[O] (the bias added to every row; none when bias is
+// null): a linear layer's forward in one pass over y.
+//   requires: x read as a matrix [R, I]; y [R, O] as a matrix; y overwritten.
+template <class B, class T>
+void linear(B, const BTensor<T, B>& x, const BTensor<T, B>& w, const BTensor<T, B>* bias, BTensor<T, B>& y) {
+    CONTRA_CHECK(w.rank() == 2 && x.cols() == w.size(1) && y.cols() == w.size(0) && y.rows() == x.rows(), "linear: x ",
+                 x.shape(), " times weight ", w.shape(), "ᵀ does not give y ", y.shape());
+    CONTRA_CHECK(!bias || bias->numel() == w.size(0), "linear: bias ", (bias ? bias->shape() : Shape{}), " for weight ",
+                 w.shape());
+    Kernels<B>::linear(x, w, bias, y);
+}
+
 // gemm_batched: for each l, C[l] = alpha · op(A[l]) · op(B[l]) + beta · C[l].
 //   requires: rank ≥ 3; the last two axes are the matrices, all leading axes the batch (equal in
 //             A, B and C); matrix shapes as in gemm.
@@ -266,6 +278,40 @@ void log_softmax_backward(B, const BTensor<T, B>& y, const BTensor<T, B>& dy, BT
     detail::check_same("log_softmax_backward", "y and dy", y, dy);
     detail::check_same("log_softmax_backward", "y and dx", y, dx);
     Kernels<B>::log_softmax_backward(y, dy, dx);
+}
+
+// ─── attention ────────────────────────────────────────────────────────────────────────────────
+
+// attention: multi-head scaled dot-product self-attention straight from the fused projection.
+//   qkv [N, T, 3W] holds queries | keys | values side by side; head h of H reads columns
+//   h·D … h·D+D−1 of each (D = W/H). For every image or text n and head h:
+//     probs[n, h] = softmax(scale · q_h k_hᵀ, mask)   [T, T]   (causal: query t sees keys ≤ t)
+//     out[n, :, h·D : h·D+D] = probs[n, h] · v_h       [T, D]
+//   requires: 3W divisible by 3H; out [N, T, W]; probs [N, H, T, T] (saved for the backward pass).
+template <class B, class T>
+void attention(B, const BTensor<T, B>& qkv, std::int64_t heads, SoftmaxMask mask, double scale, BTensor<T, B>& out,
+               BTensor<T, B>& probs) {
+    CONTRA_CHECK(qkv.rank() == 3 && qkv.size(2) % 3 == 0 && heads > 0 && (qkv.size(2) / 3) % heads == 0,
+                 "attention: qkv ", qkv.shape(), " is not [N, T, 3W] with W divisible into ", heads, " heads");
+    const std::int64_t n = qkv.size(0), t = qkv.size(1), w = qkv.size(2) / 3;
+    detail::check_shape("attention", "output", out, Shape{n, t, w});
+    detail::check_shape("attention", "probabilities", probs, Shape{n, heads, t, t});
+    Kernels<B>::attention(qkv, heads, mask, scale, out, probs);
+}
+
+// attention_backward: dqkv [N, T, 3W] (overwritten: every column is some head's q, k or v) from
+// dout [N, T, W], given the forward's qkv and probs:
+//   dv = pᵀ·dout,  dp = dout·vᵀ,  ds = scale · p ⊙ (dp − rowsum(dp ⊙ p)),  dq = ds·k,  dk = dsᵀ·q.
+template <class B, class T>
+void attention_backward(B, const BTensor<T, B>& qkv, const BTensor<T, B>& probs, const BTensor<T, B>& dout,
+                        std::int64_t heads, double scale, BTensor<T, B>& dqkv) {
+    CONTRA_CHECK(qkv.rank() == 3 && qkv.size(2) % 3 == 0 && heads > 0 && (qkv.size(2) / 3) % heads == 0,
+                 "attention_backward: qkv ", qkv.shape(), " is not [N, T, 3W] with W divisible into ", heads, " heads");
+    const std::int64_t n = qkv.size(0), t = qkv.size(1), w = qkv.size(2) / 3;
+    detail::check_shape("attention_backward", "probabilities", probs, Shape{n, heads, t, t});
+    detail::check_shape("attention_backward", "dout", dout, Shape{n, t, w});
+    detail::check_same("attention_backward", "qkv and dqkv", qkv, dqkv);
+    Kernels<B>::attention_backward(qkv, probs, dout, heads, scale, dqkv);
 }
 
 // ─── normalisation ────────────────────────────────────────────────────────────────────────────

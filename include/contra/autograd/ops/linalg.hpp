@@ -83,11 +83,7 @@ Var<T, B> linear(const Var<T, B>& x, const Var<T, B>& weight, const Var<T, B>& b
     ys[-1] = out_features;
     auto y = new_tensor<T, B>(ys);
     auto y2 = y.reshape(Shape{x.value().rows(), out_features});
-    if (has_bias) {  // y = bias broadcast, then y += x·Wᵀ
-        ops::fill(B{}, acc_t<T>(0), y2);
-        ops::binary(B{}, ops::BinaryOp::add, y2, bias.value(), y2);
-    }
-    ops::gemm(B{}, ops::Trans::N, ops::Trans::T, acc_t<T>(1), x.value(), weight.value(), acc_t<T>(has_bias ? 1 : 0), y2);
+    ops::linear(B{}, x.value(), weight.value(), has_bias ? &bias.value() : nullptr, y2);
     const std::int64_t rows = x.value().rows();
     return record<T, B>(y, [x, weight, bias, has_bias, rows, in, out_features](const DTensor<T, B>& g) {
         auto g2 = g.reshape(Shape{rows, out_features});

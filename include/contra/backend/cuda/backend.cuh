@@ -38,6 +38,8 @@ struct NotWrittenYet {
     CONTRA_CUDA_NOT_WRITTEN_YET(softmax_backward)
     CONTRA_CUDA_NOT_WRITTEN_YET(log_softmax)
     CONTRA_CUDA_NOT_WRITTEN_YET(log_softmax_backward)
+    CONTRA_CUDA_NOT_WRITTEN_YET(attention)
+    CONTRA_CUDA_NOT_WRITTEN_YET(attention_backward)
     CONTRA_CUDA_NOT_WRITTEN_YET(layer_norm)
     CONTRA_CUDA_NOT_WRITTEN_YET(layer_norm_backward)
     CONTRA_CUDA_NOT_WRITTEN_YET(l2_normalize)

@@ -27,6 +27,12 @@ __global__ void scale_kernel(Index64 n, acc_t<T> beta, T* c) {
     for (Index64 i = first_index(); i < n; i += grid_stride()) c[i] = T(beta * acc_t<T>(c[i]));
 }
 
+// y[r, o] = bias[o] for every row r: the starting value of a linear layer's output.
+template <class T>
+__global__ void broadcast_rows_kernel(Index64 rows, Index64 cols, const T* bias, T* y) {
+    for (Index64 i = first_index(); i < rows * cols; i += grid_stride()) y[i] = bias[i % cols];
+}
+
 // ─── launchers ────────────────────────────────────────────────────────────────────────────────
 
 // How cuBLAS is to see T: storage type, and the type it computes in.
@@ -102,6 +108,17 @@ struct Linalg {
     static void gemm(ops::Trans ta, ops::Trans tb, Index64 m, Index64 n, Index64 k, acc_t<T> alpha, const DTensor<T>& a,
                      const DTensor<T>& b, acc_t<T> beta, DTensor<T>& c) {
         gemm_strided_batched<T>(cublas_handle(), ta, tb, 1, m, n, k, alpha, a.data(), b.data(), beta, c.data());
+    }
+    // y = x·wᵀ + bias: the bias broadcast into y, then one GEMM with beta = 1.
+    template <class T>
+    static void linear(const DTensor<T>& x, const DTensor<T>& w, const DTensor<T>* bias, DTensor<T>& y) {
+        const Index64 rows = x.rows(), out = w.size(0), in = x.cols();
+        if (bias && rows * out > 0) {
+            broadcast_rows_kernel<T><<<grid_for(rows * out), kBlock, 0, current_stream()>>>(rows, out, bias->data(), y.data());
+            CONTRA_CUDA_CHECK_LAUNCH();
+        }
+        gemm_strided_batched<T>(cublas_handle(), ops::Trans::N, ops::Trans::T, 1, rows, out, in, acc_t<T>(1), x.data(),
+                                w.data(), acc_t<T>(bias ? 1 : 0), y.data());
     }
     template <class T>
     static void gemm_batched(ops::Trans ta, ops::Trans tb, Index64 batch, Index64 m, Index64 n, Index64 k,

@@ -1,6 +1,7 @@
 // contra/backend/eigen/backend.hpp — Kernels<cpu>: the Eigen + OpenMP backend, assembled.
 #pragma once
 #include "activation.hpp"
+#include "attention.hpp"
 #include "batch_norm.hpp"
 #include "conv.hpp"
 #include "elementwise.hpp"
@@ -19,6 +20,7 @@ struct Kernels<cpu> : eig::Linalg,
                       eig::Reduce,
                       eig::Layout,
                       eig::Softmax,
+                      eig::Attention,
                       eig::Norm,
                       eig::Activations,
                       eig::Loss,

@@ -1,14 +1,24 @@
-// contra/backend/eigen/linalg.hpp — GEMM through Eigen (multithreaded by Eigen's own OpenMP
-// split); batched GEMM split over the batch, one single-threaded Eigen GEMM per matrix.
+// contra/backend/eigen/linalg.hpp — GEMM: float products through contra's packed GEMM
+// (packed_gemm.hpp) on AVX2/AVX-512 builds, everything else through Eigen's (multithreaded by
+// Eigen's own OpenMP split); batched GEMM split over the batch, one single-threaded GEMM per matrix.
 #pragma once
 #include "common.hpp"
+#include "packed_gemm.hpp"
 
 namespace contra::eig {
 
 struct Linalg {
+    // Below this many multiply-adds (e.g. one attention head's 50×50×32 scores) packing costs
+    // more than it saves, and Eigen's GEMM is faster.
+    static constexpr int64_t kSmallProduct = 1 << 18;
+
     template <class T>
     static void gemm_raw(ops::Trans ta, ops::Trans tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, const T* b,
                          T beta, T* c) {
+        if constexpr (std::is_same_v<T, float> && packed::kPackedGemm) {
+            if (m * n * k >= kSmallProduct)
+                return packed::sgemm(ta == ops::Trans::T, tb == ops::Trans::T, m, n, k, alpha, a, b, beta, c);
+        }
         MatrixMap<T> C(c, m, n);
         if (k == 0) {
             if (beta == T(0)) C.setZero();
@@ -35,6 +45,19 @@ struct Linalg {
                      const HTensor<T>& b, acc_t<T> beta, HTensor<T>& c) {
         require_eigen_type<T>();
         gemm_raw(ta, tb, m, n, k, T(alpha), a.data(), b.data(), T(beta), c.data());
+    }
+    // y = x·wᵀ + bias: the bias in the packed GEMM's epilogue, or added after Eigen's product.
+    template <class T>
+    static void linear(const HTensor<T>& x, const HTensor<T>& w, const HTensor<T>* bias, HTensor<T>& y) {
+        require_eigen_type<T>();
+        const int64_t m = x.rows(), n = w.size(0), k = x.cols();
+        if constexpr (std::is_same_v<T, float> && packed::kPackedGemm) {
+            if (m * n * k >= kSmallProduct)
+                return packed::sgemm(false, true, m, n, k, 1.f, x.data(), w.data(), 0.f, y.data(),
+                                     bias ? bias->data() : nullptr);
+        }
+        gemm_raw(ops::Trans::N, ops::Trans::T, m, n, k, T(1), x.data(), w.data(), T(0), y.data());
+        if (bias) MatrixMap<T>(y.data(), m, n).rowwise() += ConstMatrixMap<T>(bias->data(), 1, n).row(0);
     }
     template <class T>
     static void gemm_batched(ops::Trans ta, ops::Trans tb, int64_t batch, int64_t m, int64_t n, int64_t k,

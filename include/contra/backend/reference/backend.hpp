@@ -1,6 +1,7 @@
 // contra/backend/reference/backend.hpp — Kernels<reference>: the oracle backend, assembled.
 #pragma once
 #include "activation.hpp"
+#include "attention.hpp"
 #include "batch_norm.hpp"
 #include "conv.hpp"
 #include "elementwise.hpp"
@@ -19,6 +20,7 @@ struct Kernels<reference> : ref::Linalg,
                             ref::Reduce,
                             ref::Layout,
                             ref::Softmax,
+                            ref::Attention,
                             ref::Norm,
                             ref::Activations,
                             ref::Loss,

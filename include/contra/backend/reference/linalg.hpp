@@ -1,4 +1,4 @@
-// contra/backend/reference/linalg.hpp — gemm, gemm_batched as triple loops.
+// contra/backend/reference/linalg.hpp — gemm, linear, gemm_batched as triple loops.
 #pragma once
 #include "common.hpp"
 
@@ -25,6 +25,16 @@ struct Linalg {
     static void gemm(ops::Trans ta, ops::Trans tb, int64_t m, int64_t n, int64_t k, acc_t<T> alpha, const HTensor<T>& a,
                      const HTensor<T>& b, acc_t<T> beta, HTensor<T>& c) {
         gemm_raw(ta, tb, m, n, k, R(alpha), a.data(), b.data(), R(beta), c.data());
+    }
+    template <class T>
+    static void linear(const HTensor<T>& x, const HTensor<T>& w, const HTensor<T>* bias, HTensor<T>& y) {
+        const int64_t rows = x.rows(), in = x.cols(), out = w.size(0);
+        for (int64_t r = 0; r < rows; ++r)
+            for (int64_t o = 0; o < out; ++o) {
+                R s = bias ? R(bias->data()[o]) : R(0);
+                for (int64_t i = 0; i < in; ++i) s += R(x.data()[r * in + i]) * R(w.data()[o * in + i]);
+                y.data()[r * out + o] = T(s);
+            }
     }
     template <class T>
     static void gemm_batched(ops::Trans ta, ops::Trans tb, int64_t batch, int64_t m, int64_t n, int64_t k,
