@@ -3,7 +3,7 @@
 # As root it runs apt-get; otherwise it prints the exact apt-get line and exits with status 1.
 set -e
 packages="build-essential cmake libeigen3-dev doctest-dev libbenchmark-dev nlohmann-json3-dev zlib1g-dev \
-libutf8proc-dev libcli11-dev libstb-dev libturbojpeg0-dev libarchive-dev $*"
+libutf8proc-dev libcli11-dev libstb-dev libturbojpeg0-dev libarchive-dev libopenmpi-dev openmpi-bin $*"
 missing=""
 for p in $packages; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

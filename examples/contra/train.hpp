@@ -25,7 +25,7 @@ struct TrainOptions {
     std::string device = "cpu";
     std::string schedule = "cosine";
     std::int64_t batch = 128, warmup = 50, epochs = 10, checkpoint_every = 1000, vocab_size = 1000;
-    std::int64_t patch_size = 0, vision_layers = 0;  // > 0: override the preset
+    std::int64_t patch_size = 0, vision_layers = 0, vision_width = 0, stem_channels = -1;  // ≥ 0 / > 0: override the preset
     std::int64_t train_subset = 0, eval_subset = 0, probe_subset = 0, eval_points = 10, shapes_train_size = 50000;
     double lr = 2e-3, weight_decay = 0.1, grad_clip = 1.0, time_budget = 0;
     std::uint64_t seed = 0;
@@ -58,6 +58,8 @@ inline void add_train(CLI::App& app, TrainOptions& o, std::function<void()>& run
     cmd->add_option("--arch", o.arch, "Model preset (default: fmnist or shapes)");
     cmd->add_option("--patch-size", o.patch_size, "Override the preset's patch size (must divide the image size)");
     cmd->add_option("--vision-layers", o.vision_layers, "Override the preset's number of image transformer blocks");
+    cmd->add_option("--vision-width", o.vision_width, "Override the preset's image transformer width (heads of 32)");
+    cmd->add_option("--stem-channels", o.stem_channels, "Override the preset's 3×3 convolution stem (0: none)");
     cmd->add_option("--bpe", o.bpe, "A BPE merges file (e.g. CLIP's bpe_simple_vocab_16e6.txt.gz) instead of learning one");
     cmd->add_option("--vocab-size", o.vocab_size, "Vocabulary size when learning BPE from the captions")->capture_default_str();
     cmd->add_option("--resume", o.resume, "Continue from a checkpoint file (or a run folder)");
@@ -122,6 +124,12 @@ inline void train_command(TrainOptions& o) {
         config = nn::preset(o.arch);
         if (o.patch_size > 0) config.vision.patch_size = o.patch_size;
         if (o.vision_layers > 0) config.vision.layers = o.vision_layers;
+        if (o.vision_width > 0) {
+            CONTRA_CHECK(o.vision_width % 32 == 0, "--vision-width must be a multiple of 32 (heads of 32), got ", o.vision_width);
+            config.vision.width = o.vision_width;
+            config.vision.heads = o.vision_width / 32;
+        }
+        if (o.stem_channels >= 0) config.vision.stem_channels = o.stem_channels;
         config.text.vocab_size = encoder.vocab_size();
         config.text.context_length = encoder.context_length();
     }

@@ -3,7 +3,9 @@
 #include <contra/cuda.hpp>  // first: it keeps Eigen's nvcc notes quiet for the headers below
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "../support/compare.hpp"
 #include "../support/skip.hpp"
@@ -47,6 +49,60 @@ double atol() {
     if constexpr (std::is_same_v<T, double>) return 1e-12;
     else if constexpr (std::is_same_v<T, float>) return 1e-5;
     else return 1e-3;
+}
+
+// on(be, t): host test data as backend `be` reads it: t itself for reference and cpu, a device
+// copy for cuda.
+template <class B, class T>
+Tensor<T, device_of<B>> on(B, const Tensor<T, cpu>& t) {
+    if constexpr (std::same_as<device_of<B>, cpu>) return t;
+    else return to_device<device_of<B>>(t);
+}
+
+// How close a GPU result must be to the reference: |a − b| ≤ rtol·|b| + atol + scaled·max|b|.
+// `scaled` allows for cancellation: an entry that sums to nearly zero keeps the rounding error of
+// the largest terms.
+struct Tolerance {
+    double rtol, atol, scaled;
+    Tolerance times(double f) const { return {rtol * f, atol * f, scaled * f}; }
+};
+template <class T>
+Tolerance tolerance() {
+    return {rtol<T>(), atol<T>(), std::is_same_v<T, bf16> ? 1e-2 : rtol<T>()};
+}
+
+// The largest finite |x|.
+template <class T>
+double max_finite_abs(const Tensor<T, cpu>& t) {
+    double m = 0;
+    for (std::int64_t i = 0; i < t.numel(); ++i)
+        if (std::isfinite(double(t[i]))) m = std::max(m, std::abs(double(t[i])));
+    return m;
+}
+
+// agree<T>(op, shapes, tol): op(reference{}, outputs) and op(cuda{}, outputs) from the same
+// inputs (op fetches them with on()), the outputs of both starting at 0.25, compared one by one.
+template <class T, class F>
+void agree(F&& op, const std::vector<Shape>& shapes, Tolerance tol = tolerance<T>()) {
+    std::vector<Tensor<T, cpu>> expected;
+    std::vector<Tensor<T, cuda>> actual;
+    for (const auto& s : shapes) {
+        expected.push_back(Tensor<T, cpu>::full(s, T(0.25f)));
+        actual.push_back(to_device<cuda>(expected.back()));
+    }
+    op(reference{}, expected);
+    op(cuda{}, actual);
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+        INFO("output " << i << " of shape " << shapes[i]);
+        CHECK_CLOSE(to_device<cpu>(actual[i]), expected[i], tol.rtol, tol.atol + tol.scaled * max_finite_abs(expected[i]));
+    }
+}
+
+// Whether two tensors hold the same bits.
+template <class T, class D>
+bool bitwise_equal(const Tensor<T, D>& a, const Tensor<T, D>& b) {
+    const auto x = a.to_vector(), y = b.to_vector();
+    return x.size() == y.size() && (x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(T)) == 0);
 }
 
 }  // namespace contra::test

@@ -9,32 +9,13 @@
 #include <set>
 
 #include "../support/compare.hpp"
+#include "../support/synthetic_pairs.hpp"
 
 using namespace contra;
 namespace fs = std::filesystem;
 
 namespace {
-// Synthetic pairs for the tiny preset: image i is noise around a class pattern, its caption the
-// class's token.
-struct SyntheticPairs {
-    std::int64_t n = 48;
-    std::int64_t size() const { return n; }
-    train::PairBatch batch(std::span<const std::int64_t> indices, std::int64_t epoch) const {
-        const std::int64_t b = std::int64_t(indices.size());
-        train::PairBatch out{Tensor<float, cpu>::empty(Shape{b, 3, 8, 8}), Tensor<ops::Index, cpu>::zeros(Shape{b, 6})};
-        const RandomStream noise{11, std::uint64_t(epoch)};
-        for (std::int64_t r = 0; r < b; ++r) {
-            const auto i = indices[std::size_t(r)];
-            const int label = int(i % 4);
-            for (std::int64_t p = 0; p < 192; ++p)
-                out.images[r * 192 + p] = float((p % 4 == label ? 1.0 : 0.0) + 0.3 * noise.normal(std::uint64_t(i * 192 + p)));
-            out.tokens[r * 6 + 0] = 21;
-            out.tokens[r * 6 + 1] = ops::Index(1 + label);
-            out.tokens[r * 6 + 2] = 23;
-        }
-        return out;
-    }
-};
+using test::SyntheticPairs;
 
 fs::path temp_dir(const std::string& name) {
     auto dir = fs::temp_directory_path() / ("contra-test-" + name + "-" + std::to_string(::getpid()));

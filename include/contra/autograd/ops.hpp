@@ -2,7 +2,8 @@
 // defines: ad::{add, sub, mul, div, affine, unary, exp, log, …, activation}   (elementwise.hpp)
 //          ad::{sum, mean}                                                    (reduce.hpp)
 //          ad::{matmul, bmm, linear}                                          (linalg.hpp)
-//          ad::{transpose, permute_0213, concat_cols, slice_cols, gather_rows, im2patch} (layout.hpp)
+//          ad::{transpose, permute_0213, concat_cols, slice_cols, with_rows, gather_rows, im2patch} (layout.hpp)
+//          ad::{checkpoint}                                                   (checkpoint.hpp)
 //          ad::{softmax, log_softmax}                                         (softmax.hpp)
 //          ad::{layer_norm<Impl>, l2_normalize}                               (norm.hpp)
 //          ad::{cross_entropy<Impl>}                                          (loss.hpp)
@@ -10,6 +11,7 @@
 //          ad::{conv2d, batch_norm2d, avg_pool2d}                             (conv.hpp)
 #pragma once
 #include "ops/attention.hpp"
+#include "ops/checkpoint.hpp"
 #include "ops/conv.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/layout.hpp"

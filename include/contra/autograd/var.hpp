@@ -137,7 +137,12 @@ Var<T, B> record(Tensor<T, device_of<B>> value, F&& backward_fn, const Inputs&..
     if (!grad_enabled() || !any_requires_grad(inputs...)) return Var<T, B>(std::move(value));
     auto slot = std::make_shared<GradSlot<T, device_of<B>>>();
     const Shape shape = value.shape();
-    Tape::active()->push([slot, shape, fn = std::forward<F>(backward_fn)]() mutable {
+    Tape* tape = Tape::active();
+    auto note = [tape](const auto& input) {
+        if (input.requires_grad() && input.slot()->persistent) tape->note_input(input.slot().get());
+    };
+    (note(inputs), ...);
+    tape->push([slot, shape, fn = std::forward<F>(backward_fn)]() mutable {
         if (!slot->has_grad()) return;
         const Tensor<T, device_of<B>> dresult = slot->grad.reshape(shape);
         fn(dresult);

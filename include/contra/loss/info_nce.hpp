@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "../autograd/ops.hpp"
+#include "../dist/gather.hpp"
 #include "../nn/parameter.hpp"
 
 namespace contra::loss {
@@ -47,6 +48,24 @@ Var<T, B> scaled_similarity(const Var<T, B>& image_features, const Var<T, B>& te
                                             ops::Trans::N, ops::Trans::T);
     return ad::mul(similarity, ad::exp(Var<T, B>(logit_scale)));
 }
+
+// Across the ranks of a data-parallel run (open_clip's ClipLoss with gather_with_grad): the
+// features of every rank are gathered, and each rank's loss is either
+//   global: the whole [W·n, W·n] problem (every rank computes it), or
+//   local:  its own n rows against all W·n columns, both directions, targets offset by rank·n
+// (the same gradients once averaged over ranks, with [n, W·n] logits instead of [W·n, W·n]).
+struct Gather {
+    dist::Communicator* group = nullptr;  // null: one process, no gathering
+    bool local_loss = false;
+};
+
+// The matching column of each of this rank's n rows: rank·n + i (global loss: all W·n rows).
+template <class D>
+Tensor<ops::Index, D> gathered_targets(std::int64_t rows, std::int64_t offset) {
+    auto t = Tensor<ops::Index, cpu>::empty(Shape{rows});
+    for (std::int64_t i = 0; i < rows; ++i) t[i] = ops::Index(offset + i);
+    return to_device<D>(t);
+}
 }  // namespace detail
 
 template <class T, class B, class Impl = ad::Fused>
@@ -56,6 +75,7 @@ struct InfoNce {
     using V = Var<T, B>;
 
     nn::Parameter<T, B> logit_scale{Shape{}};  // init ln(1/0.07)
+    detail::Gather gather;                     // data parallel: the group whose features are gathered
 
     void initialize(std::uint64_t) { nn::init_constant(logit_scale, std::log(1 / 0.07)); }
 
@@ -76,6 +96,7 @@ struct InfoNce {
                      "InfoNce: image features ", image_features.shape(), " and text features ",
                      text_features.shape(), " must both be [N, E]");
         const std::int64_t n = image_features.shape()[0];
+        if (gather.group) return across_ranks(image_features, text_features);
         const auto targets = detail::diagonal_targets<device_of<B>>(n);
         if constexpr (std::same_as<Impl, ad::Composite>) {
             const V per_image = logits(image_features, text_features);  // [N, N]
@@ -88,6 +109,27 @@ struct InfoNce {
     }
 
 private:
+    V across_ranks(const V& image_features, const V& text_features) const {
+        auto& group = *gather.group;
+        const std::int64_t n = image_features.shape()[0];
+        const V img = ad::l2_normalize(image_features), txt = ad::l2_normalize(text_features);   // [n, E]
+        const V all_img = dist::gather_with_grad(img, group), all_txt = dist::gather_with_grad(txt, group);  // [W·n, E]
+        const V scale = ad::exp(V(logit_scale));
+        using CE = ad::Fused;
+        if (gather.local_loss) {
+            const auto targets = detail::gathered_targets<device_of<B>>(n, std::int64_t(group.rank()) * n);
+            const V per_image = ad::mul(ad::matmul(img, all_txt, ops::Trans::N, ops::Trans::T), scale);  // [n, W·n]
+            const V per_text = ad::mul(ad::matmul(txt, all_img, ops::Trans::N, ops::Trans::T), scale);   // [n, W·n]
+            return ad::affine(ad::add(ad::cross_entropy<CE>(per_image, targets), ad::cross_entropy<CE>(per_text, targets)),
+                              acc_t<T>(0.5));
+        }
+        const auto targets = detail::gathered_targets<device_of<B>>(n * group.size(), 0);
+        const V per_image = ad::mul(ad::matmul(all_img, all_txt, ops::Trans::N, ops::Trans::T), scale);  // [W·n, W·n]
+        return ad::affine(ad::add(ad::cross_entropy<CE>(per_image, targets),
+                                  ad::cross_entropy<CE>(ad::transpose(per_image), targets)),
+                          acc_t<T>(0.5));
+    }
+
     V fused(const V& img, const V& txt, const Tensor<ops::Index, device_of<B>>& targets) const {
         const std::int64_t n = img.shape()[0];
         const double scale = std::exp(double(to_device<cpu>(logit_scale.value())[0]));

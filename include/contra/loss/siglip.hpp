@@ -17,6 +17,7 @@ struct SigLip {
 
     nn::Parameter<T, B> logit_scale{Shape{}};  // init ln 10
     nn::Parameter<T, B> logit_bias{Shape{}};   // init −10
+    detail::Gather gather;                     // data parallel: this rank's images against every rank's texts
 
     void initialize(std::uint64_t) {
         nn::init_constant(logit_scale, std::log(10.0));
@@ -39,10 +40,17 @@ struct SigLip {
                      "SigLip: image features ", image_features.shape(), " and text features ", text_features.shape(),
                      " must both be [N, E]");
         const std::int64_t n = image_features.shape()[0];
-        auto signs = Tensor<T, cpu>::full(Shape{n, n}, T(-1));  // z: +1 for matching pairs
-        for (std::int64_t i = 0; i < n; ++i) signs[i * n + i] = T(1);
+        // Across ranks: this rank's n images against all W·n texts; the mean over ranks of these
+        // losses is the loss of the whole W·n batch.
+        const int ranks = gather.group ? gather.group->size() : 1, rank = gather.group ? gather.group->rank() : 0;
+        const V texts = gather.group ? dist::gather_with_grad(ad::l2_normalize(text_features), *gather.group)
+                                     : ad::l2_normalize(text_features);  // [W·n, E]
+        auto signs = Tensor<T, cpu>::full(Shape{n, n * ranks}, T(-1));  // z: +1 for matching pairs
+        for (std::int64_t i = 0; i < n; ++i) signs[i * n * ranks + rank * n + i] = T(1);
         const V z(to_device<device_of<B>>(signs));
-        const V log_likelihood = ad::unary(ad::mul(logits(image_features, text_features), z), ops::UnaryOp::log_sigmoid);
+        const V similarity = ad::matmul(ad::l2_normalize(image_features), texts, ops::Trans::N, ops::Trans::T);
+        const V scaled = ad::add(ad::mul(similarity, ad::exp(V(logit_scale))), V(logit_bias));  // [n, W·n]
+        const V log_likelihood = ad::unary(ad::mul(scaled, z), ops::UnaryOp::log_sigmoid);
         return ad::affine(ad::sum(log_likelihood), acc_t<T>(-1.0 / double(n)));
     }
 };

@@ -15,6 +15,7 @@ namespace contra::nn {
 struct VisionConfig {
     std::int64_t image_size = 224, patch_size = 32, channels = 3;
     std::int64_t width = 768, layers = 12, heads = 12, mlp_ratio = 4;
+    std::int64_t stem_channels = 0;  // > 0: a 3×3 convolution + ReLU to this many channels before the patches
     std::int64_t grid() const { return image_size / patch_size; }
     std::int64_t tokens() const { return grid() * grid() + 1; }  // patches + class token
 };

@@ -58,6 +58,9 @@ struct Transformer {
     using V = Var<value_type, backend>;
 
     std::vector<Block> resblocks;
+    // Activation checkpointing: each block keeps only its input and recomputes its activations
+    // during backward (less memory, one more forward pass). Gradients are unchanged.
+    bool checkpointing = false;
 
     Transformer() = default;
     Transformer(std::int64_t width, std::int64_t layers, std::int64_t heads, std::int64_t mlp_hidden) {
@@ -67,7 +70,13 @@ struct Transformer {
     std::int64_t layers() const { return std::int64_t(resblocks.size()); }
 
     V forward(V x) const {
-        for (const auto& block : resblocks) x = block.forward(x);
+        for (const auto& block : resblocks) {
+            if (checkpointing && grad_enabled())
+                x = ad::checkpoint([&block](const V& in) { return block.forward(in); }, x,
+                                   const_cast<Block&>(block));  // visited only to name its parameters
+            else
+                x = block.forward(x);
+        }
         return x;
     }
     template <class F>

@@ -21,7 +21,8 @@ struct VisionTransformer {
     using Norm = std::remove_cvref_t<decltype(std::declval<Block>().ln_1)>;
 
     VisionConfig config;
-    Parameter<T, B> conv1;                // [W, C, P, P]
+    Parameter<T, B> stem;                 // [S, C, 3, 3], or undefined (stem_channels = 0: OpenAI's tower)
+    Parameter<T, B> conv1;                // [W, C or S, P, P]
     Parameter<T, B> class_embedding;      // [W]
     Parameter<T, B> positional_embedding; // [1 + G², W]
     Norm ln_pre;
@@ -32,7 +33,8 @@ struct VisionTransformer {
     VisionTransformer() = default;
     VisionTransformer(const VisionConfig& c, std::int64_t embed_dim)
         : config(c),
-          conv1(Shape{c.width, c.channels, c.patch_size, c.patch_size}),
+          stem(c.stem_channels > 0 ? Parameter<T, B>(Shape{c.stem_channels, c.channels, 3, 3}) : Parameter<T, B>()),
+          conv1(Shape{c.width, c.stem_channels > 0 ? c.stem_channels : c.channels, c.patch_size, c.patch_size}),
           class_embedding(Shape{c.width}),
           positional_embedding(Shape{c.tokens(), c.width}),
           ln_pre(c.width),
@@ -53,8 +55,11 @@ struct VisionTransformer {
                      "VisionTransformer: images ", images.shape(), " do not match [N, ", c.channels, ", ",
                      c.image_size, ", ", c.image_size, "]");
         const std::int64_t n = images.size(0), patches = c.grid() * c.grid(), tokens = c.tokens(), w = c.width;
-        const std::int64_t patch_dim = c.channels * c.patch_size * c.patch_size;
-        const auto pixels = ad::im2patch(V(images), int(c.patch_size));                  // [N, G², C·P·P]
+        const std::int64_t patch_dim = conv1.shape()[1] * c.patch_size * c.patch_size;
+        const V features = stem_defined() ? ad::activation(ad::conv2d(V(images), V(stem), ops::Conv2dShape{1, 1}),
+                                                           ops::Activation::relu)   // [N, S, S, S]
+                                          : V(images);
+        const auto pixels = ad::im2patch(features, int(c.patch_size));                   // [N, G², C·P·P]
         const auto embedded = ad::matmul(pixels.reshape(Shape{n * patches, patch_dim}),   // [N·G², W]
                                          conv1.reshape(Shape{w, patch_dim}), ops::Trans::N, ops::Trans::T);
         const auto cls = ad::add(V(Tensor<T, device_of<B>>::zeros(Shape{n, w})), V(class_embedding));  // [N, W]
@@ -70,6 +75,7 @@ struct VisionTransformer {
         f(join(prefix, "class_embedding"), class_embedding);
         f(join(prefix, "positional_embedding"), positional_embedding);
         f(join(prefix, "proj"), proj);
+        if (stem_defined()) f(join(prefix, "stem.weight"), stem);
         f(join(prefix, "conv1.weight"), conv1);
         ln_pre.visit_parameters(f, join(prefix, "ln_pre"));
         transformer.visit_parameters(f, join(prefix, "transformer"));
@@ -83,12 +89,16 @@ struct VisionTransformer {
         init_normal(class_embedding, scale, seed, join(prefix, "class_embedding"));
         init_normal(positional_embedding, scale, seed, join(prefix, "positional_embedding"));
         init_normal(proj, scale, seed, join(prefix, "proj"));
-        const double fan_in = double(config.channels * config.patch_size * config.patch_size);
+        const double fan_in = double(conv1.shape()[1] * config.patch_size * config.patch_size);
         init_uniform(conv1, 1.0 / std::sqrt(fan_in), seed, join(prefix, "conv1.weight"));
+        if (stem_defined())  // He's uniform initialisation for a ReLU layer
+            init_uniform(stem, std::sqrt(6.0 / double(config.channels * 9)), seed, join(prefix, "stem.weight"));
         ln_pre.init_default(seed, join(prefix, "ln_pre"));
         transformer.init_default(seed, join(prefix, "transformer"));
         ln_post.init_default(seed, join(prefix, "ln_post"));
     }
+
+    bool stem_defined() const { return stem.value().defined(); }
 
 private:
     // Row n·T of the flattened [N·T, W] sequence: each image's class token.

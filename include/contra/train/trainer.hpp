@@ -11,11 +11,14 @@
 #include <cmath>
 #include <functional>
 #include <numeric>
+#include <optional>
 #include <span>
 #include <vector>
 
+#include "../dist/gradient_sync.hpp"
 #include "../nn/clip.hpp"
 #include "../optim/optim.hpp"
+#include "accumulate.hpp"
 
 namespace contra::train {
 
@@ -44,6 +47,12 @@ struct Options {
     double time_budget_s = 0;        // > 0: size the schedule to fit this many seconds (measured)
     std::uint64_t seed = 0;
     const std::atomic<bool>* stop = nullptr;  // set (by a signal handler) to stop after the current step
+    // Gradient accumulation: each step's batch in this many micro-batches (its gradient unchanged).
+    std::int64_t accumulate = 1;
+    // Data parallel: this process is comm->rank() of comm->size(); each step's batch is
+    // batch_size pairs per rank, rank r taking rows r·batch_size… of the global batch, and the
+    // gradients are averaged over ranks. The loss should gather its features over the same group.
+    dist::Communicator* comm = nullptr;
 };
 
 // Where a run stands; what a checkpoint must restore.
@@ -82,8 +91,14 @@ State fit(Model& model, optim::AdamW<T, B>& optimizer, const Source& source, con
           State state = {}) {
     using clock = std::chrono::steady_clock;
     const std::int64_t n = source.size(), batch = options.batch_size;
-    CONTRA_CHECK(batch > 0 && n >= batch, "train: ", n, " training pairs cannot fill a batch of ", batch);
-    const std::int64_t steps_per_epoch = n / batch;  // the last partial batch is dropped
+    const int world = options.comm ? options.comm->size() : 1, rank = options.comm ? options.comm->rank() : 0;
+    CONTRA_CHECK(batch > 0 && n >= batch * world, "train: ", n, " training pairs cannot fill a batch of ", batch,
+                 world > 1 ? " on each of " + std::to_string(world) + " ranks" : std::string());
+    CONTRA_CHECK(options.accumulate >= 1 && batch % options.accumulate == 0, "train: a batch of ", batch,
+                 " does not split into ", options.accumulate, " micro-batches");
+    const std::int64_t steps_per_epoch = n / (batch * world);  // the last partial batch is dropped
+    std::optional<dist::GradientSync<T, B>> sync;
+    if (options.comm) sync.emplace(model, *options.comm);
     if (state.total_steps == 0)
         state.total_steps = options.max_steps > 0 ? options.max_steps : options.epochs * steps_per_epoch;
     optim::Schedule schedule{options.schedule, options.lr, options.warmup_steps, state.total_steps};
@@ -97,33 +112,52 @@ State fit(Model& model, optim::AdamW<T, B>& optimizer, const Source& source, con
     const auto run_start = clock::now();
     const double elapsed_before = state.elapsed_s;
     double in_hooks_s = 0;  // time spent in hooks (evaluation, checkpoints) is not training time
+    bool out_of_time = false;
     while (state.step < state.total_steps) {
-        if (options.stop && options.stop->load()) break;
+        bool stop = (options.stop && options.stop->load()) || out_of_time;
+        if (options.comm) {  // every rank stops at the same step, and none goes on alone
+            options.comm->heartbeat(state.step);
+            stop = options.comm->average(stop ? 1.0 : 0.0) > 0;
+        }
+        if (stop) break;
         const std::int64_t epoch = state.step / steps_per_epoch, in_epoch = state.step % steps_per_epoch;
         if (epoch != cached_epoch) {
             order = epoch_order(n, options.seed, epoch);
             cached_epoch = epoch;
         }
         const auto step_start = clock::now();
-        const PairBatch pairs = source.batch(std::span<const std::int64_t>(order).subspan(std::size_t(in_epoch * batch), std::size_t(batch)), epoch);
+        const std::size_t first = std::size_t((in_epoch * world + rank) * batch);  // this rank's slice of the global batch
+        const PairBatch pairs = source.batch(std::span<const std::int64_t>(order).subspan(first, std::size_t(batch)), epoch);
         const auto images = to_device<device_of<B>>(cast<T>(pairs.images));
 
-        tape.reset();
-        Tape::Active recording(tape);
         optimizer.zero_grad();
-        const auto loss = model.loss(images, pairs.tokens);  // []
-        const double loss_value = double(to_device<cpu>(loss.value())[0]);
+        double loss_value = NAN;
+        if (options.accumulate > 1) {
+            loss_value = accumulate_gradients(model, images, pairs.tokens, options.accumulate, tape);
+        } else {
+            tape.reset();
+            Tape::Active recording(tape);
+            const auto loss = model.loss(images, pairs.tokens);  // []
+            loss_value = double(to_device<cpu>(loss.value())[0]);
+            if (sync) sync->arm(tape);  // gradient reductions start while backward runs
+            if (sync || std::isfinite(loss_value)) backward(loss);  // every rank takes part in the reductions
+        }
+        if (sync) {
+            sync->finish();  // the gradients: the mean over ranks, the same on every rank
+            loss_value = options.comm->average(loss_value);
+        }
         double grad_norm = NAN;
-        if (std::isfinite(loss_value)) {
-            backward(loss);
+        if (std::isfinite(loss_value))
             grad_norm = options.grad_clip > 0 ? optim::clip_grad_norm(optimizer, options.grad_clip)
                                               : optim::global_grad_norm(optimizer);
-        }
         const double lr = schedule.lr(state.step);
         if (std::isfinite(grad_norm)) {
             optimizer.step(lr);
             model.clamp_parameters();
             consecutive_bad = 0;
+#if !defined(NDEBUG)
+            if (options.comm) dist::check_replicas(model, *options.comm);
+#endif
         } else {  // nothing is updated; a run that keeps diverging stops with an error
             ++state.skipped_steps;
             CONTRA_CHECK(++consecutive_bad < 10, "train: 10 consecutive steps had a non-finite loss or gradient (loss ",
@@ -140,12 +174,13 @@ State fit(Model& model, optim::AdamW<T, B>& optimizer, const Source& source, con
             const double per_step = (state.elapsed_s - warm_elapsed_s) / double(kMeasureSteps - kWarmSteps);
             const auto affordable = kMeasureSteps + std::int64_t((options.time_budget_s - state.elapsed_s) / per_step);
             state.total_steps = std::max(state.step + 1, std::min(state.total_steps, affordable));
+            if (options.comm) state.total_steps = options.comm->broadcast(state.total_steps, 0);  // rank 0 decides
             schedule.total_steps = state.total_steps;
         }
         const auto hooks_start = clock::now();
         if (hooks.on_step) {
             const double scale = std::exp(double(to_device<cpu>(model.loss_fn.logit_scale.value())[0]));
-            hooks.on_step(StepRecord{state.step, epoch, loss_value, lr, scale, grad_norm, double(batch) / step_s,
+            hooks.on_step(StepRecord{state.step, epoch, loss_value, lr, scale, grad_norm, double(batch * world) / step_s,
                                      state.elapsed_s},
                           state);
         }
@@ -153,7 +188,8 @@ State fit(Model& model, optim::AdamW<T, B>& optimizer, const Source& source, con
             state.step < state.total_steps)
             hooks.on_checkpoint(state);
         in_hooks_s += std::chrono::duration<double>(clock::now() - hooks_start).count();
-        if (options.time_budget_s > 0 && state.elapsed_s >= options.time_budget_s) break;
+        out_of_time = options.time_budget_s > 0 && state.elapsed_s >= options.time_budget_s;
+        if (out_of_time && !options.comm) break;
     }
     tape.reset();
     if (hooks.on_checkpoint) hooks.on_checkpoint(state);

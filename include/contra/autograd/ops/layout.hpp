@@ -72,6 +72,21 @@ Var<T, B> slice_cols(const Var<T, B>& x, std::int64_t begin, std::int64_t end) {
     }, x);
 }
 
+// with_rows(base, part, first): base [R, …] (a constant) with rows [first, first + n) replaced by
+// part [n, …]; the gradient reaches part only (gradient accumulation over cached features).
+template <class T, class B>
+Var<T, B> with_rows(const DTensor<T, B>& base, const Var<T, B>& part, std::int64_t first) {
+    const std::int64_t n = part.shape()[0];
+    CONTRA_CHECK(base.rank() == part.shape().rank() && first >= 0 && first + n <= base.size(0) &&
+                     base.numel() / std::max<std::int64_t>(1, base.size(0)) == part.numel() / std::max<std::int64_t>(1, n),
+                 "with_rows: rows [", first, ", ", first + n, ") of ", base.shape(), " cannot hold ", part.shape());
+    auto out = new_tensor<T, B>(base.shape());
+    copy(base, out);
+    auto slot = out.rows(first, first + n);
+    copy(part.value(), slot);
+    return record<T, B>(out, [part, first, n](const DTensor<T, B>& g) { part.accumulate(g.rows(first, first + n), false); }, part);
+}
+
 // gather_rows(table, index): rows of table [V, W] at index [N] → [N, W]: embedding lookup, and
 // pooling one row per sequence (the end-of-text token). The gradient scatter-adds back.
 template <class T, class B>

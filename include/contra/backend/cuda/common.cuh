@@ -1,7 +1,8 @@
 // contra/backend/cuda/common.cuh — what every CUDA file of contra shares: error checks, launch
 // geometry, the element types the kernels accept.
 // defines: CONTRA_CUDA_CHECK, CONTRA_CUBLAS_CHECK, CONTRA_CUDA_CHECK_LAUNCH,
-//          contra::cu::{DTensor, Index64, kBlock, ceil_div, grid_for, require_cuda_type}
+//          contra::cu::{DTensor, Index64, kBlock, ceil_div, grid_for, require_cuda_type,
+//          infinity, warp_sum, warp_max, block_sum, block_max, RowTeam, rows_grid, launch_rows, Sums}
 //
 // Errors. Every CUDA runtime and cuBLAS call is wrapped: a failure becomes a contra::Error whose
 // message names the error, the call and the file:line, like every other check in contra.
@@ -85,5 +86,110 @@ template <class T>
 constexpr void require_cuda_type() {
     static_assert(is_cuda_type<T>, "the cuda backend computes on float, double or bf16 tensors");
 }
+
+// ─── reductions ───────────────────────────────────────────────────────────────────────────────
+// Every reduction combines its terms in an order fixed by the launch geometry alone (shuffles
+// in a fixed pattern, shared-memory partials read in index order), and every launcher chooses
+// its geometry from the shapes alone: the same inputs give bit-identical results on every run.
+
+template <class A>
+__device__ __forceinline__ A infinity() {
+    return A(INFINITY);
+}
+
+// The sum (max) over the 32 lanes of a warp, in every lane.
+//   requires: all 32 lanes of the warp call it.
+template <class A>
+__device__ __forceinline__ A warp_sum(A v) {
+    for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+    return v;
+}
+template <class A>
+__device__ __forceinline__ A warp_max(A v) {
+    for (int offset = 16; offset > 0; offset /= 2) v = fmax(v, __shfl_xor_sync(0xffffffffu, v, offset));
+    return v;
+}
+
+// The sum (max) over the whole block, in every thread; `scratch` is 32 values of shared memory.
+// Each warp combines the per-warp results itself, in the same order, so all agree bit for bit.
+//   requires: every thread of the block calls it; blockDim.x a multiple of 32, ≤ 1024.
+template <class A>
+__device__ __forceinline__ A block_sum(A v, A* scratch) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    v = warp_sum(v);
+    __syncthreads();  // an earlier call may still be reading scratch
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    return warp_sum(lane < warps ? scratch[lane] : A(0));
+}
+template <class A>
+__device__ __forceinline__ A block_max(A v, A* scratch) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    v = warp_max(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    return warp_max(lane < warps ? scratch[lane] : -infinity<A>());
+}
+
+// RowTeam<kThreads>: the threads that share one matrix row in a row-wise kernel launched with
+// kBlock threads per block: a warp (kThreads = 32, kBlock/32 rows per block) or the whole block
+// (kThreads = kBlock, one row per block). A kernel visits its rows as
+//   for (Index64 r = Team::first_row(); r < rows; r += Team::row_stride()) { ... }
+// so that every thread of a team (and, for a block team, of the block) takes the same turns.
+template <int kThreads>
+struct RowTeam {
+    static_assert(kThreads == 32 || kThreads == kBlock, "a row team is a warp or a block");
+    static constexpr int size = kThreads;
+    static constexpr int per_block = kBlock / kThreads;
+
+    __device__ static int rank() { return kThreads == 32 ? int(threadIdx.x & 31) : int(threadIdx.x); }
+    __device__ static Index64 first_row() { return Index64(blockIdx.x) * per_block + threadIdx.x / kThreads; }
+    __device__ static Index64 row_stride() { return Index64(gridDim.x) * per_block; }
+
+    template <class A>
+    __device__ static A sum(A v, A* scratch) {
+        if constexpr (kThreads == 32) return warp_sum(v);
+        else return block_sum(v, scratch);
+    }
+    template <class A>
+    __device__ static A max(A v, A* scratch) {
+        if constexpr (kThreads == 32) return warp_max(v);
+        else return block_max(v, scratch);
+    }
+};
+
+// Rows of up to this many columns go to a warp each, longer ones to a block each.
+inline constexpr Index64 kWarpRowLimit = 1024;
+
+// rows_grid<Team>(rows): blocks for a row-wise kernel (capped; the kernels loop over rows).
+template <class Team>
+unsigned rows_grid(Index64 rows) {
+    constexpr Index64 kMaxBlocks = Index64(1) << 16;
+    return unsigned(std::clamp<Index64>(ceil_div(rows, Team::per_block), 1, kMaxBlocks));
+}
+
+// launch_rows(stream, rows, cols, warp_kernel, block_kernel, args...): a row-wise kernel
+// kernel(rows, cols, args...) with a warp per row, or a block per row for rows longer than
+// kWarpRowLimit (the two kernels are one template instantiated for RowTeam<32> and RowTeam<kBlock>).
+template <class... Params, class... Args>
+void launch_rows(cudaStream_t stream, Index64 rows, Index64 cols, void (*warp_kernel)(Params...),
+                 void (*block_kernel)(Params...), Args... args) {
+    if (rows == 0) return;
+    if (cols <= kWarpRowLimit) warp_kernel<<<rows_grid<RowTeam<32>>(rows), kBlock, 0, stream>>>(rows, cols, args...);
+    else block_kernel<<<rows_grid<RowTeam<kBlock>>(rows), kBlock, 0, stream>>>(rows, cols, args...);
+    CONTRA_CUDA_CHECK_LAUNCH();
+}
+
+// Sums<A, K>: K running sums that reduce together (e.g. Σ dy and Σ dy·x̂).
+template <class A, int K>
+struct Sums {
+    A v[K];
+    __device__ __forceinline__ Sums operator+(const Sums& o) const {
+        Sums s;
+        for (int k = 0; k < K; ++k) s.v[k] = v[k] + o.v[k];
+        return s;
+    }
+};
 
 }  // namespace contra::cu

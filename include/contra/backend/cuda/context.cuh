@@ -20,8 +20,10 @@
 //     (after a device synchronisation) whenever the thread's handle moves to another stream.
 //     Activations, gradients and the scratch tensors of a training step come from the tape's
 //     per-step device arena (Tape::arena<cuda>(), which step_tensor<T, cuda> uses), so a steady
-//     training loop calls no allocator after its first step; kernels that need scratch memory
-//     take it as a tensor argument, never by allocating.
+//     training loop calls no allocator after its first step. Launchers whose op signature has no
+//     room for scratch memory (partial sums, the attention backward's ds, im2col columns, sort
+//     buffers) take it with cu::scratch from the caching allocator on the current stream: after
+//     the first step of a steady loop those requests are all cache hits.
 //
 //   Precision. Kernels read float, double or bf16 and compute in acc_t<T>: bf16 tensors are
 //     computed on in float and rounded to bf16 once, on store; cuBLAS GEMMs on bf16 accumulate in

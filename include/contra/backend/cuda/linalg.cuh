@@ -71,17 +71,20 @@ void scale(cudaStream_t stream, Index64 n, acc_t<T> beta, T* c) {
 }
 
 // For each l < batch: C_l[m,n] = alpha · op(A_l) · op(B_l) + beta · C_l, all row-major, matrix l
-// of each operand starting l·(its rows·cols) elements after the first. Queued on the stream the
-// handle is bound to (cublas_handle() binds it to the current stream).
+// of each operand starting l·stride elements after the first (a stride of 0 repeats one matrix).
+// Queued on the stream the handle is bound to (cublas_handle() binds it to the current stream).
 template <class T>
 void gemm_strided_batched(cublasHandle_t handle, ops::Trans ta, ops::Trans tb, Index64 batch, Index64 m, Index64 n,
-                          Index64 k, acc_t<T> alpha, const T* a, const T* b, acc_t<T> beta, T* c) {
+                          Index64 k, acc_t<T> alpha, const T* a, Index64 stride_a, const T* b, Index64 stride_b,
+                          acc_t<T> beta, T* c, Index64 stride_c) {
     require_cuda_type<T>();
     if (batch == 0 || m == 0 || n == 0) return;
     if (k == 0) {  // op(A)·op(B) is all zeros: C = beta · C
         cudaStream_t stream = nullptr;
         CONTRA_CUBLAS_CHECK(cublasGetStream(handle, &stream));
-        scale(stream, batch * m * n, beta, c);
+        if (stride_c == m * n) scale(stream, batch * m * n, beta, c);
+        else
+            for (Index64 l = 0; l < batch; ++l) scale(stream, m * n, beta, c + l * stride_c);
         return;
     }
     // Leading dimensions: the row length of each matrix as stored.
@@ -97,8 +100,15 @@ void gemm_strided_batched(cublasHandle_t handle, ops::Trans ta, ops::Trans tb, I
     }
     CONTRA_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
         handle, blas_op(tb), blas_op(ta), blas_int(n, "n"), blas_int(m, "m"), blas_int(k, "k"), &alpha, b, type,
-        blas_int(ldb, "ldb"), (long long)(k * n), a, type, blas_int(lda, "lda"), (long long)(m * k), &beta, c, type,
-        blas_int(ldc, "ldc"), (long long)(m * n), blas_int(batch, "batch"), compute, CUBLAS_GEMM_DEFAULT));
+        blas_int(ldb, "ldb"), (long long)stride_b, a, type, blas_int(lda, "lda"), (long long)stride_a, &beta, c, type,
+        blas_int(ldc, "ldc"), (long long)stride_c, blas_int(batch, "batch"), compute, CUBLAS_GEMM_DEFAULT));
+}
+
+// The packed case: matrix l of each operand follows matrix l − 1 directly.
+template <class T>
+void gemm_strided_batched(cublasHandle_t handle, ops::Trans ta, ops::Trans tb, Index64 batch, Index64 m, Index64 n,
+                          Index64 k, acc_t<T> alpha, const T* a, const T* b, acc_t<T> beta, T* c) {
+    gemm_strided_batched<T>(handle, ta, tb, batch, m, n, k, alpha, a, m * k, b, k * n, beta, c, m * n);
 }
 
 // ─── Kernels<cuda>: linear algebra ────────────────────────────────────────────────────────────

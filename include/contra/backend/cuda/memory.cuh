@@ -1,7 +1,7 @@
 // contra/backend/cuda/memory.cuh — device memory: a caching allocator, and memory_resource<cuda>
 // (declared in core/memory.hpp), through which Tensor<T, cuda> allocates, zeroes and copies.
 // defines: contra::memory_resource<cuda> (its members), contra::cu::{CachingAllocator,
-//          MemoryStats, memory_stats, empty_cache}
+//          MemoryStats, memory_stats, empty_cache, scratch}
 //
 // Why cache: cudaMalloc and cudaFree are slow (cudaFree waits for the whole device), and a
 // training step frees and allocates the same sizes over and over. So a freed block is kept in a
@@ -152,6 +152,14 @@ inline MemoryStats memory_stats() { return CachingAllocator::instance().stats();
 
 // empty_cache(): returns every cached (free) block to the device.
 inline void empty_cache() { CachingAllocator::instance().empty_cache(); }
+
+// scratch<V>(count): a launcher's temporary device array of `count` values (partial sums, sort
+// buffers), from the caching allocator on the current stream. When the handle goes out of scope
+// the block returns to that stream's free list; stream order makes its reuse safe.
+template <class V>
+Tensor<V, cuda> scratch(std::int64_t count) {
+    return Tensor<V, cuda>::empty(Shape{count});
+}
 
 }  // namespace contra::cu
 

@@ -1,4 +1,5 @@
-// contra/backend/eigen/conv.hpp — 2-D convolution as im2col + GEMM per image.
+// contra/backend/eigen/conv.hpp — 2-D convolution as im2col + GEMM per image, images split over
+// the threads (the weight gradient from per-thread partial sums).
 #pragma once
 #include "common.hpp"
 #include "linalg.hpp"
@@ -39,35 +40,42 @@ struct Conv {
     static void conv2d(const HTensor<T>& x, const HTensor<T>& w, ops::Conv2dShape s, HTensor<T>& y) {
         require_eigen_type<T>();
         const Geometry g = geometry(x.shape(), w.shape(), s);
-        std::vector<T> cols(std::size_t(g.k() * g.pixels()));
-        for (int64_t n = 0; n < g.N; ++n) {
-            im2col<true>(g, const_cast<T*>(x.data()) + n * g.C * g.H * g.W, cols.data());
-            Linalg::gemm_raw(ops::Trans::N, ops::Trans::N, g.O, g.pixels(), g.k(), T(1), w.data(), cols.data(), T(0),
-                             y.data() + n * g.O * g.pixels());
-        }
+        for_chunks(g.N, g.O * g.k() * g.pixels(), [&](int64_t n0, int64_t n1) {
+            std::vector<T> cols(std::size_t(g.k() * g.pixels()));
+            for (int64_t n = n0; n < n1; ++n) {
+                im2col<true>(g, const_cast<T*>(x.data()) + n * g.C * g.H * g.W, cols.data());
+                Linalg::gemm_raw(ops::Trans::N, ops::Trans::N, g.O, g.pixels(), g.k(), T(1), w.data(), cols.data(), T(0),
+                                 y.data() + n * g.O * g.pixels());
+            }
+        });
     }
     template <class T>
     static void conv2d_backward_data(const HTensor<T>& dy, const HTensor<T>& w, ops::Conv2dShape s, HTensor<T>& dx) {
         require_eigen_type<T>();
         const Geometry g = geometry(dx.shape(), w.shape(), s);
-        std::vector<T> cols(std::size_t(g.k() * g.pixels()));
         dx.zero_();
-        for (int64_t n = 0; n < g.N; ++n) {
-            Linalg::gemm_raw(ops::Trans::T, ops::Trans::N, g.k(), g.pixels(), g.O, T(1), w.data(),
-                             dy.data() + n * g.O * g.pixels(), T(0), cols.data());
-            im2col<false>(g, dx.data() + n * g.C * g.H * g.W, cols.data());
-        }
+        for_chunks(g.N, g.O * g.k() * g.pixels(), [&](int64_t n0, int64_t n1) {
+            std::vector<T> cols(std::size_t(g.k() * g.pixels()));
+            for (int64_t n = n0; n < n1; ++n) {
+                Linalg::gemm_raw(ops::Trans::T, ops::Trans::N, g.k(), g.pixels(), g.O, T(1), w.data(),
+                                 dy.data() + n * g.O * g.pixels(), T(0), cols.data());
+                im2col<false>(g, dx.data() + n * g.C * g.H * g.W, cols.data());
+            }
+        });
     }
     template <class T>
     static void conv2d_backward_weight(const HTensor<T>& dy, const HTensor<T>& x, ops::Conv2dShape s, HTensor<T>& dw) {
         require_eigen_type<T>();
         const Geometry g = geometry(x.shape(), dw.shape(), s);
-        std::vector<T> cols(std::size_t(g.k() * g.pixels()));
-        for (int64_t n = 0; n < g.N; ++n) {
-            im2col<true>(g, const_cast<T*>(x.data()) + n * g.C * g.H * g.W, cols.data());
-            Linalg::gemm_raw(ops::Trans::N, ops::Trans::T, g.O, g.k(), g.pixels(), T(1), dy.data() + n * g.O * g.pixels(),
-                             cols.data(), n == 0 ? T(0) : T(1), dw.data());
-        }
+        reduce_rows_parallel<T>(g.N, g.O * g.k(), g.O * g.k() * g.pixels(), dw.data(), [&](int64_t n0, int64_t n1, auto& acc) {
+            std::vector<T> cols(std::size_t(g.k() * g.pixels()));
+            MatrixMap<T> partial(acc.data(), g.O, g.k());  // [O, C·KH·KW]
+            for (int64_t n = n0; n < n1; ++n) {
+                im2col<true>(g, const_cast<T*>(x.data()) + n * g.C * g.H * g.W, cols.data());
+                partial.noalias() += ConstMatrixMap<T>(dy.data() + n * g.O * g.pixels(), g.O, g.pixels()) *
+                                     ConstMatrixMap<T>(cols.data(), g.k(), g.pixels()).transpose();
+            }
+        });
     }
 };
 

@@ -1,0 +1,161 @@
+// A whole CLIP on the GPU against the same model on the CPU: three training steps (loss, backward,
+// AdamW) of the tiny OpenAI model in float from the same weights and batch, its forward pass in
+// double, and two training steps of a small ResNet CLIP (convolutions, batch norm, pooling) in
+// double.
+#include "gpu.cuh"
+
+#include <contra/bench/train_step.hpp>
+#include <string>
+#include <vector>
+
+using namespace contra;
+using test::have_gpu;
+
+namespace {
+
+constexpr std::int64_t kBatch = 6;
+
+template <class T, class B>
+std::vector<std::pair<std::string, Tensor<T, cpu>>> parameters_of(nn::OpenAiClip<T, B>& model) {
+    std::vector<std::pair<std::string, Tensor<T, cpu>>> out;
+    model.visit_parameters([&](const std::string& name, nn::Parameter<T, B>& p) {
+        out.emplace_back(name, to_device<cpu>(p.value()));
+    });
+    return out;
+}
+
+// `steps` steps as the training loop takes them; the loss of each.
+template <class T, class B>
+std::vector<double> train(nn::OpenAiClip<T, B>& model, const Tensor<T, cpu>& images, const Tensor<ops::Index, cpu>& tokens,
+                          int steps) {
+    optim::AdamW<T, B> optimizer(model);
+    const auto batch = to_device<device_of<B>>(images);
+    Tape tape;
+    std::vector<double> losses;
+    for (int step = 0; step < steps; ++step) {
+        tape.reset();
+        Tape::Active recording(tape);
+        optimizer.zero_grad();
+        const auto loss = model.loss(batch, tokens);
+        backward(loss);
+        optimizer.step(5e-4);
+        model.clamp_parameters();
+        losses.push_back(double(loss.value().item()));
+    }
+    return losses;
+}
+
+}  // namespace
+
+TEST_CASE("three training steps of the tiny CLIP on the GPU match the CPU") {
+    if (!have_gpu()) return;
+    const auto config = nn::preset("tiny");
+    const auto images = bench::random_images(config.vision, kBatch);
+    const auto tokens = bench::random_tokens(config.text, kBatch);
+    nn::OpenAiClip<float, cpu> on_cpu(config, 7);
+    nn::OpenAiClip<float, cuda> on_gpu(config, 7);
+    const auto initial = parameters_of(on_cpu);
+
+    const auto cpu_losses = train(on_cpu, images, tokens, 3);
+    const auto gpu_losses = train(on_gpu, images, tokens, 3);
+    REQUIRE(gpu_losses.size() == cpu_losses.size());
+    for (std::size_t i = 0; i < cpu_losses.size(); ++i) {
+        INFO("step " << i << ": cpu " << cpu_losses[i] << ", gpu " << gpu_losses[i]);
+        CHECK(std::isfinite(gpu_losses[i]));
+        CHECK(std::abs(gpu_losses[i] - cpu_losses[i]) <= 1e-4 * std::abs(cpu_losses[i]));
+    }
+
+    const auto cpu_params = parameters_of(on_cpu), gpu_params = parameters_of(on_gpu);
+    REQUIRE(cpu_params.size() == gpu_params.size());
+    double largest_move = 0;
+    for (std::size_t i = 0; i < cpu_params.size(); ++i) {
+        INFO("parameter " << cpu_params[i].first);
+        REQUIRE(gpu_params[i].first == cpu_params[i].first);
+        // Relative 1e-4; the absolute 1e-5 is for gradients that are zero but for rounding (the key
+        // bias of attention), which AdamW turns into steps of up to lr·1e-3 on either side.
+        CHECK_CLOSE(gpu_params[i].second, cpu_params[i].second, 1e-4, 1e-5);
+        largest_move = std::max(largest_move, test::max_abs_diff(cpu_params[i].second, initial[i].second));
+    }
+    CHECK(largest_move > 1e-3);  // the steps did move the weights (three steps of lr 5e-4)
+}
+
+TEST_CASE("the tiny CLIP's forward pass in double on the GPU matches the CPU to 1e-10") {
+    if (!have_gpu()) return;
+    const auto config = nn::preset("tiny");
+    const auto images = cast<double>(bench::random_images(config.vision, kBatch));
+    const auto tokens = bench::random_tokens(config.text, kBatch);
+    nn::OpenAiClip<double, cpu> on_cpu(config, 11);
+    nn::OpenAiClip<double, cuda> on_gpu(config, 11);
+    const auto d_images = to_device<cuda>(images);
+    CHECK_CLOSE(to_device<cpu>(on_gpu.encode_image(d_images).value()), on_cpu.encode_image(images).value(), 1e-10, 1e-10);
+    CHECK_CLOSE(to_device<cpu>(on_gpu.encode_text(tokens).value()), on_cpu.encode_text(tokens).value(), 1e-10, 1e-10);
+    CHECK_CLOSE(to_device<cpu>(on_gpu.logits(d_images, tokens).value()), on_cpu.logits(images, tokens).value(), 1e-10,
+                1e-10);
+    const double cpu_loss = on_cpu.loss(images, tokens).value().item();
+    const double gpu_loss = on_gpu.loss(d_images, tokens).value().item();
+    CHECK(std::abs(gpu_loss - cpu_loss) <= 1e-10 * std::abs(cpu_loss));
+}
+
+TEST_CASE("a steady training loop on the GPU calls cudaMalloc only in its first steps") {
+    if (!have_gpu()) return;
+    const auto config = nn::preset("tiny");
+    nn::OpenAiClip<float, cuda> model(config, 3);
+    optim::AdamW<float, cuda> optimizer(model);
+    const auto images = to_device<cuda>(bench::random_images(config.vision, kBatch));
+    const auto tokens = bench::random_tokens(config.text, kBatch);
+    Tape tape;
+    auto step = [&] {
+        tape.reset();
+        Tape::Active recording(tape);
+        optimizer.zero_grad();
+        const auto loss = model.loss(images, tokens);
+        backward(loss);
+        optimizer.step(5e-4);
+        return double(loss.value().item());
+    };
+    for (int i = 0; i < 3; ++i) step();
+    const auto before = cu::memory_stats().device_allocations;
+    for (int i = 0; i < 3; ++i) CHECK(std::isfinite(step()));
+    CHECK(cu::memory_stats().device_allocations == before);
+}
+
+TEST_CASE("two training steps of a small ResNet CLIP in double on the GPU match the CPU") {
+    if (!have_gpu()) return;
+    const auto config = nn::preset("tiny");
+    const nn::ResNetConfig resnet{64, 3, 4, 2, {1, 1, 1, 1}};
+    nn::OpenAiResNetClip<double, cpu> on_cpu(config, resnet, 11);
+    nn::OpenAiResNetClip<double, cuda> on_gpu(config, resnet, 11);
+    const auto images = test::random_tensor(Shape{3, 3, 64, 64}, 9);
+    const auto tokens = Tensor<ops::Index, cpu>::from(Shape{3, 4}, {23, 5, 1, 0, 3, 23, 0, 0, 7, 7, 9, 23});
+    auto run = [&](auto& model) {
+        using Model = std::remove_cvref_t<decltype(model)>;
+        using B = typename Model::backend;
+        optim::AdamW<double, B> optimizer(model);
+        const auto batch = to_device<device_of<B>>(images);
+        std::vector<double> losses;
+        for (int step = 0; step < 2; ++step) {
+            Tape tape;
+            Tape::Active recording(tape);
+            optimizer.zero_grad();
+            const auto loss = model.loss(batch, tokens);
+            losses.push_back(loss.value().item());
+            backward(loss);
+            optim::clip_grad_norm(optimizer, 1.0);
+            optimizer.step(1e-3);
+            model.clamp_parameters();
+        }
+        std::vector<Tensor<double, cpu>> state;
+        model.visit_parameters([&](const std::string&, auto& p) { state.push_back(to_device<cpu>(p.value())); });
+        model.visit_buffers([&](const std::string&, auto& b) { state.push_back(to_device<cpu>(b)); });
+        return std::pair{losses, state};
+    };
+    const auto [cpu_losses, cpu_state] = run(on_cpu);
+    const auto [gpu_losses, gpu_state] = run(on_gpu);
+    for (std::size_t i = 0; i < cpu_losses.size(); ++i)
+        CHECK(std::abs(gpu_losses[i] - cpu_losses[i]) <= 1e-10 * std::abs(cpu_losses[i]));
+    REQUIRE(gpu_state.size() == cpu_state.size());
+    for (std::size_t i = 0; i < cpu_state.size(); ++i) {
+        INFO("parameter or buffer " << i);
+        CHECK_CLOSE(gpu_state[i], cpu_state[i], 1e-8, 1e-10);
+    }
+}
