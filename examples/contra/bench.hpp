@@ -16,6 +16,7 @@ struct BenchOptions {
     std::string config = "fmnist";
     int steps = 5, threads = 2;
     std::int64_t batch = 16;
+    bool checkpoint_activations = false;
 };
 
 namespace detail {
@@ -37,6 +38,7 @@ inline void bench_train(const BenchOptions& o) {
     set_num_threads(o.threads);
     const auto config = bench::peer_config(o.config);
     bench::TrainStep step(config);
+    step.model().visual.transformer.checkpointing = step.model().text.transformer.checkpointing = o.checkpoint_activations;
     step.run();  // with the untimed call below: the arena and gradients reach their steady size
     double loss = 0;
     const double seconds = detail::median_seconds(std::max(1, o.steps), [&] { loss = step.run(); });
@@ -51,6 +53,8 @@ inline void bench_train(const BenchOptions& o) {
                                  {"gflop_per_s", step_flops / seconds / 1e9},
                                  {"params", step.parameters()},
                                  {"loss", loss},
+                                 {"checkpoint_activations", o.checkpoint_activations},
+                                 {"tape_peak_mb", double(step.tape_peak_bytes()) / 1e6},
                                  {"peak_rss_mb", double(bench::peak_rss_bytes()) / 1e6}};
     std::printf("%s\n", line.dump().c_str());
 }
@@ -91,6 +95,8 @@ inline void add_bench(CLI::App& app, BenchOptions& o, std::function<void()>& run
     train->add_option("--config", o.config, "tiny, fmnist or vitb32 (the peer's configurations)")->capture_default_str();
     train->add_option("--steps", o.steps, "Timed steps (the median is printed)")->capture_default_str();
     train->add_option("--threads", o.threads, "CPU threads")->capture_default_str();
+    train->add_flag("--checkpoint-activations", o.checkpoint_activations,
+                    "Recompute each transformer block in backward (reports the memory it saves)");
     train->callback([&] { run = [&] { bench_train(o); }; });
     auto* embed = cmd->add_subcommand("embed", "ViT-B/32 image and text embedding without a tape");
     embed->add_option("--batch", o.batch, "Images and texts per call")->capture_default_str();

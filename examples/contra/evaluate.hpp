@@ -22,7 +22,7 @@ inline void eval_command(const EvalOptions& o) {
     namespace fs = std::filesystem;
     if (o.threads > 0) set_num_threads(o.threads);
     std::string path = o.checkpoint;
-    if (fs::is_directory(path)) path = (fs::path(path) / "checkpoint.safetensors").string();
+    if (fs::is_directory(path)) path = io::newest_checkpoint(path).string();
     const auto meta = io::SafetensorsFile::read(path).metadata();
     const auto config = io::config_from_json(json::parse(metadata_at(meta, "config", path)));
     const tasks::CaptionEncoder encoder(tasks::merges_from_text(metadata_at(meta, "tokenizer_merges", path)),

@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <functional>
+#include <optional>
 
 #include "bench.hpp"
 #include "commands.hpp"
@@ -17,6 +18,11 @@
 #include "train.hpp"
 
 int main(int argc, char** argv) {
+#if defined(CONTRA_HAVE_MPI)
+    // Under mpirun every rank runs this program; `contra train` is then data parallel.
+    std::optional<contra::dist::MpiSession> mpi;
+    if (contra::dist::launched_by_mpirun()) mpi.emplace(&argc, &argv);
+#endif
     CLI::App app{"contra: train CLIP models and evaluate them zero-shot"};
     app.require_subcommand(1);
     std::function<void()> run;
@@ -37,6 +43,9 @@ int main(int argc, char** argv) {
     try {
         run();
     } catch (const std::exception& e) {
+#if defined(CONTRA_HAVE_MPI)
+        if (mpi) contra::dist::MpiSession::abort(e.what());  // the other ranks stop too
+#endif
         std::fprintf(stderr, "contra: error: %s\n", e.what());
         return 1;
     }

@@ -10,6 +10,11 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <thread>
+#if defined(CONTRA_HAVE_MPI)
+#include <contra/dist/mpi.hpp>
+#endif
 
 #include "run.hpp"
 
@@ -24,7 +29,7 @@ struct TrainOptions {
     std::string resume;
     std::string device = "cpu";
     std::string schedule = "cosine";
-    std::int64_t batch = 128, warmup = 50, epochs = 10, checkpoint_every = 1000, vocab_size = 1000;
+    std::int64_t batch = 128, warmup = 50, epochs = 10, checkpoint_every = 1000, vocab_size = 1000, accumulate = 1;
     std::int64_t patch_size = 0, vision_layers = 0, vision_width = 0, stem_channels = -1;  // ≥ 0 / > 0: override the preset
     std::int64_t train_subset = 0, eval_subset = 0, probe_subset = 0, eval_points = 10, shapes_train_size = 50000;
     double lr = 2e-3, weight_decay = 0.1, grad_clip = 1.0, time_budget = 0;
@@ -32,6 +37,11 @@ struct TrainOptions {
     int threads = 0;
     bool no_probe = false;
     bool no_augment = false;
+    bool local_loss = false;              // data parallel: each rank's rows against all columns
+    bool checkpoint_activations = false;  // recompute each transformer block in backward
+    double dist_timeout = 120;            // data parallel: seconds a rank may stay silent
+    int keep_checkpoints = 3;             // the newest step checkpoints kept in the run folder
+    std::string on_nonfinite = "skip";    // a step with a non-finite loss or gradient: skip or stop
 };
 
 namespace detail {
@@ -73,6 +83,10 @@ inline void add_train(CLI::App& app, TrainOptions& o, std::function<void()>& run
     cmd->add_option("--epochs", o.epochs, "Epochs (the schedule's length)")->capture_default_str();
     cmd->add_option("--time-budget", o.time_budget, "Seconds of training; the schedule is sized to fit (0: none)");
     cmd->add_option("--checkpoint-every", o.checkpoint_every, "Steps between checkpoints")->capture_default_str();
+    cmd->add_option("--keep-checkpoints", o.keep_checkpoints, "How many of the newest checkpoints to keep")->capture_default_str();
+    cmd->add_option("--on-nonfinite", o.on_nonfinite, "A non-finite loss or gradient: skip the step, or stop the run")
+        ->check(CLI::IsMember({"skip", "stop"}))
+        ->capture_default_str();
     cmd->add_option("--seed", o.seed, "Seed of initialisation, order and captions")->capture_default_str();
     cmd->add_option("--threads", o.threads, "CPU threads (0: all)")->capture_default_str();
     cmd->add_option("--train-subset", o.train_subset, "Train on the first N pairs only (0: all)");
@@ -81,6 +95,14 @@ inline void add_train(CLI::App& app, TrainOptions& o, std::function<void()>& run
     cmd->add_option("--eval-points", o.eval_points, "Zero-shot checks during training (for the accuracy curve)")->capture_default_str();
     cmd->add_flag("--no-probe", o.no_probe, "Skip the linear probe");
     cmd->add_flag("--no-augment", o.no_augment, "Fashion-MNIST: no random flips and shifts of training images");
+    cmd->add_option("--accumulate", o.accumulate,
+                    "Gradient accumulation: each batch in this many micro-batches (same gradient, less memory)")
+        ->capture_default_str();
+    cmd->add_flag("--checkpoint-activations", o.checkpoint_activations,
+                  "Recompute each transformer block's activations in backward (less memory, one more forward)");
+    cmd->add_flag("--local-loss", o.local_loss, "Under mpirun: each rank's rows against all columns (open_clip's --local-loss)");
+    cmd->add_option("--dist-timeout", o.dist_timeout, "Under mpirun: seconds before a silent rank stops the run")
+        ->capture_default_str();
     cmd->callback([&] { run = [&] { train_command(o); }; });
 }
 
@@ -89,13 +111,29 @@ inline void train_command(TrainOptions& o) {
     CONTRA_CHECK(o.device == "cpu" || o.device == "cuda", "--device must be cpu or cuda, got '", o.device, "'");
     CONTRA_CHECK(o.device == "cpu", "--device cuda: this build's CUDA backend has device memory, copies, elementwise "
                                     "kernels and cuBLAS GEMMs, but not yet every primitive a training step needs; use --device cpu");
-    if (o.threads > 0) set_num_threads(o.threads);
+    // Data parallel when launched by mpirun: --batch pairs on each rank, rank 0 writes everything.
+    std::unique_ptr<dist::Communicator> comm;
+    int threads = o.threads;
+#if defined(CONTRA_HAVE_MPI)
+    if (dist::launched_by_mpirun()) {
+        auto mpi = std::make_unique<dist::MpiCommunicator>(MPI_COMM_WORLD, o.dist_timeout);
+        if (threads <= 0)  // the cores of this machine, shared between its ranks
+            threads = std::max(1, int(std::thread::hardware_concurrency()) / mpi->ranks_on_this_machine());
+        comm = std::move(mpi);
+    }
+#endif
+    const bool lead = !comm || comm->rank() == 0;  // the rank that prints, saves and evaluates
+    if (threads > 0) set_num_threads(threads);
 
     // Resume: the run folder, its options and its model come from the checkpoint.
     std::map<std::string, std::string> resumed;
     std::string resume_path = o.resume;
     if (!resume_path.empty()) {
-        if (fs::is_directory(resume_path)) resume_path = (fs::path(resume_path) / "checkpoint.safetensors").string();
+        if (fs::is_directory(resume_path)) {  // the newest whole checkpoint of the run
+            std::string why;
+            resume_path = io::newest_checkpoint(resume_path, &why).string();
+            if (!why.empty()) std::fprintf(stderr, "resuming from %s (%s)\n", resume_path.c_str(), why.c_str());
+        }
         resumed = io::SafetensorsFile::read(resume_path).metadata();
         o.dataset = metadata_at(resumed, "dataset", resume_path);
         if (o.out.empty()) o.out = fs::path(resume_path).parent_path().string();
@@ -104,7 +142,7 @@ inline void train_command(TrainOptions& o) {
     if (o.arch.empty()) o.arch = shapes ? "shapes" : "fmnist";
     if (o.out.empty()) o.out = detail::default_out_dir(o.dataset);
     const fs::path out(o.out);
-    fs::create_directories(out);
+    if (lead) fs::create_directories(out);
 
     const auto dataset = Dataset::open(o.dataset, o.data_dir);
     tasks::CaptionEncoder encoder;
@@ -137,9 +175,12 @@ inline void train_command(TrainOptions& o) {
                           {"warmup", o.warmup},   {"schedule", o.schedule}, {"weight_decay", o.weight_decay},
                           {"grad_clip", o.grad_clip}, {"epochs", o.epochs}, {"time_budget", o.time_budget},
                           {"seed", o.seed},       {"threads", num_threads()}, {"train_subset", o.train_subset},
-                          {"augment", !o.no_augment && !shapes}};
+                          {"augment", !o.no_augment && !shapes}, {"accumulate", o.accumulate},
+                          {"ranks", comm ? comm->size() : 1}, {"local_loss", o.local_loss}};
 
     Model model(config, o.seed);
+    model.visual.transformer.checkpointing = model.text.transformer.checkpointing = o.checkpoint_activations;
+    if (comm) model.loss_fn.gather = {comm.get(), o.local_loss};
     optim::AdamWOptions adamw;
     adamw.weight_decay = o.weight_decay;
     optim::AdamW<float, cpu> optimizer(model, adamw);
@@ -152,9 +193,14 @@ inline void train_command(TrainOptions& o) {
         std::fprintf(stderr, "resuming %s at step %lld of %lld\n", resume_path.c_str(), (long long)state.step,
                      (long long)state.total_steps);
     }
-    std::printf("contra train: %s, model %s (%lld parameters), vocabulary %d, context %d, %d threads, output %s\n",
-                o.dataset.c_str(), config.name.c_str(), (long long)model.parameter_count(), int(encoder.vocab_size()),
-                encoder.context_length(), num_threads(), out.string().c_str());
+    if (lead)
+        std::printf("contra train: %s, model %s (%lld parameters), vocabulary %d, context %d, %d threads%s, output %s\n",
+                    o.dataset.c_str(), config.name.c_str(), (long long)model.parameter_count(), int(encoder.vocab_size()),
+                    encoder.context_length(), num_threads(),
+                    comm ? (" × " + std::to_string(comm->size()) + " ranks (batch " + std::to_string(o.batch) +
+                            " each, " + (o.local_loss ? "local" : "global") + " loss)").c_str()
+                         : "",
+                    out.string().c_str());
 
     train::Options topt;
     topt.batch_size = o.batch;
@@ -165,21 +211,27 @@ inline void train_command(TrainOptions& o) {
     topt.epochs = o.epochs;
     topt.time_budget_s = o.time_budget;
     topt.seed = o.seed;
+    topt.accumulate = o.accumulate;
+    topt.on_nonfinite = o.on_nonfinite == "stop" ? train::Options::NonFinite::stop : train::Options::NonFinite::skip;
+    topt.comm = comm.get();
     topt.stop = &detail::stop_requested;
     std::signal(SIGINT, detail::on_interrupt);
     std::signal(SIGTERM, detail::on_interrupt);
 
     // Live progress, per-step metrics, a zero-shot look every few steps, checkpoints.
-    std::ofstream metrics(out / "metrics.jsonl", state.step > 0 ? std::ios::app : std::ios::trunc);
+    std::ofstream metrics;
+    if (lead) metrics.open(out / "metrics.jsonl", state.step > 0 ? std::ios::app : std::ios::trunc);
     train::Progress progress;
     const auto quick_test = test_images(dataset, o.seed, 1000);
     std::vector<double> curve_steps, curve_loss, acc_steps, acc_values;
     train::Hooks hooks;
     hooks.checkpoint_every = o.checkpoint_every;
     hooks.on_step = [&](const train::StepRecord& r, const train::State& s) {
+        if (!lead) return;
         progress.update(r, s);
         metrics << json{{"step", r.step}, {"epoch", r.epoch}, {"loss", r.loss}, {"lr", r.lr}, {"logit_scale", r.logit_scale},
-                        {"grad_norm", r.grad_norm}, {"pairs_per_s", r.pairs_per_s}, {"elapsed_s", r.elapsed_s}}
+                        {"grad_norm", r.grad_norm}, {"pairs_per_s", r.pairs_per_s}, {"elapsed_s", r.elapsed_s},
+                        {"skipped", r.skipped}}
                        .dump()
                 << "\n";
         curve_steps.push_back(double(r.step));
@@ -195,11 +247,12 @@ inline void train_command(TrainOptions& o) {
     };
     const auto meta = run_metadata(config, encoder, dataset, o.seed, options);
     hooks.on_checkpoint = [&](const train::State& s) {
+        if (!lead) return;
         auto m = meta;
         m["step"] = std::to_string(s.step);
         m["total_steps"] = std::to_string(s.total_steps);
         m["train_seconds"] = std::to_string(s.elapsed_s);
-        io::save_checkpoint(out / "checkpoint.safetensors", model, optimizer, m);
+        io::save_rotating(out, s.step, model, optimizer, m, o.keep_checkpoints);
     };
 
     train::State final_state;
@@ -210,6 +263,7 @@ inline void train_command(TrainOptions& o) {
         const tasks::FashionMnistPairs pairs(*dataset.train, encoder, o.seed, o.train_subset, !o.no_augment);
         final_state = train::fit(model, optimizer, pairs, topt, hooks, state);
     }
+    if (!lead) return;  // rank 0 evaluates and reports
     progress.finish();
     if (detail::stop_requested.load()) {
         std::printf("stopped at step %lld of %lld; checkpoint saved: %s (continue with --resume %s)\n",

@@ -88,6 +88,7 @@ public:
         return double(loss.value()[0]);
     }
     std::int64_t batch() const { return batch_; }
+    std::size_t tape_peak_bytes() const { return tape_.host_peak_bytes(); }  // saved activations and temporaries
     std::int64_t parameters() { return model_.parameter_count(); }
     nn::OpenAiClip<float, cpu>& model() { return model_; }
     const Tensor<float>& images() const { return images_; }

@@ -213,7 +213,7 @@ inline RawIdx read_idx(const std::filesystem::path& path, std::uint32_t magic, c
 
 // read_idx_images(path): an IDX3 unsigned-byte image file, raw or gzip.
 //   throws: Error naming the file and what was expected vs found (missing file, bad magic,
-//           truncated, wrong size, zero rows/cols, payload over limits.max_payload_bytes).
+//           truncated, wrong size, zero rows/cols, payload or one image over limits.max_payload_bytes).
 inline IdxImages read_idx_images(const std::filesystem::path& path, const IdxLimits& limits = {}) {
     auto raw = detail::read_idx(path, kIdxImagesMagic, "unsigned-byte images", limits);
     IdxImages images;
@@ -223,6 +223,11 @@ inline IdxImages read_idx_images(const std::filesystem::path& path, const IdxLim
     images.source = path.string();
     CONTRA_CHECK(images.rows > 0 && images.cols > 0, "IDX file '", images.source, "': images of ", images.rows, " x ",
                  images.cols, " pixels (expected both at least 1)");
+    // With count 0 the payload check above passes whatever rows and cols say; rows·cols must still
+    // fit the limit, so pixels_per_image() and every offset computed from it stay in range.
+    CONTRA_CHECK(std::uint64_t(images.rows) * std::uint64_t(images.cols) <= limits.max_payload_bytes, "IDX file '",
+                 images.source, "': images of ", images.rows, " x ", images.cols,
+                 " pixels are larger than the limit of ", limits.max_payload_bytes, " bytes");
     images.pixels = std::move(raw.payload);
     return images;
 }

@@ -161,11 +161,14 @@ inline std::uint32_t be32(std::span<const std::uint8_t> b, std::size_t at) {
     return (be16(b, at) << 16) | be16(b, at + 2);
 }
 
-// png_header_size(bytes, w, h): IHDR's width and height (IHDR must be the first chunk), read
-// directly, because stb_image reports an image over its own limits only as "unknown type".
+// png_header_size(bytes, w, h): IHDR's width and height (IHDR must be the first chunk, and whole:
+// signature 8 + length 4 + type 4 + data 13 + CRC 4 = 33 bytes), read directly, because stb_image
+// reports an image over its own limits only as "unknown type". stb_image accepts an IHDR cut
+// short (it reads zeros past the end), so the length is checked here: png_raw_limit reads the
+// bit depth and colour type bytes (24, 25) of the IHDR data.
 inline bool png_header_size(std::span<const std::uint8_t> b, std::uint32_t& w, std::uint32_t& h) {
     static constexpr std::uint8_t ihdr[4] = {'I', 'H', 'D', 'R'};
-    if (b.size() < 24 || be32(b, 8) != 13 || !std::equal(ihdr, ihdr + 4, b.begin() + 12)) return false;
+    if (b.size() < 33 || be32(b, 8) != 13 || !std::equal(ihdr, ihdr + 4, b.begin() + 12)) return false;
     w = be32(b, 16), h = be32(b, 20);
     return true;
 }
@@ -237,16 +240,52 @@ inline std::string png_problem(std::span<const std::uint8_t> b) {
     return "no IEND chunk";
 }
 
+// dht_problem(bytes, begin, end): "" when bytes [begin, end) (a DHT segment's payload) are
+// whole Huffman tables, else what is wrong: each a class/id byte (class 0–1, id 0–3), 16 code
+// counts that together hold at most 256 codes and do not over-subscribe any code length, and
+// that many symbols. stb_image 2.27 (Debian 12's libstb) copies the symbols of a table with more
+// than 256 codes past the end of its 256-entry array, already while reading the header.
+// defined[class·4 + id] is set for each table read.
+inline std::string dht_problem(std::span<const std::uint8_t> b, std::size_t begin, std::size_t end, bool (&defined)[8]) {
+    for (std::size_t at = begin; at < end;) {
+        if (end - at < 17) return "a Huffman table (DHT) is cut short";
+        const std::uint8_t id = b[at];
+        if ((id >> 4) > 1 || (id & 15) > 3)
+            return contra::detail::concat("a Huffman table (DHT) has class ", id >> 4, " and id ", id & 15,
+                                          " (expected class 0 or 1, id 0 to 3)");
+        std::int64_t codes = 0, free_codes = 1;  // unused codes of the current length (Kraft)
+        for (std::size_t j = 1; j <= 16; ++j) {
+            codes += b[at + j];
+            free_codes = 2 * free_codes - b[at + j];
+            if (free_codes < 0) return "a Huffman table (DHT) over-subscribes its code lengths";
+        }
+        if (codes > 256) return contra::detail::concat("a Huffman table (DHT) declares ", codes, " codes (at most 256)");
+        defined[(id >> 4) * 4 + (id & 15)] = true;
+        at += 17 + std::size_t(codes);
+        if (at > end) return "a Huffman table (DHT) is cut short";
+    }
+    return "";
+}
+
 // jpeg_problem(bytes): "" when the marker segments and entropy-coded scans run whole up to the
 // end-of-image marker and the scans are long enough for the frame, else what is wrong. A cut file
 // has no EOI; a header that lies about the size has too little scan data (Huffman coding spends at
 // least one bit per 8×8 block of the full-resolution component). stb_image pads missing data with
-// zeros, so without this it would hand back a picture.
-inline std::string jpeg_problem(std::span<const std::uint8_t> b) {
+// zeros, so without this it would hand back a picture. Huffman tables are checked (dht_problem).
+// tables_only: check only the Huffman tables in front of the first scan (what stb_image reads for
+// the header), and accept anything else. for_stb: every scan must use only Huffman tables defined
+// before it (stb_image 2.27 decodes with the uninitialised memory of an undefined table, and
+// asserts; libjpeg-turbo substitutes the standard tables, as Motion-JPEG frames need).
+inline std::string jpeg_problem(std::span<const std::uint8_t> b, bool tables_only = false, bool for_stb = false) {
     std::size_t at = 2, scan_bytes = 0;
+    bool defined[8] = {}, progressive = false, arithmetic = false;
     std::int64_t blocks = 0, width = 0, height = 0;
     auto restart = [](std::uint8_t m) { return m >= 0xD0 && m <= 0xD7; };
     while (at + 1 < b.size()) {
+        if (b[at] != 0xFF && tables_only) {  // stb_image skips such bytes looking for a marker
+            ++at;
+            continue;
+        }
         if (b[at] != 0xFF) return "stray bytes between segments";
         const std::uint8_t marker = b[at + 1];
         at += 2;
@@ -254,6 +293,7 @@ inline std::string jpeg_problem(std::span<const std::uint8_t> b) {
             --at;
             continue;
         }
+        if (tables_only && (marker == 0xD9 || marker == 0xDA)) return "";
         if (marker == 0xD9) {  // EOI
             if (std::int64_t(scan_bytes) * 8 < blocks)
                 return contra::detail::concat(scan_bytes, " bytes of scan data cannot code ", width, "x", height, " pixels");
@@ -263,7 +303,23 @@ inline std::string jpeg_problem(std::span<const std::uint8_t> b) {
         if (at + 2 > b.size()) break;
         const std::size_t length = be16(b, at);
         if (length < 2 || at + length > b.size()) return "a segment runs past the end of the data";
+        if (marker == 0xC4)
+            if (auto problem = dht_problem(b, at + 2, at + length, defined); !problem.empty()) return problem;
         const bool frame = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+        if (frame) progressive = (marker & 3) == 2, arithmetic = marker >= 0xC9;
+        if (marker == 0xDA && for_stb && !arithmetic) {  // SOS: Ns, Ns × (Cs, Td·16 + Ta), Ss, Se, Ah·16 + Al
+            const std::size_t ns = length >= 3 ? b[at + 2] : 0;
+            if (length < 6 + 2 * ns) return "a scan header (SOS) is cut short";
+            const std::uint8_t ss = b[at + 3 + 2 * ns], se = b[at + 4 + 2 * ns], ah = b[at + 5 + 2 * ns] >> 4;
+            const bool uses_dc = ss == 0 && !(progressive && ah != 0), uses_ac = se > 0;  // DC refinement: raw bits
+            for (std::size_t k = 0; k < ns; ++k) {
+                const std::uint8_t td = b[at + 4 + 2 * k] >> 4, ta = b[at + 4 + 2 * k] & 15;
+                if (uses_dc && (td > 3 || !defined[td]))
+                    return contra::detail::concat("a scan uses DC Huffman table ", int(td), ", which is not defined");
+                if (uses_ac && (ta > 3 || !defined[4 + ta]))
+                    return contra::detail::concat("a scan uses AC Huffman table ", int(ta), ", which is not defined");
+            }
+        }
         if (frame && length >= 7) {
             height = be16(b, at + 3), width = be16(b, at + 5);
             // arithmetic coding (SOF9..SOF15) can spend less than a bit per block
@@ -275,7 +331,7 @@ inline std::string jpeg_problem(std::span<const std::uint8_t> b) {
         while (at + 1 < b.size() && !(b[at] == 0xFF && b[at + 1] != 0x00 && !restart(b[at + 1]))) ++at;
         scan_bytes += at - scan;
     }
-    return "no end-of-image marker";
+    return tables_only ? "" : "no end-of-image marker";
 }
 
 inline Image decode_stb(std::span<const std::uint8_t> bytes, const ImageInfo& info, std::string_view label) {
@@ -332,10 +388,14 @@ inline Header read_header(std::span<const std::uint8_t> bytes, std::string_view 
 #endif
     if (info.format == ImageFormat::png) {
         std::uint32_t pw = 0, ph = 0;
-        CONTRA_CHECK(png_header_size(bytes, pw, ph), "image '", label, "': corrupt or truncated PNG header (no IHDR chunk)");
+        CONTRA_CHECK(png_header_size(bytes, pw, ph), "image '", label, "': corrupt or truncated PNG header (no complete IHDR chunk)");
         check_limits(pw, ph, label, options);
     }
     if (!h.turbo) {
+        if (jpeg) {  // stb_image reads the Huffman tables in front of the frame header unchecked
+            const std::string problem = jpeg_problem(bytes, true);
+            CONTRA_CHECK(problem.empty(), "image '", label, "': corrupt JPEG header (", problem, ")");
+        }
         const int ok = stbi_info_from_memory(bytes.data(), int(bytes.size()), &info.width, &info.height, &info.channels);
         CONTRA_CHECK(ok == 1, "image '", label, "': corrupt or truncated ", format_name(info.format),
                      " header (stb_image: ", stbi_failure_reason() ? stbi_failure_reason() : "unknown error", ")");
@@ -364,7 +424,7 @@ inline Image decode_image(std::span<const std::uint8_t> bytes, std::string_view 
                           const DecodeOptions& options = {}) {
     const detail::Header h = detail::read_header(bytes, label, options);
     const std::string problem =
-        h.info.format == ImageFormat::png ? detail::png_problem(bytes) : detail::jpeg_problem(bytes);
+        h.info.format == ImageFormat::png ? detail::png_problem(bytes) : detail::jpeg_problem(bytes, false, !h.turbo);
     CONTRA_CHECK(problem.empty(), "image '", label, "': corrupt or truncated ", format_name(h.info.format), " data (",
                  problem, ")");
 #if CONTRA_IMAGE_TURBOJPEG

@@ -65,6 +65,11 @@ public:
     explicit MpiCommunicator(MPI_Comm comm = MPI_COMM_WORLD, double timeout_s = 120) : comm_(comm), timeout_s_(timeout_s) {
         MPI_Comm_rank(comm_, &rank_);
         MPI_Comm_size(comm_, &size_);
+        MPI_Comm local;
+        MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local);
+        MPI_Comm_size(local, &local_size_);
+        MPI_Comm_rank(local, &local_rank_);
+        MPI_Comm_free(&local);
     }
     ~MpiCommunicator() override = default;
 
@@ -72,6 +77,8 @@ public:
     int size() const override { return size_; }
     bool device_memory() const override { return false; }
     void set_timeout(double seconds) { timeout_s_ = seconds; }
+    int ranks_on_this_machine() const { return local_size_; }  // ranks sharing this host's cores
+    int local_rank() const { return local_rank_; }  // this rank's index among them: its GPU
     double timeout() const { return timeout_s_; }
 
     void all_gather(const void* local, void* all, std::size_t count, DType type) override {
@@ -197,7 +204,7 @@ private:
     }
 
     MPI_Comm comm_;
-    int rank_ = 0, size_ = 1;
+    int rank_ = 0, size_ = 1, local_size_ = 1, local_rank_ = 0;
     double timeout_s_;
     std::vector<MPI_Request> pending_;
 };

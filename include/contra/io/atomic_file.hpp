@@ -67,12 +67,16 @@ public:
         if (::close(fd) != 0) fail("cannot close ", temp_, errno);
         if (::rename(temp_.c_str(), path_.c_str()) != 0) fail("cannot rename the temporary file to ", path_, errno);
         committed_ = true;
-        // The rename is durable only once the directory itself is flushed.
-        const int dir = ::open(directory().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dir < 0) fail("cannot open directory ", directory(), errno);
-        const int synced = ::fsync(dir) == 0 || errno == EINVAL ? 0 : errno;  // EINVAL: fs without dir fsync
-        ::close(dir);
-        if (synced != 0) fail("cannot flush directory ", directory(), synced);
+        sync_directory(directory());  // the rename is durable only once the directory is flushed
+    }
+
+    // sync_directory(dir): flush a directory's entries (new names, renames) to disk.
+    static void sync_directory(const std::filesystem::path& dir) {
+        const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) throw Error("cannot open directory " + dir.string() + ": " + std::strerror(errno));
+        const int synced = ::fsync(fd) == 0 || errno == EINVAL ? 0 : errno;  // EINVAL: fs without dir fsync
+        ::close(fd);
+        if (synced != 0) throw Error("cannot flush directory " + dir.string() + ": " + std::strerror(synced));
     }
 
     const std::filesystem::path& path() const { return path_; }

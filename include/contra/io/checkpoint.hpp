@@ -3,8 +3,12 @@
 //   optimizer/m/<name>, optimizer/v/<name>   AdamW moments (training checkpoints only)
 //   metadata: format, step, optimizer_steps and whatever the caller adds (config, seed, tokenizer)
 // Writes are atomic (temporary file, fsync, rename): a crash never leaves half a checkpoint.
-// defines: io::save_weights, io::load_weights, io::save_checkpoint, io::load_checkpoint
+// defines: io::save_weights, io::load_weights, io::save_checkpoint, io::load_checkpoint, io::save_rotating,
+//          io::newest_checkpoint
 #pragma once
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
@@ -16,6 +20,20 @@
 namespace contra::io {
 
 inline constexpr const char* kCheckpointFormat = "contra-checkpoint-1";
+
+namespace detail {
+// dir's checkpoint-<step>.safetensors files, oldest first.
+inline std::vector<std::filesystem::path> step_checkpoints(const std::filesystem::path& dir) {
+    std::vector<std::filesystem::path> out;
+    if (!std::filesystem::is_directory(dir)) return out;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind("checkpoint-", 0) == 0 && name.size() > 23 && name.ends_with(".safetensors")) out.push_back(entry.path());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+}  // namespace detail
 
 // Adds every parameter of model as <prefix><name>.
 // Buffers (BatchNorm running statistics of a ResNet tower) are saved and loaded beside them.
@@ -74,6 +92,7 @@ void save_checkpoint(const std::filesystem::path& path, Model& model, const opti
     for (const auto& [k, v] : metadata) out.set_metadata(k, v);
     out.set_metadata("format", kCheckpointFormat);
     out.set_metadata("optimizer_steps", std::to_string(optimizer.steps_taken()));
+    out.with_checksum();
     out.write(path);
 }
 
@@ -87,6 +106,7 @@ std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& 
     const auto format = meta.find("format");
     CONTRA_CHECK(format != meta.end() && format->second == kCheckpointFormat, path.string(),
                  ": not a contra checkpoint (metadata 'format' is not ", kCheckpointFormat, ")");
+    in.verify_checksum();  // checkpoints written before checksums existed have none to check
     load_weights(in, model, "model/", Convert::exact, /*allow_extra=*/false);
     if (optimizer) {
         for (auto& s : optimizer->slots()) {
@@ -102,6 +122,57 @@ std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& 
         optimizer->set_steps_taken(std::stoll(steps->second));
     }
     return meta;
+}
+
+// ─── a run's checkpoints: the last few kept, the newest under one name ─────────────────────────
+
+// save_rotating(dir, step, model, optimizer, metadata, keep): writes dir/checkpoint-<step>.safetensors
+// (atomically, with a checksum), points dir/checkpoint.safetensors at it (a hard link renamed into
+// place, so that name too changes all at once) and deletes all but the `keep` newest step files.
+//   ensures: killed at any moment, dir holds the previous checkpoint or the new one, whole.
+template <class Model, class T, class B>
+std::filesystem::path save_rotating(const std::filesystem::path& dir, std::int64_t step, Model& model,
+                                    const optim::AdamW<T, B>& optimizer, const std::map<std::string, std::string>& metadata,
+                                    int keep = 3) {
+    namespace fs = std::filesystem;
+    char name[64];
+    std::snprintf(name, sizeof name, "checkpoint-%09lld.safetensors", (long long)step);
+    const fs::path file = dir / name, latest = dir / "checkpoint.safetensors";
+    save_checkpoint(file, model, optimizer, metadata);
+    const fs::path link = dir / (".checkpoint.link." + std::to_string(::getpid()));
+    fs::remove(link);
+    fs::create_hard_link(file, link);
+    fs::rename(link, latest);
+    AtomicFile::sync_directory(dir);
+    auto steps = detail::step_checkpoints(dir);
+    for (std::size_t i = 0; i + std::size_t(std::max(keep, 1)) < steps.size(); ++i) fs::remove(steps[i]);
+    return file;
+}
+
+// newest_checkpoint(dir): dir/checkpoint.safetensors when it is whole (checksum verified), else
+// the newest step file that is; the file must be a contra checkpoint. `why` (if given) says why
+// an older file was chosen.
+inline std::filesystem::path newest_checkpoint(const std::filesystem::path& dir, std::string* why = nullptr) {
+    namespace fs = std::filesystem;
+    std::vector<fs::path> candidates{dir / "checkpoint.safetensors"};
+    const auto steps = detail::step_checkpoints(dir);
+    candidates.insert(candidates.end(), steps.rbegin(), steps.rend());
+    std::string problems;
+    for (const auto& path : candidates) {
+        if (!fs::exists(path)) continue;
+        try {
+            const auto f = SafetensorsFile::read(path);
+            const auto format = f.metadata().find("format");
+            CONTRA_CHECK(format != f.metadata().end() && format->second == kCheckpointFormat, path.string(),
+                         ": not a contra checkpoint");
+            f.verify_checksum();
+            if (why) *why = problems;
+            return path;
+        } catch (const Error& e) {
+            problems += std::string(problems.empty() ? "" : "; ") + e.what();
+        }
+    }
+    throw Error("no usable checkpoint in " + dir.string() + (problems.empty() ? " (none found)" : ": " + problems));
 }
 
 }  // namespace contra::io

@@ -1,8 +1,11 @@
 // contra/io/config_json.hpp — ClipConfig to and from JSON (checkpoint metadata, results files).
-// defines: io::to_json(ClipConfig), io::config_from_json
+// defines: io::to_json(ClipConfig), io::config_from_json, io::detail::config_int
 #pragma once
+#include <cstdint>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
+#include "../core/config.hpp"
 #include "../nn/config.hpp"
 
 namespace contra::io {
@@ -19,22 +22,43 @@ inline nlohmann::json to_json(const nn::ClipConfig& c) {
                       {"layers", t.layers}, {"heads", t.heads}, {"mlp_ratio", t.mlp_ratio}}}};
 }
 
+namespace detail {
+
+// config_int(j, key, where): j[key] as a size: an integer in [0, 2^31). A float, a string or an
+// out-of-range number is a contra::Error naming `where` and the key (nlohmann's get<int64_t>
+// would truncate 1.5 to 1 and has undefined behaviour for 1e300).
+inline std::int64_t config_int(const nlohmann::json& value, std::string_view key, std::string_view where) {
+    // (an unsigned value of 2^63 or more reads as negative, so it fails the range test too)
+    CONTRA_CHECK(value.is_number_integer() && value.get<std::int64_t>() >= 0 && value.get<std::int64_t>() < (std::int64_t(1) << 31),
+                 where, ": \"", key, "\" must be an integer in [0, 2^31), got ", value.dump());
+    return value.get<std::int64_t>();
+}
+// config_int(j, key, fallback, where): the same, fallback when j has no such key.
+inline std::int64_t config_int(const nlohmann::json& object, const char* key, std::int64_t fallback, std::string_view where) {
+    const auto it = object.find(key);
+    return it == object.end() ? fallback : config_int(*it, key, where);
+}
+
+}  // namespace detail
+
 // config_from_json(j): the inverse of to_json; a missing or mistyped field is a contra::Error
-// (except vision.stem_channels, absent from checkpoints of towers without a stem).
+// (except vision.stem_channels, absent from checkpoints of towers without a stem). Sizes must be
+// integers in [0, 2^31).
 inline nn::ClipConfig config_from_json(const nlohmann::json& j) {
     try {
+        const auto size = [](const nlohmann::json& object, const char* key) {
+            return detail::config_int(object.at(key), key, "model config");
+        };
         nn::ClipConfig c;
         c.name = j.at("name").get<std::string>();
-        c.embed_dim = j.at("embed_dim").get<std::int64_t>();
+        c.embed_dim = size(j, "embed_dim");
         const auto& v = j.at("vision");
-        c.vision = nn::VisionConfig{v.at("image_size").get<std::int64_t>(), v.at("patch_size").get<std::int64_t>(),
-                                    v.at("channels").get<std::int64_t>(),   v.at("width").get<std::int64_t>(),
-                                    v.at("layers").get<std::int64_t>(),     v.at("heads").get<std::int64_t>(),
-                                    v.at("mlp_ratio").get<std::int64_t>(), v.value("stem_channels", std::int64_t(0))};
+        c.vision = nn::VisionConfig{size(v, "image_size"), size(v, "patch_size"), size(v, "channels"),
+                                    size(v, "width"),      size(v, "layers"),     size(v, "heads"),
+                                    size(v, "mlp_ratio"),  detail::config_int(v, "stem_channels", 0, "model config")};
         const auto& t = j.at("text");
-        c.text = nn::TextConfig{t.at("context_length").get<std::int64_t>(), t.at("vocab_size").get<std::int64_t>(),
-                                t.at("width").get<std::int64_t>(),          t.at("layers").get<std::int64_t>(),
-                                t.at("heads").get<std::int64_t>(),          t.at("mlp_ratio").get<std::int64_t>()};
+        c.text = nn::TextConfig{size(t, "context_length"), size(t, "vocab_size"), size(t, "width"),
+                                size(t, "layers"),         size(t, "heads"),      size(t, "mlp_ratio")};
         return c;
     } catch (const nlohmann::json::exception& e) {
         throw Error(std::string("model config: ") + e.what());

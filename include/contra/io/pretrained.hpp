@@ -8,6 +8,8 @@
 // defines: io::WeightLayout, io::PretrainedOptions, io::Pretrained, io::describe_pretrained,
 //          io::load_pretrained, io::activation_name, io::activation_from_name
 #pragma once
+#include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -59,10 +61,46 @@ struct Pretrained {
 
 namespace detail {
 
-inline const Shape& shape_of(const SafetensorsFile& in, const std::string& name) {
+// The largest extent read as a model size (a zero-size tensor may claim extents up to 2^63;
+// bounding them keeps every product below computed without overflow).
+inline constexpr std::int64_t kMaxInferredExtent = std::int64_t(1) << 24;
+
+// shape_of(in, name, rank): the shape of tensor `name`, which must have `rank` dimensions
+// (0: any), each at most kMaxInferredExtent.
+inline const Shape& shape_of(const SafetensorsFile& in, const std::string& name, int rank = 0) {
     CONTRA_CHECK(in.contains(name), in.source(), ": tensor ", name,
                  " is missing (not a CLIP checkpoint in the OpenAI/open_clip layout?)");
-    return in.info(name).shape;
+    const Shape& shape = in.info(name).shape;
+    CONTRA_CHECK(rank == 0 || shape.rank() == rank, in.source(), ": tensor ", name, " has shape ", shape, ", expected ",
+                 rank, " dimensions");
+    for (const std::int64_t e : shape)
+        CONTRA_CHECK(e <= kMaxInferredExtent, in.source(), ": tensor ", name, " has shape ", shape,
+                     ", an extent above ", kMaxInferredExtent, " is not a CLIP model's");
+    return shape;
+}
+
+// square_grid(rows): G when rows = G² + 1 (patches or pooled positions plus one token), else -1.
+//   requires: 0 <= rows <= kMaxInferredExtent.
+inline std::int64_t square_grid(std::int64_t rows) {
+    if (rows < 1) return -1;
+    const auto grid = std::int64_t(std::llround(std::sqrt(double(rows - 1))));
+    return grid * grid + 1 == rows ? grid : -1;
+}
+
+// parse_config_metadata(in, key): a ClipConfig from the JSON text of metadata `key`.
+//   throws: Error naming the file and key when it is not valid JSON or not a model config.
+inline nn::ClipConfig parse_config_metadata(const std::string& source, const std::string& key, const std::string& text) {
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(source + ": metadata '" + key + "' is not valid JSON (" + e.what() + ")");
+    }
+    try {
+        return config_from_json(j);
+    } catch (const Error& e) {
+        throw Error(source + ": metadata '" + key + "': " + e.what());
+    }
 }
 
 // Blocks "<head>N." present in the file: the largest N + 1.
@@ -94,14 +132,14 @@ inline std::int64_t ratio(std::int64_t hidden, std::int64_t width, const std::st
 // The text tower and embedding sizes of an OpenAI-layout state dict, from its shapes.
 inline void infer_openai_text(const SafetensorsFile& in, const std::string& p, const PretrainedOptions& o, nn::ClipConfig& c) {
     auto& t = c.text;
-    const Shape& tok = shape_of(in, p + "token_embedding.weight");            // [V, W]
+    const Shape& tok = shape_of(in, p + "token_embedding.weight", 2);         // [V, W]
     t.vocab_size = tok[0];
     t.width = tok[1];
-    t.context_length = shape_of(in, p + "positional_embedding")[0];
+    t.context_length = shape_of(in, p + "positional_embedding", 2)[0];
     t.layers = count_blocks(in, p + "transformer.resblocks.");
     t.heads = heads_for(t.width, o.text_heads, "text");
-    t.mlp_ratio = ratio(shape_of(in, p + "transformer.resblocks.0.mlp.c_fc.weight")[0], t.width, "text");
-    c.embed_dim = shape_of(in, p + "text_projection")[1];                      // [W, E]
+    t.mlp_ratio = ratio(shape_of(in, p + "transformer.resblocks.0.mlp.c_fc.weight", 2)[0], t.width, "text");
+    c.embed_dim = shape_of(in, p + "text_projection", 2)[1];                   // [W, E]
 }
 
 // The ViT image tower of an OpenAI-layout state dict, from its shapes.
@@ -110,8 +148,8 @@ inline nn::VisionConfig infer_openai_vit(const SafetensorsFile& in, const std::s
     const Shape& vpos = shape_of(in, p + "visual.positional_embedding");     // [G² + 1, W]
     CONTRA_CHECK(conv.rank() == 4 && conv[2] == conv[3] && vpos.rank() == 2, in.source(), ": visual.conv1.weight ",
                  conv, " / visual.positional_embedding ", vpos, " are not a ViT's");
-    const auto grid = std::int64_t(std::llround(std::sqrt(double(vpos[0] - 1))));
-    CONTRA_CHECK(grid * grid + 1 == vpos[0], in.source(), ": visual.positional_embedding has ", vpos[0],
+    const auto grid = square_grid(vpos[0]);
+    CONTRA_CHECK(grid >= 0, in.source(), ": visual.positional_embedding has ", vpos[0],
                  " rows, not a square grid of patches plus the class token");
     nn::VisionConfig v;
     v.width = conv[0];
@@ -120,7 +158,7 @@ inline nn::VisionConfig infer_openai_vit(const SafetensorsFile& in, const std::s
     v.image_size = grid * v.patch_size;
     v.layers = count_blocks(in, p + "visual.transformer.resblocks.");
     v.heads = heads_for(v.width, o.vision_heads, "image");
-    v.mlp_ratio = ratio(shape_of(in, p + "visual.transformer.resblocks.0.mlp.c_fc.weight")[0], v.width, "image");
+    v.mlp_ratio = ratio(shape_of(in, p + "visual.transformer.resblocks.0.mlp.c_fc.weight", 2)[0], v.width, "image");
     return v;
 }
 
@@ -129,13 +167,13 @@ inline nn::VisionConfig infer_openai_vit(const SafetensorsFile& in, const std::s
 // heads = width·32 / 64).
 inline nn::ResNetConfig infer_openai_resnet(const SafetensorsFile& in, const std::string& p, const PretrainedOptions& o) {
     nn::ResNetConfig r;
-    const Shape& stem = shape_of(in, p + "visual.conv1.weight");              // [W/2, C, 3, 3]
+    const Shape& stem = shape_of(in, p + "visual.conv1.weight", 4);           // [W/2, C, 3, 3]
     r.width = 2 * stem[0];
     r.channels = stem[1];
     for (int k = 0; k < 4; ++k) r.layers[std::size_t(k)] = count_blocks(in, p + "visual.layer" + std::to_string(k + 1) + ".");
-    const auto rows = shape_of(in, p + "visual.attnpool.positional_embedding")[0];  // [G² + 1, 32·W]
-    const auto grid = std::int64_t(std::llround(std::sqrt(double(rows - 1))));
-    CONTRA_CHECK(grid * grid + 1 == rows, in.source(), ": visual.attnpool.positional_embedding has ", rows,
+    const auto rows = shape_of(in, p + "visual.attnpool.positional_embedding", 2)[0];  // [G² + 1, 32·W]
+    const auto grid = square_grid(rows);
+    CONTRA_CHECK(grid >= 0, in.source(), ": visual.attnpool.positional_embedding has ", rows,
                  " rows, not a square grid plus the mean token");
     r.image_size = grid * 32;
     r.heads = o.vision_heads > 0 ? o.vision_heads : r.width * 32 / 64;
@@ -157,24 +195,28 @@ inline nn::ClipConfig read_hf_config(const std::filesystem::path& file, ops::Act
     try {
         const auto text = j.value("text_config", nlohmann::json::object());
         const auto vision = j.value("vision_config", nlohmann::json::object());
+        CONTRA_CHECK(text.is_object() && vision.is_object(), file.string(),
+                     ": text_config and vision_config must be JSON objects");
+        // sizes: integers in [0, 2^31)
+        const std::string where = file.string(), text_where = where + " text_config", vision_where = where + " vision_config";
         nn::ClipConfig c;
         c.name = j.value("_name_or_path", std::string("hf-clip"));
-        c.embed_dim = j.value("projection_dim", std::int64_t(512));
+        c.embed_dim = config_int(j, "projection_dim", 512, where);
         auto& v = c.vision;
-        v.width = vision.value("hidden_size", std::int64_t(768));
-        v.layers = vision.value("num_hidden_layers", std::int64_t(12));
-        v.heads = vision.value("num_attention_heads", std::int64_t(12));
-        v.mlp_ratio = ratio(vision.value("intermediate_size", std::int64_t(3072)), v.width, file.string() + " vision_config");
-        v.image_size = vision.value("image_size", std::int64_t(224));
-        v.patch_size = vision.value("patch_size", std::int64_t(32));
-        v.channels = vision.value("num_channels", std::int64_t(3));
+        v.width = config_int(vision, "hidden_size", 768, vision_where);
+        v.layers = config_int(vision, "num_hidden_layers", 12, vision_where);
+        v.heads = config_int(vision, "num_attention_heads", 12, vision_where);
+        v.mlp_ratio = ratio(config_int(vision, "intermediate_size", 3072, vision_where), v.width, vision_where);
+        v.image_size = config_int(vision, "image_size", 224, vision_where);
+        v.patch_size = config_int(vision, "patch_size", 32, vision_where);
+        v.channels = config_int(vision, "num_channels", 3, vision_where);
         auto& t = c.text;
-        t.width = text.value("hidden_size", std::int64_t(512));
-        t.layers = text.value("num_hidden_layers", std::int64_t(12));
-        t.heads = text.value("num_attention_heads", std::int64_t(8));
-        t.mlp_ratio = ratio(text.value("intermediate_size", std::int64_t(2048)), t.width, file.string() + " text_config");
-        t.context_length = text.value("max_position_embeddings", std::int64_t(77));
-        t.vocab_size = text.value("vocab_size", std::int64_t(49408));
+        t.width = config_int(text, "hidden_size", 512, text_where);
+        t.layers = config_int(text, "num_hidden_layers", 12, text_where);
+        t.heads = config_int(text, "num_attention_heads", 8, text_where);
+        t.mlp_ratio = ratio(config_int(text, "intermediate_size", 2048, text_where), t.width, text_where);
+        t.context_length = config_int(text, "max_position_embeddings", 77, text_where);
+        t.vocab_size = config_int(text, "vocab_size", 49408, text_where);
         const auto act = vision.value("hidden_act", std::string("quick_gelu"));
         CONTRA_CHECK(act == text.value("hidden_act", std::string("quick_gelu")), file.string(),
                      ": the towers use different activations; contra builds both with one");
@@ -184,7 +226,7 @@ inline nn::ClipConfig read_hf_config(const std::filesystem::path& file, ops::Act
                          tower->value("layer_norm_eps", 1e-5), " (contra's LayerNorm uses 1e-5)");
         // HF pools the text at the first end-of-text id (or the largest id for legacy eos 2);
         // contra pools at the first largest id: the same when end-of-text is the last id.
-        const auto eos = text.value("eos_token_id", std::int64_t(2));
+        const auto eos = config_int(text, "eos_token_id", 2, text_where);
         CONTRA_CHECK(eos == 2 || eos == t.vocab_size - 1, file.string(), ": eos_token_id ", eos,
                      " is not the vocabulary's last id, so HF pools where contra (at the largest id) does not");
         return c;
@@ -231,7 +273,7 @@ inline Pretrained describe_pretrained(const std::filesystem::path& path, const P
         p.layout = WeightLayout::contra;
         p.prefix = "model/";
         CONTRA_CHECK(meta("config"), path.string(), ": a contra checkpoint without its 'config' metadata");
-        p.config = config_from_json(nlohmann::json::parse(*meta("config")));
+        p.config = detail::parse_config_metadata(path.string(), "config", *meta("config"));
     } else if (in.contains("vision_model.embeddings.patch_embedding.weight")) {
         CONTRA_CHECK(fs::exists(path.parent_path() / "config.json"), path.string(),
                      ": Hugging Face tensor names but no config.json beside it; pass the model's folder");
@@ -241,7 +283,7 @@ inline Pretrained describe_pretrained(const std::filesystem::path& path, const P
         if (!in.names().empty() && in.names().front().rfind("module.", 0) == 0) p.prefix = "module.";
         const bool resnet = in.contains(p.prefix + "visual.layer1.0.conv1.weight");
         if (const auto config = meta("contra_config")) {
-            p.config = config_from_json(nlohmann::json::parse(*config));
+            p.config = detail::parse_config_metadata(path.string(), "contra_config", *config);
         } else {
             detail::infer_openai_text(in, p.prefix, options, p.config);
             p.config.name = "pretrained";
@@ -249,7 +291,12 @@ inline Pretrained describe_pretrained(const std::filesystem::path& path, const P
         }
         if (resnet) {
             auto o = options;
-            if (const auto heads = meta("resnet_heads"); heads && o.vision_heads == 0) o.vision_heads = std::stoll(*heads);
+            if (const auto heads = meta("resnet_heads"); heads && o.vision_heads == 0) {
+                const auto end = heads->data() + heads->size();
+                const auto [stop, ec] = std::from_chars(heads->data(), end, o.vision_heads);
+                CONTRA_CHECK(ec == std::errc() && stop == end && o.vision_heads > 0 && o.vision_heads <= detail::kMaxInferredExtent,
+                             path.string(), ": metadata 'resnet_heads' is '", *heads, "', expected a positive integer");
+            }
             p.resnet = detail::infer_openai_resnet(in, p.prefix, o);
         }
     }

@@ -16,6 +16,7 @@
 #include <bit>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -30,6 +31,7 @@
 #include <tuple>
 #include <utility>
 #include <vector>
+#include <zlib.h>
 
 #include "../core/tensor.hpp"
 #include "atomic_file.hpp"
@@ -52,6 +54,23 @@ struct TensorInfo {
 };
 
 namespace detail {
+
+// CRC-32 (zlib's) of n bytes, continuing from crc; as 8 lower-case hex digits.
+inline std::uint32_t crc32(std::uint32_t crc, const void* data, std::size_t n) {
+    const auto* p = static_cast<const Bytef*>(data);
+    while (n > 0) {  // zlib takes uInt lengths
+        const uInt step = uInt(std::min<std::size_t>(n, std::size_t(1) << 30));
+        crc = std::uint32_t(::crc32(crc, p, step));
+        p += step;
+        n -= step;
+    }
+    return crc;
+}
+inline std::string hex32(std::uint32_t v) {
+    char text[9];
+    std::snprintf(text, sizeof text, "%08x", v);
+    return text;
+}
 
 inline std::optional<DType> dtype_from_name(std::string_view name) {
     for (DType t : {DType::f64, DType::f32, DType::bf16, DType::f16, DType::i64, DType::i32, DType::u8})
@@ -271,6 +290,27 @@ public:
     }
 
     const std::vector<std::string>& names() const { return names_; }  // in data-buffer order
+
+    // verify_checksum(): when the metadata holds "data_crc32" (contra writes it into checkpoints),
+    // the CRC-32 of the data buffer must match it; ensures: a truncated-in-place or altered file
+    // is a contra::Error, not wrong weights. Returns whether there was a checksum to check.
+    bool verify_checksum() const {
+        const auto it = metadata_.find(kChecksumKey);
+        if (it == metadata_.end()) return false;
+        std::uint32_t crc = 0;
+        std::vector<unsigned char> chunk(std::size_t(1) << 20);
+        const std::uint64_t total = size_ - 8 - header_bytes_;
+        for (std::uint64_t at = 0; at < total; at += chunk.size()) {
+            const std::size_t n = std::size_t(std::min<std::uint64_t>(chunk.size(), total - at));
+            read_data(at, chunk.data(), n);
+            crc = detail::crc32(crc, chunk.data(), n);
+        }
+        if (it->second != detail::hex32(crc))
+            detail::bad_file(source_, "data checksum ", detail::hex32(crc), " does not match the recorded ", it->second,
+                             " (the file is damaged or was changed after it was written)");
+        return true;
+    }
+    static constexpr const char* kChecksumKey = "data_crc32";
     bool contains(std::string_view name) const { return tensors_.find(name) != tensors_.end(); }
     const std::map<std::string, std::string>& metadata() const { return metadata_; }
     const std::string& source() const { return source_; }
@@ -465,6 +505,10 @@ public:
         metadata_[std::move(key)] = std::move(value);
     }
 
+    // with_checksum(): the metadata will record the CRC-32 of the data buffer ("data_crc32"),
+    // which SafetensorsFile::verify_checksum() checks.
+    void with_checksum() { checksum_ = true; }
+
     // The whole file in memory (small files, tests).
     std::string to_bytes() const {
         std::string out;
@@ -496,7 +540,13 @@ private:
             return sa != sb ? sa > sb : a->name < b->name;
         });
         nlohmann::ordered_json header = nlohmann::ordered_json::object();
-        if (!metadata_.empty()) header["__metadata__"] = metadata_;
+        auto metadata = metadata_;
+        if (checksum_) {
+            std::uint32_t crc = 0;
+            for (const Entry* e : order) crc = detail::crc32(crc, e->data(), e->bytes);
+            metadata[SafetensorsFile::kChecksumKey] = detail::hex32(crc);
+        }
+        if (!metadata.empty()) header["__metadata__"] = metadata;
         std::uint64_t offset = 0;
         for (const Entry* e : order) {
             auto& entry = header[e->name];
@@ -518,6 +568,7 @@ private:
     std::vector<Entry> entries_;
     std::set<std::string> names_;
     std::map<std::string, std::string> metadata_;
+    bool checksum_ = false;
 };
 
 }  // namespace contra::io

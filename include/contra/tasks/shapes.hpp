@@ -3,6 +3,7 @@
 // defines: tasks::ShapesPairs, tasks::shapes_corpus, tasks::shapes_eval_prompts
 #pragma once
 #include "../core/parallel.hpp"
+#include "../data/captions.hpp"
 #include "../data/shapes.hpp"
 #include "../train/trainer.hpp"
 #include "captions.hpp"

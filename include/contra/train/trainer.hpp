@@ -53,6 +53,9 @@ struct Options {
     // batch_size pairs per rank, rank r taking rows r·batch_size… of the global batch, and the
     // gradients are averaged over ranks. The loss should gather its features over the same group.
     dist::Communicator* comm = nullptr;
+    // A step whose loss or gradient is not finite: skipped (counted; ten in a row stop the run),
+    // or the run stops at once.
+    enum class NonFinite { skip, stop } on_nonfinite = NonFinite::skip;
 };
 
 // Where a run stands; what a checkpoint must restore.
@@ -66,6 +69,7 @@ struct State {
 struct StepRecord {
     std::int64_t step, epoch;
     double loss, lr, logit_scale, grad_norm, pairs_per_s, elapsed_s;
+    bool skipped = false;  // non-finite loss or gradient: no update was made
 };
 
 struct Hooks {
@@ -160,6 +164,9 @@ State fit(Model& model, optim::AdamW<T, B>& optimizer, const Source& source, con
 #endif
         } else {  // nothing is updated; a run that keeps diverging stops with an error
             ++state.skipped_steps;
+            CONTRA_CHECK(options.on_nonfinite == Options::NonFinite::skip, "train: step ", state.step + 1,
+                         " had a non-finite loss or gradient (loss ", loss_value, ", gradient norm ", grad_norm,
+                         "); stopping as asked (skip such steps instead with on_nonfinite = skip)");
             CONTRA_CHECK(++consecutive_bad < 10, "train: 10 consecutive steps had a non-finite loss or gradient (loss ",
                          loss_value, " at step ", state.step, "); lower the learning rate");
         }
@@ -181,7 +188,7 @@ State fit(Model& model, optim::AdamW<T, B>& optimizer, const Source& source, con
         if (hooks.on_step) {
             const double scale = std::exp(double(to_device<cpu>(model.loss_fn.logit_scale.value())[0]));
             hooks.on_step(StepRecord{state.step, epoch, loss_value, lr, scale, grad_norm, double(batch * world) / step_s,
-                                     state.elapsed_s},
+                                     state.elapsed_s, !std::isfinite(grad_norm)},
                           state);
         }
         if (hooks.on_checkpoint && hooks.checkpoint_every > 0 && state.step % hooks.checkpoint_every == 0 &&
