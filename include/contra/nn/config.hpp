@@ -65,6 +65,7 @@ inline ClipConfig preset(const std::string& name) {
     if (name == "fmnist") {
         c.embed_dim = 64;
         c.vision = VisionConfig{28, 7, 1, 96, 3, 3, 4};
+        c.vision.stem_channels = 16;  // a 3×3 convolution stem: +1.3 points zero-shot (docs/benchmarks.md)
         c.text = TextConfig{16, 512, 64, 2, 2, 4};
         return c;
     }

@@ -27,8 +27,10 @@ inline ParameterCount count_parameters(const ClipConfig& c, std::int64_t loss_sc
     const auto& v = c.vision;
     const auto& t = c.text;
     ParameterCount p;
-    p.visual = v.width * v.channels * v.patch_size * v.patch_size + v.width + v.tokens() * v.width + 2 * 2 * v.width +
-               v.layers * detail::block_parameters(v.width, v.mlp_ratio) + v.width * c.embed_dim;
+    const std::int64_t patch_channels = v.stem_channels > 0 ? v.stem_channels : v.channels;  // after the optional stem
+    p.visual = v.stem_channels * v.channels * 9 + v.width * patch_channels * v.patch_size * v.patch_size + v.width +
+               v.tokens() * v.width + 2 * 2 * v.width + v.layers * detail::block_parameters(v.width, v.mlp_ratio) +
+               v.width * c.embed_dim;
     p.text = t.vocab_size * t.width + t.context_length * t.width + t.layers * detail::block_parameters(t.width, t.mlp_ratio) +
              2 * t.width + t.width * c.embed_dim;
     p.other = loss_scalars;
@@ -39,13 +41,15 @@ struct ForwardFlops {
     double per_image = 0, per_text = 0;  // floating-point operations of one forward pass
 };
 
-// Matrix products only (they are > 99% of the work): patch embedding, blocks, projections.
+// Matrix products only (they are > 99% of the work): the stem, patch embedding, blocks, projections.
 inline ForwardFlops forward_flops(const ClipConfig& c) {
     const auto& v = c.vision;
     const auto& t = c.text;
     ForwardFlops f;
     const double patches = double(v.grid() * v.grid());
-    f.per_image = 2 * patches * double(v.channels * v.patch_size * v.patch_size * v.width) +
+    const double patch_channels = double(v.stem_channels > 0 ? v.stem_channels : v.channels);
+    const double stem = 2 * double(v.image_size * v.image_size) * double(v.stem_channels * v.channels * 9);  // 3×3, stride 1
+    f.per_image = stem + 2 * patches * patch_channels * double(v.patch_size * v.patch_size * v.width) +
                   double(v.layers) * detail::block_flops(double(v.tokens()), double(v.width), double(v.mlp_ratio)) +
                   2 * double(v.width * c.embed_dim);
     f.per_text = double(t.layers) * detail::block_flops(double(t.context_length), double(t.width), double(t.mlp_ratio)) +

@@ -107,7 +107,7 @@ State fit(Model& model, optim::AdamW<T, B>& optimizer, const Source& source, con
         state.total_steps = options.max_steps > 0 ? options.max_steps : options.epochs * steps_per_epoch;
     optim::Schedule schedule{options.schedule, options.lr, options.warmup_steps, state.total_steps};
     const bool measure_budget = options.time_budget_s > 0 && state.step == 0;
-    constexpr std::int64_t kWarmSteps = 5, kMeasureSteps = 25;  // speed measured over steps 6..25
+    constexpr std::int64_t kWarmSteps = 5, kMeasureSteps = 25, kResizeEvery = 250;  // speed from step 6 on
     double warm_elapsed_s = 0;
 
     Tape tape;
@@ -177,12 +177,18 @@ State fit(Model& model, optim::AdamW<T, B>& optimizer, const Source& source, con
 
         // With a time budget, size the schedule from the measured speed after a few steps.
         if (measure_budget && state.step == kWarmSteps) warm_elapsed_s = state.elapsed_s;
-        if (measure_budget && state.step == kMeasureSteps) {
-            const double per_step = (state.elapsed_s - warm_elapsed_s) / double(kMeasureSteps - kWarmSteps);
-            const auto affordable = kMeasureSteps + std::int64_t((options.time_budget_s - state.elapsed_s) / per_step);
-            state.total_steps = std::max(state.step + 1, std::min(state.total_steps, affordable));
-            if (options.comm) state.total_steps = options.comm->broadcast(state.total_steps, 0);  // rank 0 decides
-            schedule.total_steps = state.total_steps;
+        // Measured first over steps 6..25, then again every 250 steps in the first half of the
+        // schedule from the mean speed since step 6, only ever shortening it: a machine that slows
+        // down ends the cosine schedule in time instead of being cut off at a high learning rate.
+        const bool first_sizing = state.step == kMeasureSteps;
+        const bool resizing = state.step > kMeasureSteps && state.step % kResizeEvery == 0 && 2 * state.step < state.total_steps;
+        if (measure_budget && (first_sizing || resizing)) {
+            const double per_step = (state.elapsed_s - warm_elapsed_s) / double(state.step - kWarmSteps);
+            const auto affordable = state.step + std::int64_t((options.time_budget_s - state.elapsed_s) / per_step);
+            const bool shorten = first_sizing || affordable < state.total_steps - state.total_steps / 50;  // > 2% short
+            std::int64_t total = shorten ? std::max(state.step + 1, std::min(state.total_steps, affordable)) : state.total_steps;
+            if (options.comm) total = options.comm->broadcast(total, 0);  // rank 0 decides
+            state.total_steps = schedule.total_steps = total;
         }
         const auto hooks_start = clock::now();
         if (hooks.on_step) {
