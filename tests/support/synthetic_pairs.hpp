@@ -25,4 +25,16 @@ struct SyntheticPairs {
     }
 };
 
+// resume_options(steps): the training options the worker's `train` mode (support/worker.cpp)
+// and the resume test (train/robustness.cpp) share, so the two runs they compare are the same run.
+inline train::Options resume_options(std::int64_t steps) {
+    train::Options o;
+    o.batch_size = 8;
+    o.max_steps = steps;
+    o.lr = 3e-3;
+    o.warmup_steps = 2;
+    o.seed = 4;
+    return o;
+}
+
 }  // namespace contra::test

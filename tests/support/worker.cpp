@@ -34,12 +34,7 @@ int main(int argc, char** argv) {
             set_num_threads(std::stoi(argv[5]));
             nn::OpenAiClip<double, cpu> model(nn::preset("tiny"), 3);
             optim::AdamW<double, cpu> opt(model);
-            train::Options o;
-            o.batch_size = 8;
-            o.max_steps = steps;
-            o.lr = 3e-3;
-            o.warmup_steps = 2;
-            o.seed = 4;
+            const train::Options o = test::resume_options(steps);
             train::Hooks hooks;
             hooks.checkpoint_every = kill_at;
             hooks.on_checkpoint = [&](const train::State& s) {

@@ -18,16 +18,6 @@ namespace fs = std::filesystem;
 namespace {
 using Model = nn::OpenAiClip<double, cpu>;
 
-// The options of the worker's `train` mode (tests/support/worker.cpp).
-train::Options worker_options(std::int64_t steps) {
-    train::Options o;
-    o.batch_size = 8;
-    o.max_steps = steps;
-    o.lr = 3e-3;
-    o.warmup_steps = 2;
-    o.seed = 4;
-    return o;
-}
 std::map<std::string, Tensor<double>> parameters(Model& model) {
     std::map<std::string, Tensor<double>> out;
     model.visit_parameters([&](const std::string& name, nn::Parameter<double, cpu>& p) { out[name] = p.value().clone(); });
@@ -67,11 +57,11 @@ TEST_CASE("2k steps, and k steps + SIGKILL + resume for k steps, end with bit-id
     state.step = std::stoll(meta.at("step"));
     state.total_steps = std::stoll(meta.at("total_steps"));
     REQUIRE(state.step == k);
-    train::fit(resumed, resumed_opt, test::SyntheticPairs{}, worker_options(2 * k), {}, state);
+    train::fit(resumed, resumed_opt, test::SyntheticPairs{}, test::resume_options(2 * k), {}, state);
 
     Model straight(nn::preset("tiny"), 3);
     optim::AdamW<double, cpu> straight_opt(straight);
-    train::fit(straight, straight_opt, test::SyntheticPairs{}, worker_options(2 * k), {});
+    train::fit(straight, straight_opt, test::SyntheticPairs{}, test::resume_options(2 * k), {});
     const auto a = parameters(straight), b = parameters(resumed);
     for (const auto& [name, p] : a) {
         INFO(name);
@@ -84,7 +74,7 @@ TEST_CASE("the same seed and thread count give bit-identical parameters run to r
     auto run = [] {
         Model model(nn::preset("tiny"), 3);
         optim::AdamW<double, cpu> opt(model);
-        train::fit(model, opt, test::SyntheticPairs{}, worker_options(6), {});
+        train::fit(model, opt, test::SyntheticPairs{}, test::resume_options(6), {});
         return parameters(model);
     };
     const auto a = run(), b = run();
@@ -94,7 +84,7 @@ TEST_CASE("the same seed and thread count give bit-identical parameters run to r
 TEST_CASE("a non-finite step is skipped (no update, counted, reported) or stops the run, as asked") {
     Model model(nn::preset("tiny"), 3);
     optim::AdamW<double, cpu> opt(model);
-    auto o = worker_options(4);
+    auto o = test::resume_options(4);
     std::vector<bool> skipped;
     std::map<std::string, Tensor<double>> before_step_3, after_step_3;
     train::Hooks hooks;
@@ -119,6 +109,6 @@ TEST_CASE("a logit_scale forced above ln 100 is clamped back after the step") {
     Model model(nn::preset("tiny"), 3);
     optim::AdamW<double, cpu> opt(model);
     model.loss_fn.logit_scale.value()[0] = 10.0;  // e^10 ≈ 22026, far above the clamp
-    train::fit(model, opt, test::SyntheticPairs{}, worker_options(1), {});
+    train::fit(model, opt, test::SyntheticPairs{}, test::resume_options(1), {});
     CHECK(model.loss_fn.logit_scale.value()[0] == doctest::Approx(std::log(100.0)));
 }
