@@ -27,7 +27,10 @@ inline void eval_command(const EvalOptions& o) {
     const auto config = io::config_from_json(json::parse(metadata_at(meta, "config", path)));
     const tasks::CaptionEncoder encoder(tasks::merges_from_text(metadata_at(meta, "tokenizer_merges", path)),
                                         std::stoi(metadata_at(meta, "context_length", path)));
-    auto dataset = Dataset::open(metadata_at(meta, "dataset", path), o.data_dir);
+    const auto dataset_name = metadata_at(meta, "dataset", path);
+    CONTRA_CHECK(!Dataset::is_files(dataset_name), path, " was trained on ", dataset_name,
+                 " files, which have no labels to evaluate on: use contra zeroshot with your labels and images");
+    auto dataset = Dataset::open(dataset_name, o.data_dir);
     if (!o.templates.empty()) dataset.templates = data::read_templates(o.templates);
     const std::uint64_t seed = std::stoull(metadata_at(meta, "seed", path));
     Model model(config, seed);

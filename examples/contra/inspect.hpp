@@ -37,9 +37,7 @@ inline void inspect_command(const InspectOptions& o) {
                     p.layout == io::WeightLayout::hf ? "Hugging Face" : p.layout == io::WeightLayout::contra ? "contra" : "OpenAI",
                     io::activation_name(p.activation).c_str(), io::to_json(p.config).dump().c_str());
         if (const auto& r = p.resnet)
-            std::printf("image tower: ModifiedResNet, stages %lld-%lld-%lld-%lld, width %lld, %lld px, %lld heads (config.vision unused)\n",
-                        (long long)r->layers[0], (long long)r->layers[1], (long long)r->layers[2], (long long)r->layers[3],
-                        (long long)r->width, (long long)r->image_size, (long long)r->heads);
+            std::printf("image tower: ModifiedResNet %s (config.vision unused)\n", io::to_json(*r).dump().c_str());
     } catch (const Error& e) {
         std::printf("not read as a CLIP model: %s\n", e.what());
     }

@@ -7,6 +7,7 @@
 #include <contra/nn/nn.hpp>
 #include <contra/tasks/evaluate.hpp>
 #include <contra/tasks/fashion_mnist.hpp>
+#include <contra/tasks/image_text.hpp>
 #include <contra/tasks/shapes.hpp>
 #include <nlohmann/json.hpp>
 
@@ -23,7 +24,7 @@ inline constexpr std::int64_t kShapesProbeImages = 10000;  // linear-probe train
 
 // The data of a run: Fashion-MNIST splits (loaded once) or the shapes generator settings.
 struct Dataset {
-    std::string name;  // "fashion-mnist" or "shapes"
+    std::string name;  // "fashion-mnist", "shapes", or "csv"/"webdataset" (the pairs are read by tasks::ImageTextStream)
     std::string dir;   // Fashion-MNIST directory
     std::optional<data::FashionMnist> train, test;
 
@@ -32,15 +33,18 @@ struct Dataset {
         if (name == "fashion-mnist") {
             d.train = data::load_fashion_mnist(data::Split::train, dir);
             d.test = data::load_fashion_mnist(data::Split::test, dir);
-        } else if (name != "shapes") {
-            throw Error("unknown dataset '" + name + "' (known: fashion-mnist, shapes)");
+        } else if (name != "shapes" && !is_files(name)) {
+            throw Error("unknown dataset '" + name + "' (known: fashion-mnist, shapes, csv, webdataset)");
         }
         return d;
     }
+    static bool is_files(const std::string& name) { return name == "csv" || name == "webdataset"; }
     bool is_shapes() const { return name == "shapes"; }
     std::vector<std::string> corpus() const { return is_shapes() ? tasks::shapes_corpus() : tasks::fashion_mnist_corpus(); }
+    // class_names(): the labels zero-shot evaluation names (none for image–caption files).
     std::vector<std::string> class_names() const {
         std::vector<std::string> out;
+        if (is_files(name)) return out;
         if (is_shapes())
             for (const auto& c : data::shapes::classes()) out.push_back(c.name);
         else
@@ -113,6 +117,13 @@ inline tasks::ZeroShotResult zero_shot_on(const Model& model, const Dataset& d, 
     return tasks::zero_shot(features, classifier, test.labels);
 }
 
+// retrieval_json(r): recall at 1, 5 and 10 both ways, as results.json holds them.
+inline json retrieval_json(const eval::RetrievalResult& r) {
+    return {{"image_to_text_r1", r.image_to_text_r1}, {"image_to_text_r5", r.image_to_text_r5},
+            {"image_to_text_r10", r.image_to_text_r10}, {"text_to_image_r1", r.text_to_image_r1},
+            {"text_to_image_r5", r.text_to_image_r5}, {"text_to_image_r10", r.text_to_image_r10}};
+}
+
 struct Evaluation {
     json results;                   // the numbers of results.json
     tasks::ZeroShotResult zero_shot;
@@ -164,10 +175,8 @@ inline Evaluation evaluate(const Model& model, const Dataset& d, const tasks::Ca
             captions.push_back(data::caption(ev.class_names[std::size_t(test.labels[std::size_t(i)])],
                                              templates[std::size_t(i) % templates.size()]));
         const auto r = tasks::retrieval(model, encoder, features.rows(0, n), captions);
-        ev.results["retrieval"] = {{"images", n},
-                                   {"image_to_text_r1", r.image_to_text_r1}, {"image_to_text_r5", r.image_to_text_r5},
-                                   {"image_to_text_r10", r.image_to_text_r10}, {"text_to_image_r1", r.text_to_image_r1},
-                                   {"text_to_image_r5", r.text_to_image_r5}, {"text_to_image_r10", r.text_to_image_r10}};
+        ev.results["retrieval"] = retrieval_json(r);
+        ev.results["retrieval"]["images"] = n;
     }
     return ev;
 }

@@ -1,5 +1,6 @@
-// contra train: contrastive training from scratch on Fashion-MNIST (default) or the built-in
-// shapes, then the evaluation. Writes checkpoints, metrics.jsonl, results.json and plots.
+// contra train: contrastive training from scratch on Fashion-MNIST (default), the built-in
+// shapes, or the user's image–caption files (a CSV/TSV table or WebDataset shards), then the
+// evaluation. Writes checkpoints, metrics.jsonl, results.json and plots.
 #pragma once
 #include <CLI/CLI.hpp>
 #include <contra/optim/optim.hpp>
@@ -42,6 +43,12 @@ struct TrainOptions {
     double dist_timeout = 120;            // data parallel: seconds a rank may stay silent
     int keep_checkpoints = 3;             // the newest step checkpoints kept in the run folder
     std::string on_nonfinite = "skip";    // a step with a non-finite loss or gradient: skip or stop
+    // Image–caption files (--dataset csv or webdataset).
+    std::string train_data, val_data;     // a caption table, or a shard pattern
+    std::string csv_img_key = "filepath", csv_caption_key = "title", csv_separator;  // open_clip's names
+    std::int64_t train_samples = 0;       // webdataset: samples an epoch (0: counted by reading the shards)
+    std::int64_t image_size = 0;          // > 0: override the preset's image side
+    int workers = 2;                      // image decoding threads
 };
 
 namespace detail {
@@ -56,23 +63,107 @@ inline std::string default_out_dir(const std::string& dataset) {
 }
 
 inline void write_json(const std::filesystem::path& path, const json& j) { report::write_text_atomically(path, j.dump(2) + "\n"); }
+
+inline void write_loss_chart(const std::filesystem::path& out, const std::vector<double>& steps, const std::vector<double>& loss) {
+    report::write_svg(out / "loss.svg",
+                      report::LineChart{"Training loss", "step", "loss", {{"loss", steps, loss}}, std::nullopt, std::nullopt});
+}
 }  // namespace detail
+
+// open_image_text(o, path, training, comm): the pairs of a caption table or of shards, as
+// --dataset says; training: this rank's share, shuffled and augmented; else all, in file order.
+inline tasks::ImageTextStream open_image_text(const TrainOptions& o, const std::string& path, bool training,
+                                              const dist::Communicator* comm) {
+    CONTRA_CHECK(!path.empty(), "--dataset ", o.dataset, " needs ", training ? "--train-data" : "--val-data", " (",
+                 o.dataset == "csv" ? "a CSV/TSV file of image paths and captions" : "shards like 'data/{000..099}.tar'", ")");
+    tasks::ImageTextOptions io;
+    io.image_size = o.image_size > 0 ? int(o.image_size) : int(nn::preset(o.arch).vision.image_size);
+    io.augment = training && !o.no_augment;
+    io.shuffle = training;
+    io.workers = std::size_t(std::max(0, o.workers));
+    io.seed = o.seed;
+    io.rank = training && comm ? comm->rank() : 0;
+    io.world = training && comm ? comm->size() : 1;
+    io.samples_per_epoch = training ? o.train_samples : 0;
+    const data::Tokenizer bytes_only;  // replaced by use_tokenizer once the vocabulary is known
+    if (o.dataset == "webdataset") return tasks::ImageTextStream::webdataset(path, bytes_only, data::kClipContextLength, io);
+    CONTRA_CHECK(o.csv_separator.size() <= 1 || o.csv_separator == "\\t", "--csv-separator must be one character, got '",
+                 o.csv_separator, "'");
+    data::CaptionTableOptions table;
+    table.image_column = o.csv_img_key;
+    table.caption_column = o.csv_caption_key;
+    if (!o.csv_separator.empty()) table.separator = o.csv_separator == "\\t" ? '\t' : o.csv_separator[0];
+    return tasks::ImageTextStream::csv(path, table, bytes_only, data::kClipContextLength, io);
+}
+
+// caption_sample(pairs): the captions a vocabulary is learned from and the context sized by
+// (the first 100,000: enough for a vocabulary, quick to read).
+inline std::vector<std::string> caption_sample(const tasks::ImageTextStream& pairs) {
+    const auto& all = pairs.captions();
+    return {all.begin(), all.begin() + std::ptrdiff_t(std::min<std::size_t>(all.size(), 100000))};
+}
+
+// report_files(...): the end of a run on image–caption files: retrieval on --val-data (when
+// given), the skipped samples, results.json and the loss curve.
+inline void report_files(Model& model, const TrainOptions& o, const tasks::CaptionEncoder& encoder,
+                         const tasks::ImageTextStream& train_pairs,
+                         const train::State& state, const json& options, const std::vector<double>& steps,
+                         const std::vector<double>& loss) {
+    const std::filesystem::path out(o.out);
+    const auto seen = train_pairs.stats();
+    json results = {{"train_seconds", state.elapsed_s}, {"steps", state.step}, {"skipped_steps", state.skipped_steps},
+                    {"pairs_seen", state.step * o.batch}, {"train_pairs_per_epoch", train_pairs.size()},
+                    {"skipped_samples", seen.skipped}, {"options", options}, {"parameters", model.parameter_count()}};
+    if (!seen.messages.empty()) results["first_skip_reason"] = seen.messages.front();
+    if (!o.val_data.empty()) {
+        auto val = open_image_text(o, o.val_data, false, nullptr);
+        val.use_tokenizer(encoder.tokenizer(), encoder.context_length());
+        const auto [r, n] = tasks::paired_retrieval(model, val, o.eval_subset);
+        results["retrieval"] = retrieval_json(r);
+        results["retrieval"]["pairs"] = n;
+        results["val_skipped_samples"] = val.stats().skipped;
+    }
+    detail::write_json(out / "results.json", results);
+    detail::write_loss_chart(out, steps, loss);
+    std::printf("%s\n", results.dump(2).c_str());
+    if (seen.skipped > 0)
+        std::printf("%llu training samples could not be read and were skipped (first: %s)\n",
+                    (unsigned long long)seen.skipped, seen.messages.front().c_str());
+    if (results.contains("retrieval"))
+        std::printf("retrieval on %lld held-out pairs: image→text R@1 %.2f%%, text→image R@1 %.2f%%; results in %s\n",
+                    (long long)results["retrieval"]["pairs"].get<std::int64_t>(),
+                    100 * results["retrieval"]["image_to_text_r1"].get<double>(),
+                    100 * results["retrieval"]["text_to_image_r1"].get<double>(), (out / "results.json").string().c_str());
+    else
+        std::printf("no --val-data given, so no retrieval figures; results in %s\n", (out / "results.json").string().c_str());
+}
 
 inline void train_command(TrainOptions& o);
 
 inline void add_train(CLI::App& app, TrainOptions& o, std::function<void()>& run) {
     auto* cmd = app.add_subcommand("train", "Train a CLIP from scratch and evaluate it zero-shot");
-    cmd->add_option("--dataset", o.dataset, "fashion-mnist or shapes")->capture_default_str();
+    cmd->add_option("--dataset", o.dataset, "fashion-mnist, shapes, csv (a caption table) or webdataset (tar shards)")
+        ->check(CLI::IsMember({"fashion-mnist", "shapes", "csv", "webdataset"}))
+        ->capture_default_str();
+    cmd->add_option("--train-data", o.train_data, "csv/webdataset: the caption table, or shards like 'data/{000..099}.tar'");
+    cmd->add_option("--val-data", o.val_data, "csv/webdataset: held-out pairs for image-text retrieval at the end");
+    cmd->add_option("--csv-img-key", o.csv_img_key, "csv: the column of image paths")->capture_default_str();
+    cmd->add_option("--csv-caption-key", o.csv_caption_key, "csv: the column of captions")->capture_default_str();
+    cmd->add_option("--csv-separator", o.csv_separator, "csv: the field separator (default: tab if the header has one, else comma)");
+    cmd->add_option("--train-samples", o.train_samples, "webdataset: samples an epoch (default: counted by reading the shards once)");
+    cmd->add_option("--image-size", o.image_size, "Override the preset's image side (the patch size must divide it)");
+    cmd->add_option("--workers", o.workers, "csv/webdataset: image decoding threads")->capture_default_str();
     cmd->add_option("--data", o.data_dir, "Fashion-MNIST directory (IDX files)")->capture_default_str();
     cmd->add_option("--out", o.out, "Output folder (default runs/<dataset>-<date>)");
-    cmd->add_option("--arch", o.arch, "Model preset (default: fmnist or shapes)");
+    cmd->add_option("--arch", o.arch, "Model preset (default: fmnist for fashion-mnist, shapes otherwise)");
     cmd->add_option("--patch-size", o.patch_size, "Override the preset's patch size (must divide the image size)");
     cmd->add_option("--vision-layers", o.vision_layers, "Override the preset's number of image transformer blocks");
     cmd->add_option("--vision-width", o.vision_width, "Override the preset's image transformer width (heads of 32)");
     cmd->add_option("--stem-channels", o.stem_channels, "Override the preset's 3×3 convolution stem (0: none)");
     cmd->add_option("--bpe", o.bpe, "A BPE merges file (e.g. CLIP's bpe_simple_vocab_16e6.txt.gz) instead of learning one");
     cmd->add_option("--vocab-size", o.vocab_size, "Vocabulary size when learning BPE from the captions")->capture_default_str();
-    cmd->add_option("--resume", o.resume, "Continue from a checkpoint file (or a run folder)");
+    cmd->add_option("--resume", o.resume,
+                    "Continue from a checkpoint file (or a run folder) with the run's own model, data and training options");
     cmd->add_option("--device", o.device, "cpu or cuda")->capture_default_str();
     cmd->add_option("--batch", o.batch, "Pairs per step")->capture_default_str();
     cmd->add_option("--lr", o.lr, "Peak learning rate")->capture_default_str();
@@ -136,16 +227,41 @@ inline void train_command(TrainOptions& o) {
         }
         resumed = io::SafetensorsFile::read(resume_path).metadata();
         o.dataset = metadata_at(resumed, "dataset", resume_path);
+        // The run goes on as it started: its training options and data come from the checkpoint.
+        const auto saved = json::parse(metadata_at(resumed, "options", resume_path));
+        o.batch = saved.value("batch", o.batch);
+        o.lr = saved.value("lr", o.lr);
+        o.warmup = saved.value("warmup", o.warmup);
+        o.schedule = saved.value("schedule", o.schedule);
+        o.weight_decay = saved.value("weight_decay", o.weight_decay);
+        o.grad_clip = saved.value("grad_clip", o.grad_clip);
+        o.epochs = saved.value("epochs", o.epochs);
+        o.time_budget = saved.value("time_budget", o.time_budget);
+        o.accumulate = saved.value("accumulate", o.accumulate);
+        o.train_subset = saved.value("train_subset", o.train_subset);
+        o.local_loss = saved.value("local_loss", o.local_loss);
+        o.no_augment = o.dataset != "shapes" && !saved.value("augment", !o.no_augment);
+        o.arch = saved.value("arch", o.arch);
+        if (o.train_data.empty()) o.train_data = saved.value("train_data", "");
+        if (o.val_data.empty()) o.val_data = saved.value("val_data", "");
+        o.csv_img_key = saved.value("csv_img_key", o.csv_img_key);
+        o.csv_caption_key = saved.value("csv_caption_key", o.csv_caption_key);
+        o.csv_separator = saved.value("csv_separator", o.csv_separator);
+        o.train_samples = saved.value("train_samples", o.train_samples);
+        o.image_size = saved.value("image_size", o.image_size);
         if (o.out.empty()) o.out = fs::path(resume_path).parent_path().string();
     }
-    const bool shapes = o.dataset == "shapes";
-    if (o.arch.empty()) o.arch = shapes ? "shapes" : "fmnist";
-    if (o.epochs <= 0) o.epochs = shapes ? 10 : 12;  // measured: docs/benchmarks.md
+    const bool shapes = o.dataset == "shapes", files = o.dataset == "csv" || o.dataset == "webdataset";
+    if (o.arch.empty()) o.arch = o.dataset == "fashion-mnist" ? "fmnist" : "shapes";
+    if (o.epochs <= 0) o.epochs = o.dataset == "fashion-mnist" ? 12 : 10;  // measured: docs/benchmarks.md
+    if (files) o.eval_points = 0;  // no labels to check zero-shot on during training
     if (o.out.empty()) o.out = detail::default_out_dir(o.dataset);
     const fs::path out(o.out);
     if (lead) fs::create_directories(out);
 
     const auto dataset = Dataset::open(o.dataset, o.data_dir);
+    std::optional<tasks::ImageTextStream> pairs_on_disk;  // csv / webdataset: this rank's share
+    if (files) pairs_on_disk.emplace(open_image_text(o, o.train_data, true, comm.get()));
     tasks::CaptionEncoder encoder;
     nn::ClipConfig config;
     if (!resumed.empty()) {
@@ -154,9 +270,10 @@ inline void train_command(TrainOptions& o) {
                                         std::stoi(metadata_at(resumed, "context_length", resume_path)));
         o.seed = std::stoull(metadata_at(resumed, "seed", resume_path));
     } else {
-        auto tokenizer = o.bpe.empty() ? data::learn_bpe(dataset.corpus(), int(o.vocab_size))
-                                       : data::Tokenizer::from_merges_file(o.bpe);
-        auto everything = dataset.corpus();
+        auto everything = files ? caption_sample(*pairs_on_disk) : dataset.corpus();
+        CONTRA_CHECK(!everything.empty() || !o.bpe.empty(), "--train-samples skips reading the captions, so there are "
+                                                            "none to learn a vocabulary from: give --bpe FILE");
+        auto tokenizer = o.bpe.empty() ? data::learn_bpe(everything, int(o.vocab_size)) : data::Tokenizer::from_merges_file(o.bpe);
         for (const auto& p : dataset.eval_prompts()) everything.push_back(p);
         const int context = tasks::CaptionEncoder::fitting_context(tokenizer, everything);
         encoder = tasks::CaptionEncoder(std::move(tokenizer), context);
@@ -169,15 +286,28 @@ inline void train_command(TrainOptions& o) {
             config.vision.heads = o.vision_width / 32;
         }
         if (o.stem_channels >= 0) config.vision.stem_channels = o.stem_channels;
+        if (o.image_size > 0) config.vision.image_size = o.image_size;
+        CONTRA_CHECK(!files || config.vision.channels == 3, "--arch ", o.arch, " takes ", config.vision.channels,
+                     "-channel images; image files are read as RGB: choose a preset with 3 channels (shapes, tiny, ViT-B-32, ...)");
         config.text.vocab_size = encoder.vocab_size();
         config.text.context_length = encoder.context_length();
     }
-    const json options = {{"dataset", o.dataset}, {"arch", o.arch},       {"batch", o.batch},   {"lr", o.lr},
+    json options = {{"dataset", o.dataset}, {"arch", o.arch},       {"batch", o.batch},   {"lr", o.lr},
                           {"warmup", o.warmup},   {"schedule", o.schedule}, {"weight_decay", o.weight_decay},
                           {"grad_clip", o.grad_clip}, {"epochs", o.epochs}, {"time_budget", o.time_budget},
                           {"seed", o.seed},       {"threads", num_threads()}, {"train_subset", o.train_subset},
                           {"augment", !o.no_augment && !shapes}, {"accumulate", o.accumulate},
                           {"ranks", comm ? comm->size() : 1}, {"local_loss", o.local_loss}};
+    if (files) {
+        options["train_data"] = o.train_data;
+        options["val_data"] = o.val_data;
+        options["image_size"] = config.vision.image_size;
+        options["csv_img_key"] = o.csv_img_key;
+        options["csv_caption_key"] = o.csv_caption_key;
+        options["csv_separator"] = o.csv_separator;
+        options["train_samples"] = o.train_samples;
+        pairs_on_disk->use_tokenizer(encoder.tokenizer(), encoder.context_length());
+    }
 
     Model model(config, o.seed);
     model.visual.transformer.checkpointing = model.text.transformer.checkpointing = o.checkpoint_activations;
@@ -223,7 +353,7 @@ inline void train_command(TrainOptions& o) {
     std::ofstream metrics;
     if (lead) metrics.open(out / "metrics.jsonl", state.step > 0 ? std::ios::app : std::ios::trunc);
     train::Progress progress;
-    const auto quick_test = test_images(dataset, o.seed, 1000);
+    const auto quick_test = files ? LabelledImages{} : test_images(dataset, o.seed, 1000);
     std::vector<double> curve_steps, curve_loss, acc_steps, acc_values;
     train::Hooks hooks;
     hooks.checkpoint_every = o.checkpoint_every;
@@ -257,7 +387,9 @@ inline void train_command(TrainOptions& o) {
     };
 
     train::State final_state;
-    if (shapes) {
+    if (files) {
+        final_state = train::fit(model, optimizer, *pairs_on_disk, topt, hooks, state);
+    } else if (shapes) {
         const tasks::ShapesPairs pairs(o.train_subset > 0 ? o.train_subset : o.shapes_train_size, encoder, o.seed);
         final_state = train::fit(model, optimizer, pairs, topt, hooks, state);
     } else {
@@ -274,6 +406,10 @@ inline void train_command(TrainOptions& o) {
     }
 
     std::printf("trained %lld steps in %.1f s; evaluating...\n", (long long)final_state.step, final_state.elapsed_s);
+    if (files) {
+        report_files(model, o, encoder, *pairs_on_disk, final_state, options, curve_steps, curve_loss);
+        return;
+    }
     const auto ev = evaluate(model, dataset, encoder, o.seed, o.eval_subset, o.probe_subset, !o.no_probe);
     json results = ev.results;
     results["train_seconds"] = final_state.elapsed_s;
@@ -284,8 +420,7 @@ inline void train_command(TrainOptions& o) {
     results["parameters"] = model.parameter_count();
     detail::write_json(out / "results.json", results);
 
-    report::LineChart loss_chart{"Training loss", "step", "loss", {{"loss", curve_steps, curve_loss}}, std::nullopt, std::nullopt};
-    report::write_svg(out / "loss.svg", loss_chart);
+    detail::write_loss_chart(out, curve_steps, curve_loss);
     report::write_svg(out / "zero_shot_accuracy.svg",
                       report::LineChart{"Zero-shot top-1 during training (1,000 test images)", "step", "top-1",
                                         {{"zero-shot top-1", acc_steps, acc_values}}, 0.0, 1.0});

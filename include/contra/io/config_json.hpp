@@ -1,5 +1,6 @@
 // contra/io/config_json.hpp — ClipConfig to and from JSON (checkpoint metadata, results files).
-// defines: io::to_json(ClipConfig), io::config_from_json, io::detail::config_int
+// defines: io::to_json(ClipConfig), io::config_from_json, io::to_json(ResNetConfig),
+//          io::resnet_config_from_json, io::detail::config_int
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -62,6 +63,42 @@ inline nn::ClipConfig config_from_json(const nlohmann::json& j) {
         return c;
     } catch (const nlohmann::json::exception& e) {
         throw Error(std::string("model config: ") + e.what());
+    }
+}
+
+// to_json(r): a ModifiedResNet tower's sizes (stored beside the ClipConfig of a ResNet CLIP).
+inline nlohmann::json to_json(const nn::ResNetConfig& r) {
+    return {{"image_size", r.image_size}, {"channels", r.channels}, {"width", r.width}, {"heads", r.heads},
+            {"layers", {r.layers[0], r.layers[1], r.layers[2], r.layers[3]}}};
+}
+
+// resnet_config_from_json(j): the inverse; a missing or mistyped field is a contra::Error, and so
+// is a tower contra cannot build (image size not a multiple of 32, a stage without blocks, width
+// not a multiple of 2, no heads).
+inline nn::ResNetConfig resnet_config_from_json(const nlohmann::json& j) {
+    try {
+        const auto size = [](const nlohmann::json& object, const char* key) {
+            return detail::config_int(object.at(key), key, "ResNet config");
+        };
+        nn::ResNetConfig r;
+        r.image_size = size(j, "image_size");
+        r.channels = size(j, "channels");
+        r.width = size(j, "width");
+        r.heads = size(j, "heads");
+        const auto& layers = j.at("layers");
+        CONTRA_CHECK(layers.is_array() && layers.size() == 4, "ResNet config: \"layers\" must hold 4 stage depths, got ",
+                     layers.dump());
+        for (std::size_t i = 0; i < 4; ++i) {
+            r.layers[i] = detail::config_int(layers[i], "layers", "ResNet config");
+            CONTRA_CHECK(r.layers[i] > 0, "ResNet config: stage ", i + 1, " has no blocks");
+        }
+        CONTRA_CHECK(r.image_size > 0 && r.image_size % 32 == 0, "ResNet config: image_size must be a positive multiple of 32, got ",
+                     r.image_size);
+        CONTRA_CHECK(r.width > 0 && r.width % 2 == 0, "ResNet config: width must be a positive even number, got ", r.width);
+        CONTRA_CHECK(r.heads > 0 && r.channels > 0, "ResNet config: heads and channels must be positive");
+        return r;
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(std::string("ResNet config: ") + e.what());
     }
 }
 

@@ -1,6 +1,6 @@
 // contra/tasks/captions.hpp — captions to token rows for a text tower: a tokenizer, a fixed
 // context length, and a cache (training captions repeat: a few hundred distinct strings).
-// defines: tasks::CaptionEncoder, tasks::merges_to_text, tasks::merges_from_text
+// defines: tasks::pack_token_rows, tasks::CaptionEncoder, tasks::merges_to_text, tasks::merges_from_text
 #pragma once
 #include <algorithm>
 #include <memory>
@@ -15,6 +15,24 @@
 #include "../data/tokenizer.hpp"
 
 namespace contra::tasks {
+
+// pack_token_rows(rows, eot, context): rows of `context` ids (sot … eot, zeros) as [N, L], L the
+// longest row up to and including its eot (at most context): the padding after the end token is
+// cut, since under the causal mask it never reaches the pooled end-token position.
+//   requires: every row holds context ids.
+inline Tensor<ops::Index, cpu> pack_token_rows(const std::vector<std::vector<std::int32_t>>& rows, std::int32_t eot,
+                                               int context) {
+    std::int64_t longest = 1;
+    for (const auto& r : rows) {
+        CONTRA_CHECK(r.size() == std::size_t(context), "pack_token_rows: a row of ", r.size(), " ids, expected ", context);
+        longest = std::max<std::int64_t>(longest, std::int64_t(std::find(r.begin(), r.end(), eot) - r.begin()) + 1);
+    }
+    longest = std::min<std::int64_t>(longest, context);
+    auto out = Tensor<ops::Index, cpu>::empty(Shape{std::int64_t(rows.size()), longest});  // [N, L]
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        std::copy(rows[i].begin(), rows[i].begin() + longest, out.data() + std::int64_t(i) * longest);
+    return out;
+}
 
 class CaptionEncoder {
 public:
@@ -45,17 +63,8 @@ public:
     // end-token position, so the embeddings are the same and the text tower does less work.
     Tensor<ops::Index, cpu> rows(std::span<const std::string> captions) const {
         std::vector<std::vector<std::int32_t>> all;
-        std::int64_t longest = 1;
-        for (const auto& c : captions) {
-            all.push_back(row(c));
-            const auto eot = std::find(all.back().begin(), all.back().end(), tokenizer_.eot());
-            longest = std::max<std::int64_t>(longest, std::int64_t(eot - all.back().begin()) + 1);
-        }
-        longest = std::min<std::int64_t>(longest, context_length_);
-        auto out = Tensor<ops::Index, cpu>::empty(Shape{std::int64_t(captions.size()), longest});
-        for (std::size_t i = 0; i < all.size(); ++i)
-            std::copy(all[i].begin(), all[i].begin() + longest, out.data() + std::int64_t(i) * longest);
-        return out;
+        for (const auto& c : captions) all.push_back(row(c));
+        return pack_token_rows(all, tokenizer_.eot(), context_length_);
     }
 
 private:

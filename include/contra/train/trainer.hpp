@@ -36,6 +36,16 @@ concept PairSource = requires(const S& s, std::span<const std::int64_t> indices,
     { s.batch(indices, epoch) } -> std::same_as<PairBatch>;
 };
 
+// A stream of training pairs read in order (files too many to hold, decoded ahead): size()
+// samples an epoch (all ranks together); seek(p) positions it at raw sample p of the endless
+// sequence of epochs; next(n) gives this rank's next n pairs.
+template <class S>
+concept PairStream = requires(S& s, std::int64_t n) {
+    { s.size() } -> std::convertible_to<std::int64_t>;
+    s.seek(n);
+    { s.next(n) } -> std::same_as<PairBatch>;
+};
+
 struct Options {
     std::int64_t batch_size = 128;
     double lr = 2e-3;
@@ -89,10 +99,13 @@ inline std::vector<std::int64_t> epoch_order(std::int64_t n, std::uint64_t seed,
 
 // fit(model, optimizer, source, options, hooks, state): trains from `state` (a fresh State or one
 // restored from a checkpoint) until the schedule ends, the time budget is spent or stop is set.
-// Returns the final state.
-template <class Model, PairSource Source, class T, class B>
-State fit(Model& model, optim::AdamW<T, B>& optimizer, const Source& source, const Options& options, const Hooks& hooks,
+// source: a PairSource (batches of a fresh permutation each epoch) or a PairStream (read in
+// order, positioned once with seek(state.step · batch · ranks)). Returns the final state.
+template <class Model, class Source, class T, class B>
+    requires PairSource<std::remove_cvref_t<Source>> || PairStream<std::remove_reference_t<Source>>
+State fit(Model& model, optim::AdamW<T, B>& optimizer, Source&& source, const Options& options, const Hooks& hooks,
           State state = {}) {
+    constexpr bool streamed = PairStream<std::remove_reference_t<Source>>;
     using clock = std::chrono::steady_clock;
     const std::int64_t n = source.size(), batch = options.batch_size;
     const int world = options.comm ? options.comm->size() : 1, rank = options.comm ? options.comm->rank() : 0;
@@ -125,13 +138,20 @@ State fit(Model& model, optim::AdamW<T, B>& optimizer, const Source& source, con
         }
         if (stop) break;
         const std::int64_t epoch = state.step / steps_per_epoch, in_epoch = state.step % steps_per_epoch;
-        if (epoch != cached_epoch) {
-            order = epoch_order(n, options.seed, epoch);
-            cached_epoch = epoch;
-        }
         const auto step_start = clock::now();
-        const std::size_t first = std::size_t((in_epoch * world + rank) * batch);  // this rank's slice of the global batch
-        const PairBatch pairs = source.batch(std::span<const std::int64_t>(order).subspan(first, std::size_t(batch)), epoch);
+        PairBatch pairs;
+        if constexpr (streamed) {  // a stream's epochs run on; its position follows the step on resume
+            if (cached_epoch < 0) source.seek(state.step * batch * world);
+            cached_epoch = epoch;
+            pairs = source.next(batch);
+        } else {
+            if (epoch != cached_epoch) {
+                order = epoch_order(n, options.seed, epoch);
+                cached_epoch = epoch;
+            }
+            const std::size_t first = std::size_t((in_epoch * world + rank) * batch);  // this rank's slice of the global batch
+            pairs = source.batch(std::span<const std::int64_t>(order).subspan(first, std::size_t(batch)), epoch);
+        }
         const auto images = to_device<device_of<B>>(cast<T>(pairs.images));
 
         optimizer.zero_grad();
