@@ -7,6 +7,6 @@
 set -e
 cd "$(dirname "$0")/.."
 sh cmake/install-deps.sh python3-torch libopenblas0-pthread
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+sh cmake/configure.sh >/dev/null
 cmake --build build --target contra_cli -j "$(nproc 2>/dev/null || echo 2)"
 exec /usr/bin/python3 benchmarks/compare_pytorch.py "$@"

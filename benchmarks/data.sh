@@ -6,7 +6,7 @@
 set -e
 cd "$(dirname "$0")/.."
 sh cmake/install-deps.sh python3-pil python3-numpy
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+sh cmake/configure.sh -DCONTRA_BENCHMARKS=ON >/dev/null
 cmake --build build --target bench_data -j "$(nproc 2>/dev/null || echo 2)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -11,7 +11,7 @@ namespace {
 void embed(benchmark::State& state, bool images) {
     const std::int64_t batch = state.range(0);
     const auto config = bench::peer_config("vitb32").clip;
-    nn::OpenAiClip<float, cpu> model(config, 0);
+    model::OpenAiClip<float, cpu> model(config, 0);
     const auto pixels = bench::random_images(config.vision, batch);
     const auto tokens = bench::random_tokens(config.text, batch);
     Tape arena_only;
@@ -21,7 +21,7 @@ void embed(benchmark::State& state, bool images) {
         arena_only.reset();
         benchmark::DoNotOptimize((images ? model.encode_image(pixels) : model.encode_text(tokens)).value().data());
     }
-    const auto flops = nn::forward_flops(config);
+    const auto flops = model::forward_flops(config);
     state.counters[images ? "images/s" : "texts/s"] = benchmark::Counter(double(batch), benchmark::Counter::kIsIterationInvariantRate);
     state.counters["GFLOP/s"] = benchmark::Counter(double(batch) * (images ? flops.per_image : flops.per_text) * 1e-9,
                                                    benchmark::Counter::kIsIterationInvariantRate);

@@ -11,7 +11,7 @@ using namespace contra;
 
 namespace {
 void train_step(benchmark::State& state, bench::PeerConfig config) {
-    bench::TrainStep step(config);
+    bench::TrainStep<> step(config);
     for (int warmup = 0; warmup < 2; ++warmup) step.run();  // the arena and the gradients reach their steady size
     for (auto _ : state) benchmark::DoNotOptimize(step.run());
     state.counters["pairs/s"] = benchmark::Counter(double(config.batch), benchmark::Counter::kIsIterationInvariantRate);
@@ -19,7 +19,7 @@ void train_step(benchmark::State& state, bench::PeerConfig config) {
 
 // contra's default model for the main job (`contra train`: --arch fmnist, batch 128).
 bench::PeerConfig main_job_config() {
-    bench::PeerConfig p{nn::preset("fmnist"), 128};
+    bench::PeerConfig p{model::preset("fmnist"), 128};
     p.clip.text.vocab_size = 1000;
     return p;
 }

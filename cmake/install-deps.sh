@@ -2,7 +2,7 @@
 # Installs the Debian packages contra needs that are missing. Usage: sh cmake/install-deps.sh [extra packages...]
 # As root it runs apt-get; otherwise it prints the exact apt-get line and exits with status 1.
 set -e
-packages="build-essential cmake libeigen3-dev doctest-dev libbenchmark-dev nlohmann-json3-dev zlib1g-dev \
+packages="build-essential cmake ninja-build libeigen3-dev doctest-dev libbenchmark-dev nlohmann-json3-dev zlib1g-dev \
 libutf8proc-dev libcli11-dev libstb-dev libturbojpeg0-dev libarchive-dev libopenmpi-dev openmpi-bin $*"
 missing=""
 for p in $packages; do

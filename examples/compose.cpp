@@ -10,12 +10,12 @@
 using namespace contra;
 // The OpenAI image tower, a GELU text tower without the causal mask, SigLIP's sigmoid loss.
 using Text = nn::TextTransformer<nn::ResidualBlock<float, cpu, nn::NoMask, nn::Gelu>>;
-using Model = nn::Clip<nn::OpenAiVision<float, cpu>, Text, loss::SigLip<float, cpu>>;
+using Model = model::Clip<nn::OpenAiVision<float, cpu>, Text, loss::SigLip<float, cpu>>;
 
 int main() {
     auto tokenizer = data::learn_bpe(tasks::shapes_corpus(), 600);       // BPE learned from the captions
     const tasks::ShapesPairs pairs(4096, tasks::CaptionEncoder(tokenizer, 16), /*seed=*/0);
-    nn::ClipConfig config = nn::preset("shapes");                         // sizes are run-time values
+    model::ClipConfig config = model::preset("shapes");                         // sizes are run-time values
     config.text.vocab_size = tokenizer.vocab_size();
     Model model(config, /*seed=*/0);
     optim::AdamW<float, cpu> optimizer(model);

@@ -5,6 +5,6 @@
 set -e
 cd "$(dirname "$0")/.."
 sh cmake/install-deps.sh dataset-fashion-mnist
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+sh cmake/configure.sh >/dev/null
 cmake --build build --target contra_cli -j "$(nproc 2>/dev/null || echo 2)"
 exec build/bin/contra train --dataset fashion-mnist "$@"

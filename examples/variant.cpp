@@ -11,10 +11,10 @@ using T = float;
 using B = cpu;
 
 using BidirectionalText = nn::TextTransformer<nn::ResidualBlock<T, B, nn::NoMask, nn::Gelu>>;
-using Model = nn::Clip<nn::OpenAiVision<T, B>, BidirectionalText, loss::SigLip<T, B>>;
+using Model = model::Clip<nn::OpenAiVision<T, B>, BidirectionalText, loss::SigLip<T, B>>;
 
 int main() {
-    Model model(nn::preset("tiny"), /*seed=*/1);
+    Model model(model::preset("tiny"), /*seed=*/1);
     optim::AdamW<T, B> optimizer(model);
     Rng rng(7);
     auto images = Tensor<T>::empty(Shape{8, 3, 8, 8});                    // random "images"

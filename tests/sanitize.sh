@@ -4,7 +4,8 @@
 set -e
 cd "$(dirname "$0")/.."
 targets=${*:-test_core test_io test_text test_data test_image test_datasets}
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONTRA_SANITIZE=ON -DCONTRA_CUDA=OFF -DCONTRA_MPI=OFF >/dev/null
+generator=""; [ -f build-asan/CMakeCache.txt ] || ! command -v ninja >/dev/null || generator="-G Ninja"
+cmake -S . -B build-asan $generator -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONTRA_SANITIZE=ON -DCONTRA_CUDA=OFF -DCONTRA_MPI=OFF >/dev/null
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 if [ "$targets" = all ]; then
   cmake --build build-asan -j "$(nproc 2>/dev/null || echo 2)"

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <contra/bench/train_step.hpp>
+#include <contra/contra.hpp>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -37,12 +38,12 @@ double median_seconds(int repeats, F&& f) {
 inline void bench_train(const BenchOptions& o) {
     set_num_threads(o.threads);
     const auto config = bench::peer_config(o.config);
-    bench::TrainStep step(config);
+    bench::TrainStep<> step(config);
     step.model().visual.transformer.checkpointing = step.model().text.transformer.checkpointing = o.checkpoint_activations;
     step.run();  // with the untimed call below: the arena and gradients reach their steady size
     double loss = 0;
     const double seconds = detail::median_seconds(std::max(1, o.steps), [&] { loss = step.run(); });
-    const auto flops = nn::forward_flops(config.clip);
+    const auto flops = model::forward_flops(config.clip);
     const double step_flops = 3 * double(config.batch) * (flops.per_image + flops.per_text);  // forward + backward
     const nlohmann::json line = {{"config", o.config},
                                  {"contra", "0.1.0"},
@@ -63,7 +64,7 @@ inline void bench_embed(const BenchOptions& o) {
     set_num_threads(o.threads);
     auto config = bench::peer_config("vitb32");
     config.batch = o.batch;
-    nn::OpenAiClip<float, cpu> model(config.clip, 0);
+    model::OpenAiClip<float, cpu> model(config.clip, 0);
     const auto images = bench::random_images(config.clip.vision, o.batch);
     const auto tokens = bench::random_tokens(config.clip.text, o.batch);
     Tape arena_only;  // activations come from its arena; NoGrad records nothing
@@ -77,7 +78,7 @@ inline void bench_embed(const BenchOptions& o) {
     };
     const double image_s = timed([&] { return model.encode_image(images); });
     const double text_s = timed([&] { return model.encode_text(tokens); });
-    const auto flops = nn::forward_flops(config.clip);
+    const auto flops = model::forward_flops(config.clip);
     const nlohmann::json line = {{"contra", "0.1.0"},
                                  {"threads", o.threads},
                                  {"batch", o.batch},

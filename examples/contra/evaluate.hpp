@@ -34,10 +34,10 @@ inline void eval_command(const EvalOptions& o) {
     if (!o.templates.empty()) dataset.templates = data::read_templates(o.templates);
     const std::uint64_t seed = std::stoull(metadata_at(meta, "seed", path));
     Model model(config, seed);
-    io::load_checkpoint<Model, float, cpu>(path, model, nullptr);
+    io::load_checkpoint(path, model);
     auto ev = evaluate(model, dataset, encoder, seed, o.eval_subset, o.probe_subset, !o.no_probe);
     if (!o.templates.empty()) ev.results["zero_shot_templates_file"] = o.templates;
-    report::write_text_atomically(fs::path(path).parent_path() / "eval.json", ev.results.dump(2) + "\n");
+    write_file_atomically(fs::path(path).parent_path() / "eval.json", ev.results.dump(2) + "\n");
     std::printf("%s\n", ev.results.dump(2).c_str());
     std::printf("zero-shot top-1: %.2f%%  (top-5 %.2f%%)\n", 100 * ev.zero_shot.top1, 100 * ev.zero_shot.top5);
 }

@@ -24,13 +24,13 @@ struct InfoOptions {
 inline void add_info(CLI::App& app, InfoOptions& o, std::function<void()>& run) {
     auto* cmd = app.add_subcommand("info", "Parameter counts and forward FLOPs of a model preset");
     std::string known;
-    for (const auto& n : nn::preset_names()) known += (known.empty() ? "" : ", ") + n;
+    for (const auto& n : model::preset_names()) known += (known.empty() ? "" : ", ") + n;
     cmd->add_option("--arch", o.arch, "Preset: " + known)->capture_default_str();
     cmd->callback([&] {
         run = [&] {
-            const auto config = nn::preset(o.arch);
-            const auto count = nn::count_parameters(config);
-            const auto flops = nn::forward_flops(config);
+            const auto config = model::preset(o.arch);
+            const auto count = model::count_parameters(config);
+            const auto flops = model::forward_flops(config);
             const auto& v = config.vision;
             const auto& t = config.text;
             std::printf("%s  (embed %lld)\n", config.name.c_str(), (long long)config.embed_dim);

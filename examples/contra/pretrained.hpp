@@ -46,11 +46,11 @@ void with_pretrained(const io::Pretrained& p, F&& f) {
     };
     if (p.resnet) {
         CONTRA_CHECK(p.activation == ops::Activation::quick_gelu, "ResNet CLIPs are built with QuickGELU text towers");
-        return run(std::type_identity<nn::OpenAiResNetClip<T, cpu>>{}, *p.resnet);
+        return run(std::type_identity<model::OpenAiResNetClip<T, cpu>>{}, *p.resnet);
     }
     switch (p.activation) {
-        case ops::Activation::quick_gelu: return run(std::type_identity<nn::OpenAiClip<T, cpu>>{});
-        case ops::Activation::gelu: return run(std::type_identity<nn::ClipWithActivation<nn::Gelu, T, cpu>>{});
+        case ops::Activation::quick_gelu: return run(std::type_identity<model::OpenAiClip<T, cpu>>{});
+        case ops::Activation::gelu: return run(std::type_identity<model::ClipWithActivation<nn::Gelu, T, cpu>>{});
         default: throw Error("activation " + io::activation_name(p.activation) + " is not built into this program");
     }
 }

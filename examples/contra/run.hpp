@@ -16,7 +16,7 @@
 
 namespace contra::cli {
 
-using Model = nn::OpenAiClip<float, cpu>;
+using Model = model::OpenAiClip<float, cpu>;
 using json = nlohmann::json;
 
 inline constexpr std::int64_t kShapesTestImages = 3600;    // 100 per colour–shape class on average
@@ -182,7 +182,7 @@ inline Evaluation evaluate(const Model& model, const Dataset& d, const tasks::Ca
 }
 
 // Run metadata stored in every checkpoint, enough to rebuild the model and its tokenizer.
-inline std::map<std::string, std::string> run_metadata(const nn::ClipConfig& config, const tasks::CaptionEncoder& encoder,
+inline std::map<std::string, std::string> run_metadata(const model::ClipConfig& config, const tasks::CaptionEncoder& encoder,
                                                        const Dataset& d, std::uint64_t seed, const json& options) {
     return {{"config", io::to_json(config).dump()},
             {"tokenizer_merges", tasks::merges_to_text(encoder.tokenizer())},

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <contra/optim/optim.hpp>
 #include <contra/report/svg.hpp>
+#include <contra/dist/gather.hpp>
 #include <contra/train/progress.hpp>
 
 #include <csignal>
@@ -62,7 +63,7 @@ inline std::string default_out_dir(const std::string& dataset) {
     return "runs/" + dataset + "-" + stamp;
 }
 
-inline void write_json(const std::filesystem::path& path, const json& j) { report::write_text_atomically(path, j.dump(2) + "\n"); }
+inline void write_json(const std::filesystem::path& path, const json& j) { write_file_atomically(path, j.dump(2) + "\n"); }
 
 inline void write_loss_chart(const std::filesystem::path& out, const std::vector<double>& steps, const std::vector<double>& loss) {
     report::write_svg(out / "loss.svg",
@@ -77,7 +78,7 @@ inline tasks::ImageTextStream open_image_text(const TrainOptions& o, const std::
     CONTRA_CHECK(!path.empty(), "--dataset ", o.dataset, " needs ", training ? "--train-data" : "--val-data", " (",
                  o.dataset == "csv" ? "a CSV/TSV file of image paths and captions" : "shards like 'data/{000..099}.tar'", ")");
     tasks::ImageTextOptions io;
-    io.image_size = o.image_size > 0 ? int(o.image_size) : int(nn::preset(o.arch).vision.image_size);
+    io.image_size = o.image_size > 0 ? int(o.image_size) : int(model::preset(o.arch).vision.image_size);
     io.augment = training && !o.no_augment;
     io.shuffle = training;
     io.workers = std::size_t(std::max(0, o.workers));
@@ -263,7 +264,7 @@ inline void train_command(TrainOptions& o) {
     std::optional<tasks::ImageTextStream> pairs_on_disk;  // csv / webdataset: this rank's share
     if (files) pairs_on_disk.emplace(open_image_text(o, o.train_data, true, comm.get()));
     tasks::CaptionEncoder encoder;
-    nn::ClipConfig config;
+    model::ClipConfig config;
     if (!resumed.empty()) {
         config = io::config_from_json(json::parse(metadata_at(resumed, "config", resume_path)));
         encoder = tasks::CaptionEncoder(tasks::merges_from_text(metadata_at(resumed, "tokenizer_merges", resume_path)),
@@ -277,7 +278,7 @@ inline void train_command(TrainOptions& o) {
         for (const auto& p : dataset.eval_prompts()) everything.push_back(p);
         const int context = tasks::CaptionEncoder::fitting_context(tokenizer, everything);
         encoder = tasks::CaptionEncoder(std::move(tokenizer), context);
-        config = nn::preset(o.arch);
+        config = model::preset(o.arch);
         if (o.patch_size > 0) config.vision.patch_size = o.patch_size;
         if (o.vision_layers > 0) config.vision.layers = o.vision_layers;
         if (o.vision_width > 0) {
@@ -311,7 +312,7 @@ inline void train_command(TrainOptions& o) {
 
     Model model(config, o.seed);
     model.visual.transformer.checkpointing = model.text.transformer.checkpointing = o.checkpoint_activations;
-    if (comm) model.loss_fn.gather = {comm.get(), o.local_loss};
+    if (comm) model.loss_fn.gather = dist::gather_features<float, cpu>(*comm, o.local_loss);
     optim::AdamWOptions adamw;
     adamw.weight_decay = o.weight_decay;
     optim::AdamW<float, cpu> optimizer(model, adamw);
@@ -343,7 +344,7 @@ inline void train_command(TrainOptions& o) {
     topt.time_budget_s = o.time_budget;
     topt.seed = o.seed;
     topt.accumulate = o.accumulate;
-    topt.on_nonfinite = o.on_nonfinite == "stop" ? train::Options::NonFinite::stop : train::Options::NonFinite::skip;
+    topt.on_nonfinite = o.on_nonfinite == "stop" ? train::NonFinite::stop : train::NonFinite::skip;
     topt.comm = comm.get();
     topt.stop = &detail::stop_requested;
     std::signal(SIGINT, detail::on_interrupt);

@@ -47,12 +47,12 @@ int main() {
             // Unrelated images and captions: the images of two independent batches.
             const auto I = teach::random_batch(n, e, 0, 2 * d + 1).images;
             const auto T = teach::random_batch(n, e, 0, 2 * d + 2).images;
-            nn::init_constant(info_nce.logit_scale, std::log(s));
+            init_constant(info_nce.logit_scale, std::log(s));
             loss += info_nce(Var<double>(I), Var<double>(T)).value().item() / draws;
             const auto w = negative_weights(info_nce, I, T);
             hardest += w.hardest / draws;
             share += w.share / draws;
-            nn::init_constant(info_nce.logit_scale, std::log(100.0));
+            init_constant(info_nce.logit_scale, std::log(100.0));
             share_100 += negative_weights(info_nce, I, T).share / draws;
         }
         // logits s·cos with cos ~ N(0, 1/E): E[log Σ_j e^{z_j}] ≈ log N + s²/2E for large N

@@ -41,7 +41,7 @@ int main() {
     std::printf("%8s %8s %10s %10s %12s %14s %10s\n", "scale", "tau", "loss", "ideal", "|dfeatures|",
                 "dloss/dtau", "P(match)");
     for (double s : {1.0, 10.0, 1 / 0.07, 30.0, 100.0}) {
-        nn::init_constant(info_nce.logit_scale, std::log(s));
+        init_constant(info_nce.logit_scale, std::log(s));
         const auto m = measure(info_nce, I, T);
         // The same loss for a perfect batch: each caption equal to its image, the four pairs a
         // regular simplex (cosine 1 with the match, −1/(N−1) with every other).
@@ -52,7 +52,7 @@ int main() {
 
     // The clamp, as open_clip: after every optimizer step, logit_scale is put back into [0, ln 100].
     for (double tau : {std::log(200.0), -0.5}) {
-        nn::init_constant(info_nce.logit_scale, tau);
+        init_constant(info_nce.logit_scale, tau);
         info_nce.clamp_parameters();
         std::printf("clamp_parameters(): logit_scale %7.4f -> %.4f (scale %.2f)\n", tau,
                     info_nce.logit_scale.value().item(), std::exp(info_nce.logit_scale.value().item()));

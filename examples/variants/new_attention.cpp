@@ -22,9 +22,9 @@ struct CosineAttention {
     using V = Var<T, B>;
 
     std::int64_t heads = 1;
-    nn::Parameter<T, B> in_proj_weight;        // [3W, W] rows q, k, v, as nn::MultiHeadAttention
-    nn::Parameter<T, B> in_proj_bias;          // [3W]
-    nn::Parameter<T, B> logit_scale{Shape{}};  // [] the log of the scores' scale
+    Parameter<T, B> in_proj_weight;        // [3W, W] rows q, k, v, as nn::MultiHeadAttention
+    Parameter<T, B> in_proj_bias;          // [3W]
+    Parameter<T, B> logit_scale{Shape{}};  // [] the log of the scores' scale
     nn::Linear<T, B> out_proj;                 // [W, W]
 
     CosineAttention(std::int64_t width, std::int64_t heads_)
@@ -49,18 +49,18 @@ struct CosineAttention {
 
     template <class F>
     void visit_parameters(F&& f, const std::string& prefix) {
-        f(nn::join(prefix, "in_proj_weight"), in_proj_weight);
-        f(nn::join(prefix, "in_proj_bias"), in_proj_bias);
-        f(nn::join(prefix, "logit_scale"), logit_scale);
-        out_proj.visit_parameters(f, nn::join(prefix, "out_proj"));
+        f(join(prefix, "in_proj_weight"), in_proj_weight);
+        f(join(prefix, "in_proj_bias"), in_proj_bias);
+        f(join(prefix, "logit_scale"), logit_scale);
+        out_proj.visit_parameters(f, join(prefix, "out_proj"));
     }
-    // Called by TransformerBlock::init_default: xavier-uniform in_proj, zero biases, scale 10.
-    void init_default(std::uint64_t seed, const std::string& prefix) {
+    // Called by TransformerBlock::initialize: xavier-uniform in_proj, zero biases, scale 10.
+    void initialize(std::uint64_t seed, const std::string& prefix) {
         const double w = double(in_proj_weight.shape()[1]);
-        nn::init_uniform(in_proj_weight, std::sqrt(6.0 / (4 * w)), seed, nn::join(prefix, "in_proj_weight"));
-        nn::init_constant(in_proj_bias, 0.0);
-        nn::init_constant(logit_scale, std::log(10.0));
-        out_proj.init_default(seed, nn::join(prefix, "out_proj"));
+        init_uniform(in_proj_weight, std::sqrt(6.0 / (4 * w)), seed, join(prefix, "in_proj_weight"));
+        init_constant(in_proj_bias, 0.0);
+        init_constant(logit_scale, std::log(10.0));
+        out_proj.initialize(seed, join(prefix, "out_proj"));
     }
 };
 
@@ -68,7 +68,7 @@ struct CosineAttention {
 template <class T, class B, class Mask>
 using CosineBlock = nn::TransformerBlock<CosineAttention<T, B, Mask>, nn::Mlp<T, B, nn::QuickGelu>, nn::LayerNorm<T, B>>;
 template <class T, class B>
-using CosineClip = nn::Clip<nn::VisionTransformer<CosineBlock<T, B, nn::NoMask>>,
+using CosineClip = model::Clip<nn::VisionTransformer<CosineBlock<T, B, nn::NoMask>>,
                             nn::TextTransformer<CosineBlock<T, B, nn::CausalMask>>, loss::InfoNce<T, B>>;
 }  // namespace my
 
@@ -78,7 +78,7 @@ static_assert(nn::AttentionModule<my::CosineAttention<float, cpu, nn::CausalMask
 // Random values for every parameter (the initial ones, zeros and ones, would hide mistakes).
 template <class M>
 void randomize(M& m) {
-    nn::visit_all(m, [](const std::string& name, auto& p) { nn::init_normal(p, 0.5, 3, name); });
+    for_each_parameter(m, [](const std::string& name, auto& p) { init_normal(p, 0.5, 3, name); });
 }
 bool report(const char* what, const GradcheckReport& r) {
     std::printf("gradcheck %-22s %s (%lld checks, max error %.2g)\n", what, r.ok ? "ok" : "FAILED", (long long)r.checked,
@@ -97,21 +97,21 @@ int main() {
     my::CosineAttention<double, cpu, nn::CausalMask> causal(6, 3);
     my::CosineBlock<double, cpu, nn::CausalMask> block(6, 2, 8);
     randomize(attention), randomize(causal), randomize(block);
-    bool ok = report("attention", nn::gradcheck_module<cpu>(attention, [&](auto& m) { return m.forward(x); }));
-    ok &= report("causal attention", nn::gradcheck_module<cpu>(causal, [&](auto& m) { return m.forward(x); }));
-    ok &= report("block", nn::gradcheck_module<cpu>(block, [&](auto& m) { return m.forward(x); }));
+    bool ok = report("attention", gradcheck_module<cpu>(attention, [&](auto& m) { return m.forward(x); }));
+    ok &= report("causal attention", gradcheck_module<cpu>(causal, [&](auto& m) { return m.forward(x); }));
+    ok &= report("block", gradcheck_module<cpu>(block, [&](auto& m) { return m.forward(x); }));
 
     auto images = Tensor<double>::empty(Shape{3, 3, 8, 8});
     for (std::int64_t i = 0; i < images.numel(); ++i) images[i] = rng.normal();
     const auto tokens = Tensor<ops::Index>::from(Shape{3, 4}, {23, 5, 1, 0, 3, 23, 0, 0, 7, 7, 9, 23});
-    my::CosineClip<double, cpu> clip64(nn::preset("tiny"));
+    my::CosineClip<double, cpu> clip64(model::preset("tiny"));
     randomize(clip64);
     GradcheckOptions options;
     options.max_checks_per_input = 40;  // a spread-out subset of each parameter's elements
-    ok &= report("CLIP loss", nn::gradcheck_module<cpu>(clip64, [&](auto& m) { return m.loss(images, tokens); }, options));
+    ok &= report("CLIP loss", gradcheck_module<cpu>(clip64, [&](auto& m) { return m.loss(images, tokens); }, options));
 
     // Training, in float32: the tiny CLIP with cosine attention in all its blocks.
-    my::CosineClip<float, cpu> model(nn::preset("tiny"), /*seed=*/1);
+    my::CosineClip<float, cpu> model(model::preset("tiny"), /*seed=*/1);
     optim::AdamW<float, cpu> optimizer(model);
     const auto images32 = cast<float>(images);
     double first = 0, last = 0;

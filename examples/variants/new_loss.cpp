@@ -16,18 +16,18 @@ using namespace contra;
 
 template <class T, class B>
 struct SmoothedInfoNce {
-    using value_type = T;  // nn::ContrastiveLoss asks for value_type, backend, visit_parameters(f, prefix),
-    using backend = B;     // loss(image_features, text_features) → [] and clamp_parameters()
-    using V = Var<T, B>;
+    using value_type = T;  // loss::ContrastiveLoss asks for value_type, backend, visit_parameters(f, prefix),
+    using backend = B;     // initialize(seed, prefix), loss(image, text) → [], logits(image, text) → [N, M],
+    using V = Var<T, B>;   // scale() and clamp_parameters()
 
     double smoothing = 0.1;                    // ε
-    nn::Parameter<T, B> logit_scale{Shape{}};  // [] as InfoNce's
+    Parameter<T, B> logit_scale{Shape{}};  // [] as InfoNce's
 
-    // Called by nn::Clip's constructor.
-    void initialize(std::uint64_t) { nn::init_constant(logit_scale, std::log(1 / 0.07)); }
+    // Called by model::Clip's constructor (prefix "").
+    void initialize(std::uint64_t, const std::string& = "") { init_constant(logit_scale, std::log(1 / 0.07)); }
     template <class F>
     void visit_parameters(F&& f, const std::string& prefix) {
-        f(nn::join(prefix, "logit_scale"), logit_scale);
+        f(join(prefix, "logit_scale"), logit_scale);
     }
     // Called after every optimizer step: logit_scale ∈ [0, ln 100], as InfoNce.
     void clamp_parameters() {
@@ -36,7 +36,10 @@ struct SmoothedInfoNce {
         copy(host, logit_scale.value());
     }
 
-    // logits = exp(logit_scale)·normalize(image)·normalize(text)ᵀ, [N, M] (nn::Clip::logits uses it)
+    // exp(logit_scale): the factor on the cosine similarities (logged while training).
+    double scale() const { return std::exp(double(to_device<cpu>(logit_scale.value())[0])); }
+
+    // logits = exp(logit_scale)·normalize(image)·normalize(text)ᵀ, [N, M] (model::Clip::logits uses it)
     V logits(const V& image_features, const V& text_features) const {
         const V cosine = ad::matmul(ad::l2_normalize(image_features), ad::l2_normalize(text_features), ops::Trans::N,
                                     ops::Trans::T);
@@ -61,7 +64,7 @@ struct SmoothedInfoNce {
 }  // namespace my
 
 using namespace contra;
-static_assert(nn::ContrastiveLoss<my::SmoothedInfoNce<float, cpu>>);
+static_assert(loss::ContrastiveLoss<my::SmoothedInfoNce<float, cpu>>);
 
 // The loss and its gradients with respect to both features and logit_scale (one tape).
 template <class Loss>
@@ -85,7 +88,7 @@ int main() {
     smoothed.initialize(0);
     const auto features = gradcheck<cpu>([&](auto& v) { return smoothed(v[0], v[1]); }, {image, text});
     const Var<double, cpu> img(image), txt(text);
-    const auto scale = nn::gradcheck_module<cpu>(smoothed, [&](auto& m) { return m(img, txt); });
+    const auto scale = gradcheck_module<cpu>(smoothed, [&](auto& m) { return m(img, txt); });
     std::printf("gradcheck features %s (max error %.2g), logit_scale %s (max error %.2g)\n", features.ok ? "ok" : "FAILED",
                 features.worst_abs_error, scale.ok ? "ok" : "FAILED", scale.worst_abs_error);
 
@@ -104,8 +107,8 @@ int main() {
     std::printf("eps = 0.1: loss %.6f\n", with_smoothing);
 
     // Training, in float32: the OpenAI towers with the new loss.
-    nn::Clip<nn::OpenAiVision<float, cpu>, nn::OpenAiText<float, cpu>, my::SmoothedInfoNce<float, cpu>> model(
-        nn::preset("tiny"), /*seed=*/1);
+    model::Clip<nn::OpenAiVision<float, cpu>, nn::OpenAiText<float, cpu>, my::SmoothedInfoNce<float, cpu>> model(
+        model::preset("tiny"), /*seed=*/1);
     optim::AdamW<float, cpu> optimizer(model);
     auto images = Tensor<float>::empty(Shape{8, 3, 8, 8});
     for (std::int64_t i = 0; i < images.numel(); ++i) images[i] = float(rng.normal());

@@ -1,7 +1,7 @@
 // examples/variants/new_optimizer.cpp — a new optimizer: Lion (Chen et al., 2023, "Symbolic
 // Discovery of Optimization Algorithms"). For a parameter p with gradient g and momentum m:
 //   c = β1·m + (1 − β1)·g;   p ← p − lr·(sign(c) + λ·p);   m ← β2·m + (1 − β2)·g
-// It finds the model's parameters by the walk AdamW uses (nn::visit_all), decays the same ones
+// It finds the model's parameters by the walk AdamW uses (for_each_parameter), decays the same ones
 // (optim::decays), and trains a tiny CLIP; one parameter's update is checked by hand.
 #include <contra/contra.hpp>
 #include <contra/nn/nn.hpp>
@@ -23,14 +23,14 @@ class Lion {
 public:
     struct Slot {
         std::string name;
-        nn::Parameter<T, B> param;  // a handle: the same value and gradient as the model's
+        Parameter<T, B> param;  // a handle: the same value and gradient as the model's
         Tensor<T, cpu> m;           // the momentum (kept on the host: the update below is a host loop)
         bool decay;
     };
 
     template <class Model>
     explicit Lion(Model& model, LionOptions options = {}) : options_(options) {
-        nn::visit_all(model, [&](const std::string& name, nn::Parameter<T, B>& p) {
+        for_each_parameter(model, [&](const std::string& name, Parameter<T, B>& p) {
             slots_.push_back(Slot{name, p, Tensor<T, cpu>::zeros(p.shape()), optim::decays(name, p.shape())});
         });
     }
@@ -70,7 +70,7 @@ private:
 using namespace contra;
 
 int main() {
-    nn::OpenAiClip<float, cpu> model(nn::preset("tiny"), /*seed=*/1);
+    model::OpenAiClip<float, cpu> model(model::preset("tiny"), /*seed=*/1);
     my::Lion<float, cpu> optimizer(model);
     Rng rng(7);
     auto images = Tensor<float>::empty(Shape{8, 3, 8, 8});

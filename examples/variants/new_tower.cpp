@@ -1,7 +1,7 @@
 // examples/variants/new_tower.cpp — a new image tower: a small convolutional network.
 //   conv 3×3 stride 2 → ReLU → conv 3×3 → ReLU → global average pool → LayerNorm → ·proj
 // It satisfies nn::ImageTower, takes its sizes from its own config struct, names its parameters
-// under "visual." like the ViT does, and trains in nn::Clip next to the OpenAI text tower.
+// under "visual." like the ViT does, and trains in model::Clip next to the OpenAI text tower.
 #include <contra/contra.hpp>
 #include <contra/nn/nn.hpp>
 #include <contra/optim/optim.hpp>
@@ -18,17 +18,18 @@ struct ConvTowerConfig {
 
 template <class T, class B>
 struct ConvTower {
-    using value_type = T;  // nn::ImageTower asks for value_type, backend, visit_parameters(f, prefix),
-    using backend = B;     // encode(images) → [N, E] and output_dim()
+    using value_type = T;  // nn::ImageTower asks for value_type, backend, config_type, the constructor
+    using backend = B;     // (config, embed_dim), visit_parameters(f, prefix), initialize(seed, prefix),
+    using config_type = ConvTowerConfig;  // encode(images) → [N, E] and output_dim()
     using V = Var<T, B>;
 
     ConvTowerConfig config;
-    nn::Parameter<T, B> conv1;    // [W, C, 3, 3]
-    nn::Parameter<T, B> conv2;    // [2W, W, 3, 3]
+    Parameter<T, B> conv1;    // [W, C, 3, 3]
+    Parameter<T, B> conv2;    // [2W, W, 3, 3]
     nn::LayerNorm<T, B> ln_post;  // [2W]
-    nn::Parameter<T, B> proj;     // [2W, E]
+    Parameter<T, B> proj;     // [2W, E]
 
-    // nn::Clip builds its image tower from (image config, embed_dim).
+    // model::Clip builds its image tower from (image config, embed_dim).
     ConvTower(const ConvTowerConfig& c, std::int64_t embed_dim)
         : config(c), conv1(Shape{c.width, c.channels, 3, 3}), conv2(Shape{2 * c.width, c.width, 3, 3}),
           ln_post(2 * c.width), proj(Shape{2 * c.width, embed_dim}) {}
@@ -51,22 +52,22 @@ struct ConvTower {
 
     template <class F>
     void visit_parameters(F&& f, const std::string& prefix) {
-        f(nn::join(prefix, "conv1.weight"), conv1);
-        f(nn::join(prefix, "conv2.weight"), conv2);
-        ln_post.visit_parameters(f, nn::join(prefix, "ln_post"));
-        f(nn::join(prefix, "proj"), proj);
+        f(join(prefix, "conv1.weight"), conv1);
+        f(join(prefix, "conv2.weight"), conv2);
+        ln_post.visit_parameters(f, join(prefix, "ln_post"));
+        f(join(prefix, "proj"), proj);
     }
-    // Called by nn::Clip's constructor with prefix "visual": He-uniform convolutions, proj ~ W^-½·N(0, 1).
+    // Called by model::Clip's constructor with prefix "visual": He-uniform convolutions, proj ~ W^-½·N(0, 1).
     void initialize(std::uint64_t seed, const std::string& prefix) {
-        nn::init_uniform(conv1, std::sqrt(6.0 / double(config.channels * 9)), seed, nn::join(prefix, "conv1.weight"));
-        nn::init_uniform(conv2, std::sqrt(6.0 / double(config.width * 9)), seed, nn::join(prefix, "conv2.weight"));
-        ln_post.init_default(seed, nn::join(prefix, "ln_post"));
-        nn::init_normal(proj, 1.0 / std::sqrt(double(2 * config.width)), seed, nn::join(prefix, "proj"));
+        init_uniform(conv1, std::sqrt(6.0 / double(config.channels * 9)), seed, join(prefix, "conv1.weight"));
+        init_uniform(conv2, std::sqrt(6.0 / double(config.width * 9)), seed, join(prefix, "conv2.weight"));
+        ln_post.initialize(seed, join(prefix, "ln_post"));
+        init_normal(proj, 1.0 / std::sqrt(double(2 * config.width)), seed, join(prefix, "proj"));
     }
 };
 
 template <class T, class B>
-using ConvClip = nn::Clip<ConvTower<T, B>, nn::OpenAiText<T, B>, loss::InfoNce<T, B>>;
+using ConvClip = model::Clip<ConvTower<T, B>, nn::OpenAiText<T, B>, loss::InfoNce<T, B>>;
 }  // namespace my
 
 using namespace contra;
@@ -75,7 +76,7 @@ static_assert(nn::ImageTower<my::ConvTower<float, cpu>>);
 // Random values for every parameter (the initial ones, zeros and ones, would hide mistakes).
 template <class M>
 void randomize(M& m) {
-    nn::visit_all(m, [](const std::string& name, auto& p) { nn::init_normal(p, 0.5, 3, name); });
+    for_each_parameter(m, [](const std::string& name, auto& p) { init_normal(p, 0.5, 3, name); });
 }
 bool report(const char* what, const GradcheckReport& r) {
     std::printf("gradcheck %-10s %s (%lld checks, max error %.2g)\n", what, r.ok ? "ok" : "FAILED", (long long)r.checked,
@@ -96,14 +97,14 @@ int main() {
     randomize(tower);
     GradcheckOptions options;
     options.max_checks_per_input = 40;  // a spread-out subset of each parameter's elements
-    bool ok = report("tower", nn::gradcheck_module<cpu>(tower, [&](auto& m) { return m.encode(images); }, options));
-    my::ConvClip<double, cpu> clip64(nn::preset("tiny"), sizes);
+    bool ok = report("tower", gradcheck_module<cpu>(tower, [&](auto& m) { return m.encode(images); }, options));
+    my::ConvClip<double, cpu> clip64(model::preset("tiny"), sizes);
     randomize(clip64);
-    ok &= report("CLIP loss", nn::gradcheck_module<cpu>(clip64, [&](auto& m) { return m.loss(images, tokens); }, options));
+    ok &= report("CLIP loss", gradcheck_module<cpu>(clip64, [&](auto& m) { return m.loss(images, tokens); }, options));
 
-    // The names nn::Clip gives the tower's parameters.
-    my::ConvClip<float, cpu> model(nn::preset("tiny"), sizes, /*seed=*/1);
-    model.visit_parameters([](const std::string& name, nn::Parameter<float, cpu>& p) {
+    // The names model::Clip gives the tower's parameters.
+    my::ConvClip<float, cpu> model(model::preset("tiny"), sizes, /*seed=*/1);
+    model.visit_parameters([](const std::string& name, Parameter<float, cpu>& p) {
         if (name.starts_with("visual.")) std::printf("  %-24s %lld elements\n", name.c_str(), (long long)p.numel());
     });
 

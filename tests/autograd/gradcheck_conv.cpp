@@ -8,13 +8,12 @@ using namespace contra;
 using test::random_tensor;
 
 namespace {
+// At most 120 perturbed elements per input: the convolutions' inputs are large.
 template <class B, class F>
-void expect_gradients(F&& f, std::vector<Tensor<double>> inputs) {
+void expect_image_gradients(F&& f, std::vector<Tensor<double>> inputs) {
     GradcheckOptions options;
     options.max_checks_per_input = 120;
-    const auto report = gradcheck<B>(f, inputs, options);
-    INFO(report.detail);
-    CHECK(report.ok);
+    test::expect_gradients<B>(f, std::move(inputs), options);
 }
 }  // namespace
 
@@ -24,7 +23,7 @@ TEST_CASE_TEMPLATE("gradcheck: conv2d with stride and padding", B, BACKENDS) {
     for (auto [stride, pad, k] : {std::array<int, 3>{1, 1, 3}, {2, 1, 3}, {2, 0, 1}, {1, 0, 2}}) {
         auto x = random_tensor(Shape{2, 3, 5, 6}, 50), w = random_tensor(Shape{4, 3, k, k}, 51);
         const ops::Conv2dShape s{stride, pad};
-        expect_gradients<B>([s](auto& v) { return ad::conv2d(v[0], v[1], s); }, {x, w});
+        expect_image_gradients<B>([s](auto& v) { return ad::conv2d(v[0], v[1], s); }, {x, w});
     }
 }
 
@@ -34,10 +33,10 @@ TEST_CASE_TEMPLATE("gradcheck: batch_norm2d in training and evaluation mode", B,
         auto x = random_tensor(s, 52, 2.0), g = random_tensor(Shape{s[1]}, 53), b = random_tensor(Shape{s[1]}, 54);
         auto running_mean = to_device<D>(random_tensor(Shape{s[1]}, 55));
         auto running_var = to_device<D>(Tensor<double>::full(Shape{s[1]}, 0.7));
-        expect_gradients<B>([&](auto& v) {
+        expect_image_gradients<B>([&](auto& v) {
             return ad::batch_norm2d(v[0], v[1], v[2], running_mean, running_var, ad::BatchNormMode{true});
         }, {x, g, b});
-        expect_gradients<B>([&](auto& v) {
+        expect_image_gradients<B>([&](auto& v) {
             return ad::batch_norm2d(v[0], v[1], v[2], running_mean, running_var, ad::BatchNormMode{false});
         }, {x, g, b});
     }
@@ -62,6 +61,6 @@ TEST_CASE_TEMPLATE("batch_norm2d updates the running statistics as PyTorch (mome
 TEST_CASE_TEMPLATE("gradcheck: avg_pool2d, also with dropped edges", B, BACKENDS) {
     for (auto [s, k] : {std::pair<Shape, int>{Shape{2, 3, 4, 4}, 2}, {Shape{1, 2, 5, 7}, 2}, {Shape{1, 1, 6, 6}, 3}}) {
         auto x = random_tensor(s, 56);
-        expect_gradients<B>([k](auto& v) { return ad::avg_pool2d(v[0], k); }, {x});
+        expect_image_gradients<B>([k](auto& v) { return ad::avg_pool2d(v[0], k); }, {x});
     }
 }

@@ -7,13 +7,9 @@
 using namespace contra;
 using test::random_tensor;
 
+using test::expect_gradients;
+
 namespace {
-template <class B, class F>
-void expect_gradients(F&& f, std::vector<Tensor<double>> inputs, GradcheckOptions options = {}) {
-    const auto report = gradcheck<B>(f, inputs, options);
-    INFO(report.detail);
-    CHECK(report.ok);
-}
 const std::vector<Shape> kMatrixShapes{Shape{1, 1}, Shape{3, 5}, Shape{7, 2}, Shape{2, 3, 4}};
 }  // namespace
 

@@ -2,40 +2,14 @@
 // in float and double, on random inputs of awkward sizes and on the numerically hard rows.
 #include <doctest/doctest.h>
 
-#include "../support/compare.hpp"
+#include "../support/agree.hpp"
 
 using namespace contra;
 using test::random_tensor;
 
-namespace {
-
-template <class T>
-double tolerance() {
-    return std::is_same_v<T, float> ? 2e-5 : 1e-12;
-}
-
-// Runs `op(backend, outputs...)` on both backends from the same inputs and compares outputs.
-template <class T, class F>
-void agree(F&& op, std::vector<Shape> output_shapes, double rtol = tolerance<T>(), double atol = tolerance<T>()) {
-    std::vector<Tensor<T>> ref_out, cpu_out;
-    for (const auto& s : output_shapes) {
-        ref_out.push_back(Tensor<T>::full(s, T(0.25)));  // same start: accumulating ops read it
-        cpu_out.push_back(Tensor<T>::full(s, T(0.25)));
-    }
-    op(reference{}, ref_out);
-    op(cpu{}, cpu_out);
-    for (std::size_t i = 0; i < output_shapes.size(); ++i) {
-        INFO("output " << i << " of shape " << output_shapes[i]);
-        CHECK_CLOSE(cpu_out[i], ref_out[i], rtol, atol);
-    }
-}
-
-template <class T>
-Tensor<T> rand(const Shape& s, std::uint64_t seed, double scale = 1.0) {
-    return cast<T>(random_tensor<double>(s, seed, scale));
-}
-
-}  // namespace
+using test::agree;
+using test::rand;
+using test::tolerance;
 
 #define TYPES float, double
 

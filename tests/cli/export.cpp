@@ -14,10 +14,10 @@ namespace fs = std::filesystem;
 namespace {
 std::vector<double> parameters_of(const std::string& path) {
     const auto p = io::describe_pretrained(path);
-    nn::OpenAiClip<double, cpu> model(p.config, 1);
+    model::OpenAiClip<double, cpu> model(p.config, 1);
     io::load_pretrained(p, model);
     std::vector<double> out;
-    nn::visit_all(model, [&](const std::string&, nn::Parameter<double, cpu>& q) {
+    for_each_parameter(model, [&](const std::string&, Parameter<double, cpu>& q) {
         out.insert(out.end(), q.value().data(), q.value().data() + q.numel());
     });
     return out;
@@ -38,10 +38,10 @@ TEST_CASE("contra export: HF → open_clip → the same parameters; a checkpoint
     REQUIRE(golden.size() == exported.size());
     for (std::size_t i = 0; i < golden.size(); ++i) CHECK(exported[i] == double(float(golden[i])));
 
-    nn::ClipConfig config = nn::preset("tiny");
+    model::ClipConfig config = model::preset("tiny");
     const data::Tokenizer bytes_only;
     config.text.vocab_size = bytes_only.vocab_size();
-    nn::OpenAiClip<float, cpu> model(config, 3);
+    model::OpenAiClip<float, cpu> model(config, 3);
     optim::AdamW<float, cpu> optimizer(model);
     io::save_checkpoint(dir / "checkpoint.safetensors", model, optimizer,
                         {{"config", io::to_json(config).dump()}, {"tokenizer_merges", tasks::merges_to_text(bytes_only)}});

@@ -17,13 +17,13 @@ namespace fs = std::filesystem;
 namespace {
 struct Fixture {
     fs::path dir = fs::temp_directory_path() / ("contra_zeroshot_" + std::to_string(::getpid()));
-    nn::ClipConfig config = nn::preset("tiny");
+    model::ClipConfig config = model::preset("tiny");
     Fixture() {
         fs::create_directories(dir);
         const data::Tokenizer bytes_only;  // 514 ids
         config.text.vocab_size = bytes_only.vocab_size();
         config.text.context_length = 32;
-        nn::OpenAiClip<float, cpu> model(config, 3);
+        model::OpenAiClip<float, cpu> model(config, 3);
         optim::AdamW<float, cpu> optimizer(model);
         io::save_checkpoint(dir / "checkpoint.safetensors", model, optimizer,
                             {{"config", io::to_json(config).dump()}, {"tokenizer_merges", tasks::merges_to_text(bytes_only)}});
@@ -51,8 +51,8 @@ TEST_CASE("contra zeroshot: probabilities per image, as the library computes the
     const Fixture f;
     const auto probabilities = cli::zeroshot_probabilities(f.options());
     REQUIRE(probabilities.size() == 2);
-    nn::OpenAiClip<float, cpu> model(f.config, 0);
-    io::load_checkpoint<decltype(model), float, cpu>(f.dir / "checkpoint.safetensors", model, nullptr);
+    model::OpenAiClip<float, cpu> model(f.config, 0);
+    io::load_checkpoint(f.dir / "checkpoint.safetensors", model);
     const tasks::CaptionEncoder encoder(data::Tokenizer(), 32);
     const auto classifier = tasks::zero_shot_classifier(model, encoder, {"red", "sky", "grass"}, cli::kDefaultTemplates);
     for (std::size_t i = 0; i < 2; ++i) {

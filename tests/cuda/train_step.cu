@@ -16,9 +16,9 @@ namespace {
 constexpr std::int64_t kBatch = 6;
 
 template <class T, class B>
-std::vector<std::pair<std::string, Tensor<T, cpu>>> parameters_of(nn::OpenAiClip<T, B>& model) {
+std::vector<std::pair<std::string, Tensor<T, cpu>>> parameters_of(model::OpenAiClip<T, B>& model) {
     std::vector<std::pair<std::string, Tensor<T, cpu>>> out;
-    model.visit_parameters([&](const std::string& name, nn::Parameter<T, B>& p) {
+    model.visit_parameters([&](const std::string& name, Parameter<T, B>& p) {
         out.emplace_back(name, to_device<cpu>(p.value()));
     });
     return out;
@@ -26,7 +26,7 @@ std::vector<std::pair<std::string, Tensor<T, cpu>>> parameters_of(nn::OpenAiClip
 
 // `steps` steps as the training loop takes them; the loss of each.
 template <class T, class B>
-std::vector<double> train(nn::OpenAiClip<T, B>& model, const Tensor<T, cpu>& images, const Tensor<ops::Index, cpu>& tokens,
+std::vector<double> train(model::OpenAiClip<T, B>& model, const Tensor<T, cpu>& images, const Tensor<ops::Index, cpu>& tokens,
                           int steps) {
     optim::AdamW<T, B> optimizer(model);
     const auto batch = to_device<device_of<B>>(images);
@@ -49,11 +49,11 @@ std::vector<double> train(nn::OpenAiClip<T, B>& model, const Tensor<T, cpu>& ima
 
 TEST_CASE("three training steps of the tiny CLIP on the GPU match the CPU") {
     if (!have_gpu()) return;
-    const auto config = nn::preset("tiny");
+    const auto config = model::preset("tiny");
     const auto images = bench::random_images(config.vision, kBatch);
     const auto tokens = bench::random_tokens(config.text, kBatch);
-    nn::OpenAiClip<float, cpu> on_cpu(config, 7);
-    nn::OpenAiClip<float, cuda> on_gpu(config, 7);
+    model::OpenAiClip<float, cpu> on_cpu(config, 7);
+    model::OpenAiClip<float, cuda> on_gpu(config, 7);
     const auto initial = parameters_of(on_cpu);
 
     const auto cpu_losses = train(on_cpu, images, tokens, 3);
@@ -81,11 +81,11 @@ TEST_CASE("three training steps of the tiny CLIP on the GPU match the CPU") {
 
 TEST_CASE("the tiny CLIP's forward pass in double on the GPU matches the CPU to 1e-10") {
     if (!have_gpu()) return;
-    const auto config = nn::preset("tiny");
+    const auto config = model::preset("tiny");
     const auto images = cast<double>(bench::random_images(config.vision, kBatch));
     const auto tokens = bench::random_tokens(config.text, kBatch);
-    nn::OpenAiClip<double, cpu> on_cpu(config, 11);
-    nn::OpenAiClip<double, cuda> on_gpu(config, 11);
+    model::OpenAiClip<double, cpu> on_cpu(config, 11);
+    model::OpenAiClip<double, cuda> on_gpu(config, 11);
     const auto d_images = to_device<cuda>(images);
     CHECK_CLOSE(to_device<cpu>(on_gpu.encode_image(d_images).value()), on_cpu.encode_image(images).value(), 1e-10, 1e-10);
     CHECK_CLOSE(to_device<cpu>(on_gpu.encode_text(tokens).value()), on_cpu.encode_text(tokens).value(), 1e-10, 1e-10);
@@ -98,8 +98,8 @@ TEST_CASE("the tiny CLIP's forward pass in double on the GPU matches the CPU to 
 
 TEST_CASE("a steady training loop on the GPU calls cudaMalloc only in its first steps") {
     if (!have_gpu()) return;
-    const auto config = nn::preset("tiny");
-    nn::OpenAiClip<float, cuda> model(config, 3);
+    const auto config = model::preset("tiny");
+    model::OpenAiClip<float, cuda> model(config, 3);
     optim::AdamW<float, cuda> optimizer(model);
     const auto images = to_device<cuda>(bench::random_images(config.vision, kBatch));
     const auto tokens = bench::random_tokens(config.text, kBatch);
@@ -121,10 +121,10 @@ TEST_CASE("a steady training loop on the GPU calls cudaMalloc only in its first 
 
 TEST_CASE("two training steps of a small ResNet CLIP in double on the GPU match the CPU") {
     if (!have_gpu()) return;
-    const auto config = nn::preset("tiny");
+    const auto config = model::preset("tiny");
     const nn::ResNetConfig resnet{64, 3, 4, 2, {1, 1, 1, 1}};
-    nn::OpenAiResNetClip<double, cpu> on_cpu(config, resnet, 11);
-    nn::OpenAiResNetClip<double, cuda> on_gpu(config, resnet, 11);
+    model::OpenAiResNetClip<double, cpu> on_cpu(config, resnet, 11);
+    model::OpenAiResNetClip<double, cuda> on_gpu(config, resnet, 11);
     const auto images = test::random_tensor(Shape{3, 3, 64, 64}, 9);
     const auto tokens = Tensor<ops::Index, cpu>::from(Shape{3, 4}, {23, 5, 1, 0, 3, 23, 0, 0, 7, 7, 9, 23});
     auto run = [&](auto& model) {
@@ -140,7 +140,7 @@ TEST_CASE("two training steps of a small ResNet CLIP in double on the GPU match 
             const auto loss = model.loss(batch, tokens);
             losses.push_back(loss.value().item());
             backward(loss);
-            optim::clip_grad_norm(optimizer, 1.0);
+            optim::clip_grad_norm(model, 1.0);
             optimizer.step(1e-3);
             model.clamp_parameters();
         }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../support/skip.hpp"
+#include "../support/temp_dir.hpp"
 
 using namespace contra;
 using namespace contra::data;
@@ -18,19 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int serial = 0;
-        path = fs::temp_directory_path() / ("contra-test-fmnist-" + std::to_string(::getpid()) + "-" + std::to_string(serial++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using test::TempDir;
 
 void write_be32(std::ofstream& out, std::uint32_t v) {
     const char bytes[4] = {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
@@ -91,41 +80,41 @@ TEST_CASE("fashion-mnist: the installed dataset") {
 }
 
 TEST_CASE("fashion-mnist: a missing directory or file says which package installs it") {
-    TempDir dir;
-    const fs::path absent = dir.path / "nowhere";
+    TempDir dir("fmnist");
+    const fs::path absent = dir.path() / "nowhere";
     CHECK_FALSE(fashion_mnist_available(absent));
     CHECK_THROWS_WITH_AS(load_fashion_mnist(Split::train, absent),
                          doctest::Contains("nowhere' not found; install the Debian package dataset-fashion-mnist"), Error);
 
-    write_split(dir.path, "train", 2, 28, 28, {1, 2});
-    fs::remove(dir.path / "train-labels-idx1-ubyte");
-    CHECK_FALSE(find_fashion_mnist(Split::train, dir.path).has_value());
-    CHECK_THROWS_WITH_AS(load_fashion_mnist(Split::train, dir.path),
+    write_split(dir.path(), "train", 2, 28, 28, {1, 2});
+    fs::remove(dir.path() / "train-labels-idx1-ubyte");
+    CHECK_FALSE(find_fashion_mnist(Split::train, dir.path()).has_value());
+    CHECK_THROWS_WITH_AS(load_fashion_mnist(Split::train, dir.path()),
                          doctest::Contains("file train-labels-idx1-ubyte.gz (or train-labels-idx1-ubyte) not found"), Error);
-    CHECK_THROWS_WITH_AS(load_fashion_mnist(Split::test, dir.path),
+    CHECK_THROWS_WITH_AS(load_fashion_mnist(Split::test, dir.path()),
                          doctest::Contains("t10k-images-idx3-ubyte.gz (or t10k-images-idx3-ubyte) not found"), Error);
-    CHECK_THROWS_WITH_AS(load_fashion_mnist(Split::test, dir.path), doctest::Contains("dataset-fashion-mnist"), Error);
+    CHECK_THROWS_WITH_AS(load_fashion_mnist(Split::test, dir.path()), doctest::Contains("dataset-fashion-mnist"), Error);
 }
 
 TEST_CASE("fashion-mnist: uncompressed stand-in files load; bad ones are rejected") {
-    TempDir dir;
-    write_split(dir.path, "train", 3, 28, 28, {0, 9, 4});
-    write_split(dir.path, "t10k", 2, 28, 28, {5, 5});
-    CHECK(fashion_mnist_available(dir.path));
-    const FashionMnist train = load_fashion_mnist(Split::train, dir.path);
+    TempDir dir("fmnist");
+    write_split(dir.path(), "train", 3, 28, 28, {0, 9, 4});
+    write_split(dir.path(), "t10k", 2, 28, 28, {5, 5});
+    CHECK(fashion_mnist_available(dir.path()));
+    const FashionMnist train = load_fashion_mnist(Split::train, dir.path());
     CHECK(train.size() == 3);
     CHECK(train.class_name(1) == "ankle boot");
     CHECK(train.class_name(2) == "coat");
     CHECK_THROWS_AS(train.label(3), Error);
-    CHECK(load_fashion_mnist(Split::test, dir.path).size() == 2);
+    CHECK(load_fashion_mnist(Split::test, dir.path()).size() == 2);
 
-    write_split(dir.path, "train", 3, 28, 28, {0, 10, 4});
-    CHECK_THROWS_WITH_AS(load_fashion_mnist(Split::train, dir.path), doctest::Contains("label 10 of sample 1 out of range"),
+    write_split(dir.path(), "train", 3, 28, 28, {0, 10, 4});
+    CHECK_THROWS_WITH_AS(load_fashion_mnist(Split::train, dir.path()), doctest::Contains("label 10 of sample 1 out of range"),
                          Error);
-    write_split(dir.path, "train", 3, 28, 28, {0, 1});
-    CHECK_THROWS_WITH_AS(load_fashion_mnist(Split::train, dir.path), doctest::Contains("expected 3 labels"), Error);
-    write_split(dir.path, "train", 3, 32, 28, {0, 1, 2});
-    CHECK_THROWS_WITH_AS(load_fashion_mnist(Split::train, dir.path),
+    write_split(dir.path(), "train", 3, 28, 28, {0, 1});
+    CHECK_THROWS_WITH_AS(load_fashion_mnist(Split::train, dir.path()), doctest::Contains("expected 3 labels"), Error);
+    write_split(dir.path(), "train", 3, 32, 28, {0, 1, 2});
+    CHECK_THROWS_WITH_AS(load_fashion_mnist(Split::train, dir.path()),
                          doctest::Contains("expected 28 x 28 images, found 32 x 28"), Error);
 }
 

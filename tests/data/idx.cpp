@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../support/allocation_probe.hpp"
+#include "../support/temp_dir.hpp"
 
 using namespace contra;
 using namespace contra::data;
@@ -20,21 +21,7 @@ using contra::test::reset_largest_allocation;
 
 namespace {
 
-// TempDir: a fresh directory, removed with everything in it at the end of the test.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int serial = 0;
-        path = fs::temp_directory_path() / ("contra-test-idx-" + std::to_string(::getpid()) + "-" + std::to_string(serial++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    fs::path operator/(const std::string& name) const { return path / name; }
-};
+using test::TempDir;
 
 using Bytes = std::vector<std::uint8_t>;
 
@@ -76,7 +63,7 @@ Bytes read_raw(const fs::path& path) {
 }  // namespace
 
 TEST_CASE("idx: images and labels round trip, raw and gzip") {
-    TempDir dir;
+    TempDir dir("idx");
     const Bytes images = image_file(3, 4, 5);
     const Bytes labels = label_file({0, 9, 3});
     write_raw(dir / "images", images);
@@ -105,7 +92,7 @@ TEST_CASE("idx: images and labels round trip, raw and gzip") {
 }
 
 TEST_CASE("idx: an empty set and a single image are valid") {
-    TempDir dir;
+    TempDir dir("idx");
     write_gzip(dir / "none.gz", image_file(0, 28, 28));
     CHECK(read_idx_images(dir / "none.gz").count == 0);
     write_raw(dir / "one", image_file(1, 1, 1));
@@ -115,7 +102,7 @@ TEST_CASE("idx: an empty set and a single image are valid") {
 }
 
 TEST_CASE("idx: conversion to a normalised float batch") {
-    TempDir dir;
+    TempDir dir("idx");
     write_raw(dir / "images", image_file(3, 4, 5));
     write_raw(dir / "labels", label_file({0, 9, 3}));
     const IdxImages im = read_idx_images(dir / "images");
@@ -144,7 +131,7 @@ TEST_CASE("idx: conversion to a normalised float batch") {
 }
 
 TEST_CASE("idx: pixel_statistics is the exact mean and standard deviation") {
-    TempDir dir;
+    TempDir dir("idx");
     Bytes file;
     put_be32(file, 0x803), put_be32(file, 1), put_be32(file, 1), put_be32(file, 4);
     for (std::uint8_t p : {0, 255, 0, 255}) file.push_back(p);
@@ -155,14 +142,14 @@ TEST_CASE("idx: pixel_statistics is the exact mean and standard deviation") {
 }
 
 TEST_CASE("idx: missing file") {
-    TempDir dir;
+    TempDir dir("idx");
     CHECK_THROWS_WITH_AS(read_idx_images(dir / "absent.gz"),
                          doctest::Contains("absent.gz' does not exist"), Error);
-    CHECK_THROWS_AS(read_idx_labels(dir.path), Error);  // a directory is not a file
+    CHECK_THROWS_AS(read_idx_labels(dir.path()), Error);  // a directory is not a file
 }
 
 TEST_CASE("idx: bad magic names the file, the expected and the found value") {
-    TempDir dir;
+    TempDir dir("idx");
     write_gzip(dir / "images.gz", image_file(2, 2, 2));
     write_raw(dir / "labels", label_file({1, 2}));
     CHECK_THROWS_WITH_AS(read_idx_labels(dir / "images.gz"),
@@ -183,7 +170,7 @@ TEST_CASE("idx: bad magic names the file, the expected and the found value") {
 }
 
 TEST_CASE("idx: truncated files") {
-    TempDir dir;
+    TempDir dir("idx");
     write_raw(dir / "empty", {});
     CHECK_THROWS_WITH_AS(read_idx_images(dir / "empty"),
                          doctest::Contains("is truncated: expected a 4-byte magic number, found 0 bytes"), Error);
@@ -214,7 +201,7 @@ TEST_CASE("idx: truncated files") {
 }
 
 TEST_CASE("idx: a gzip stream cut short or corrupted is an error") {
-    TempDir dir;
+    TempDir dir("idx");
     Bytes images = image_file(20, 28, 28);
     write_gzip(dir / "whole.gz", images);
     const Bytes compressed = read_raw(dir / "whole.gz");
@@ -235,7 +222,7 @@ TEST_CASE("idx: a gzip stream cut short or corrupted is an error") {
 }
 
 TEST_CASE("idx: bytes beyond what the header promises") {
-    TempDir dir;
+    TempDir dir("idx");
     Bytes long_file = image_file(2, 3, 3);
     long_file.push_back(0);
     write_raw(dir / "long", long_file);
@@ -247,7 +234,7 @@ TEST_CASE("idx: bytes beyond what the header promises") {
 }
 
 TEST_CASE("idx: a header promising huge dimensions in front of a tiny body") {
-    TempDir dir;
+    TempDir dir("idx");
     Bytes huge;
     put_be32(huge, 0x803);
     put_be32(huge, 0xffffffffu), put_be32(huge, 0xffffffffu), put_be32(huge, 0xffffffffu);  // product overflows 64 bits
@@ -293,13 +280,13 @@ TEST_CASE("idx: a header promising huge dimensions in front of a tiny body") {
 }
 
 TEST_CASE("idx: images without pixels are rejected") {
-    TempDir dir;
+    TempDir dir("idx");
     write_raw(dir / "flat", image_file(5, 0, 28));
     CHECK_THROWS_WITH_AS(read_idx_images(dir / "flat"), doctest::Contains("images of 0 x 28 pixels"), Error);
 }
 
 TEST_CASE("idx: label range and image/label count checks") {
-    TempDir dir;
+    TempDir dir("idx");
     write_raw(dir / "images", image_file(3, 2, 2));
     write_gzip(dir / "labels.gz", label_file({4, 10, 2}));
     write_gzip(dir / "two.gz", label_file({4, 2}));

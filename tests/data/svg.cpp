@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstring>
@@ -12,6 +13,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "../support/temp_dir.hpp"
 
 using namespace contra;
 using namespace contra::report;
@@ -111,20 +114,6 @@ int count(const std::string& text, const std::string& what) {
     for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
     return n;
 }
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int serial = 0;
-        path = fs::temp_directory_path() / ("contra-test-svg-" + std::to_string(::getpid()) + "-" + std::to_string(serial++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
 
 std::string slurp(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
@@ -271,26 +260,32 @@ TEST_CASE("svg: confusion matrix heatmap with class names, counts and percents")
 }
 
 TEST_CASE("svg: files are written whole, through a temporary that is renamed") {
-    TempDir dir;
+    test::TempDir dir("svg");
     LineChart chart;
     chart.title = "loss";
     chart.series.push_back({"train", {}, {3, 2, 1}});
-    const fs::path file = dir.path / "plots" / "nested" / "loss.svg";  // directories are created
+    const fs::path file = dir.path() / "plots" / "nested" / "loss.svg";  // directories are created
     write_svg(file, chart);
     CHECK(slurp(file) == render_svg(chart));
-    CHECK_FALSE(fs::exists(file.string() + ".tmp"));
+    const auto names_in = [](const fs::path& folder) {
+        std::vector<std::string> names;
+        for (const auto& entry : fs::directory_iterator(folder)) names.push_back(entry.path().filename().string());
+        std::sort(names.begin(), names.end());
+        return names;
+    };
+    CHECK(names_in(file.parent_path()) == std::vector<std::string>{"loss.svg"});  // no temporary left
 
     chart.title = "loss, again";
     write_svg(file, chart);  // replaces the old file
     CHECK(slurp(file).find("loss, again") != std::string::npos);
 
-    const fs::path cm_file = dir.path / "cm.svg";
+    const fs::path cm_file = dir.path() / "cm.svg";
     write_svg(cm_file, ConfusionMatrix{"cm", {"a", "b"}, {1, 0, 0, 1}});
     CHECK_WELL_FORMED(slurp(cm_file));
 
     // A directory in the way: the error names the file and nothing is left behind.
-    fs::create_directories(dir.path / "taken.svg");
-    fs::create_directories(dir.path / "taken.svg" / "child");
-    CHECK_THROWS_WITH_AS(write_svg(dir.path / "taken.svg", chart), doctest::Contains("taken.svg"), Error);
-    CHECK_FALSE(fs::exists(dir.path / "taken.svg.tmp"));
+    fs::create_directories(dir.path() / "taken.svg");
+    fs::create_directories(dir.path() / "taken.svg" / "child");
+    CHECK_THROWS_WITH_AS(write_svg(dir.path() / "taken.svg", chart), doctest::Contains("taken.svg"), Error);
+    CHECK(names_in(dir.path()) == std::vector<std::string>{"cm.svg", "plots", "taken.svg"});
 }

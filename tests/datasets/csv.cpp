@@ -6,7 +6,7 @@
 #include <contra/data/csv.hpp>
 #include <string>
 
-#include "temp_dir.hpp"
+#include "../support/temp_dir.hpp"
 
 using namespace contra;
 using namespace contra::data;

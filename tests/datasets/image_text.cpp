@@ -10,13 +10,14 @@
 #include <contra/nn/nn.hpp>
 #include <contra/optim/optim.hpp>
 #include <contra/tasks/image_text.hpp>
+#include <contra/train/trainer.hpp>
 #include <fstream>
 #include <map>
 #include <numeric>
 #include <set>
 
 #include "tar_writer.hpp"
-#include "temp_dir.hpp"
+#include "../support/temp_dir.hpp"
 
 using namespace contra;
 namespace fs = std::filesystem;
@@ -219,7 +220,7 @@ TEST_CASE("ImageTextStream over WebDataset shards: counted, shuffled per epoch, 
 TEST_CASE("training on a caption table: resumed in the middle, bit-identical to the run straight through") {
     test::TempDir dir("image_text");
     const auto table = write_table(dir, false);
-    auto config = nn::preset("tiny");
+    auto config = model::preset("tiny");
     const data::Tokenizer tokenizer;
     config.text.vocab_size = tokenizer.vocab_size();
     config.text.context_length = 16;
@@ -229,13 +230,13 @@ TEST_CASE("training on a caption table: resumed in the middle, bit-identical to 
     o.warmup_steps = 2;
     o.seed = 5;
 
-    nn::OpenAiClip<double, cpu> straight(config, 1);
+    model::OpenAiClip<double, cpu> straight(config, 1);
     optim::AdamW<double, cpu> straight_opt(straight);
     auto whole = tasks::ImageTextStream::csv(table, {}, tokenizer, 16, small_options());
     const auto end = train::fit(straight, straight_opt, whole, o, {});
     CHECK(end.step == 8);
 
-    nn::OpenAiClip<double, cpu> resumed(config, 1);
+    model::OpenAiClip<double, cpu> resumed(config, 1);
     optim::AdamW<double, cpu> resumed_opt(resumed);
     train::State state;
     {
@@ -251,9 +252,9 @@ TEST_CASE("training on a caption table: resumed in the middle, bit-identical to 
     auto second_part = tasks::ImageTextStream::csv(table, {}, tokenizer, 16, small_options(1));  // a new stream: seek
     train::fit(resumed, resumed_opt, second_part, o, {}, state);
     std::map<std::string, Tensor<double>> a;
-    straight.visit_parameters([&](const std::string& name, nn::Parameter<double, cpu>& p) { a[name] = p.value().clone(); });
+    straight.visit_parameters([&](const std::string& name, Parameter<double, cpu>& p) { a[name] = p.value().clone(); });
     std::size_t compared = 0;
-    resumed.visit_parameters([&](const std::string& name, nn::Parameter<double, cpu>& p) {
+    resumed.visit_parameters([&](const std::string& name, Parameter<double, cpu>& p) {
         const auto& x = a.at(name);
         const auto& y = p.value();
         CHECK_MESSAGE(std::equal(x.data(), x.data() + x.numel(), y.data()), name);

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "tar_writer.hpp"
-#include "temp_dir.hpp"
+#include "../support/temp_dir.hpp"
 
 using namespace contra;
 using namespace contra::data;

@@ -5,6 +5,7 @@
 
 #include <contra/contra.hpp>
 #include <contra/dist/mpi.hpp>
+#include <contra/dist/gather.hpp>
 #include <contra/train/trainer.hpp>
 
 #include "../support/compare.hpp"
@@ -13,8 +14,8 @@
 using namespace contra;
 
 namespace {
-using Clip64 = nn::OpenAiClip<double, cpu>;
-using SigLipClip64 = nn::Clip<nn::OpenAiVision<double, cpu>, nn::OpenAiText<double, cpu>, loss::SigLip<double, cpu>>;
+using Clip64 = model::OpenAiClip<double, cpu>;
+using SigLipClip64 = model::Clip<nn::OpenAiVision<double, cpu>, nn::OpenAiText<double, cpu>, loss::SigLip<double, cpu>>;
 
 struct Run {
     std::vector<double> losses;
@@ -24,8 +25,8 @@ struct Run {
 // Five steps from seed 7 with `batch` pairs per process; comm: null for one process.
 template <class Model>
 Run train_five_steps(std::int64_t batch, dist::Communicator* comm, bool local_loss) {
-    Model model(nn::preset("tiny"), 7);
-    if (comm) model.loss_fn.gather = {comm, local_loss};
+    Model model(model::preset("tiny"), 7);
+    if (comm) model.loss_fn.gather = dist::gather_features<double, cpu>(*comm, local_loss);
     optim::AdamW<double, cpu> opt(model);
     train::Options o;
     o.batch_size = batch;
@@ -39,7 +40,7 @@ Run train_five_steps(std::int64_t batch, dist::Communicator* comm, bool local_lo
     hooks.on_step = [&](const train::StepRecord& r, const train::State&) { run.losses.push_back(r.loss); };
     train::fit(model, opt, test::SyntheticPairs{}, o, hooks);
     if (comm) dist::check_replicas(model, *comm);  // every rank holds the same parameters
-    model.visit_parameters([&](const std::string& name, nn::Parameter<double, cpu>& p) { run.params[name] = p.value().clone(); });
+    model.visit_parameters([&](const std::string& name, Parameter<double, cpu>& p) { run.params[name] = p.value().clone(); });
     return run;
 }
 
@@ -65,7 +66,7 @@ TEST_CASE("2 ranks × 8 pairs = 1 process × 16 pairs: SigLIP") { check_equivale
 
 TEST_CASE("gradient buckets start during backward and end as the mean over ranks") {
     dist::MpiCommunicator comm;
-    Clip64 model(nn::preset("tiny"), 7);
+    Clip64 model(model::preset("tiny"), 7);
     const auto batch = test::SyntheticPairs{}.batch(std::vector<std::int64_t>{0 + comm.rank(), 2, 4, 6}, 0);
     auto images = cast<double>(batch.images);
     Tape tape;
@@ -76,13 +77,13 @@ TEST_CASE("gradient buckets start during backward and end as the mean over ranks
     backward(loss);
     // This rank's own gradients, gathered before the reduction overwrites them.
     std::map<std::string, std::vector<double>> own;
-    model.visit_parameters([&](const std::string& name, nn::Parameter<double, cpu>& p) {
+    model.visit_parameters([&](const std::string& name, Parameter<double, cpu>& p) {
         own[name] = comm.gather_values(p.grad().to_vector());
     });
     sync.finish();
     CHECK(sync.buckets() > 3);
     CHECK(sync.started_during_backward() >= sync.buckets() - 1);
-    model.visit_parameters([&](const std::string& name, nn::Parameter<double, cpu>& p) {
+    model.visit_parameters([&](const std::string& name, Parameter<double, cpu>& p) {
         const auto& both = own[name];
         const std::size_t n = both.size() / 2;
         for (std::size_t i = 0; i < n; ++i) REQUIRE(p.grad()[std::int64_t(i)] == doctest::Approx((both[i] + both[n + i]) / 2));
@@ -91,7 +92,7 @@ TEST_CASE("gradient buckets start during backward and end as the mean over ranks
 
 TEST_CASE("a parameter that differs between ranks is named") {
     dist::MpiCommunicator comm;
-    Clip64 model(nn::preset("tiny"), 7);
+    Clip64 model(model::preset("tiny"), 7);
     if (comm.rank() == 1) model.text.ln_final.bias.value()[0] += 1e-9;
     CHECK_THROWS_WITH_AS(dist::check_replicas(model, comm), doctest::Contains("ln_final.bias differs"), Error);
 }

@@ -5,6 +5,7 @@
 #include <contra/contra.hpp>
 #include <contra/dist/mpi.hpp>
 #include <contra/io/checkpoint.hpp>
+#include <contra/dist/gather.hpp>
 #include <contra/train/trainer.hpp>
 
 #include <csignal>
@@ -23,8 +24,8 @@ int main(int argc, char** argv) {
     const std::filesystem::path dir = argv[2], checkpoint = dir / "checkpoint.safetensors";
     try {
         dist::MpiCommunicator comm(MPI_COMM_WORLD, 5.0);  // a rank silent for 5 s has failed
-        nn::OpenAiClip<double, cpu> model(nn::preset("tiny"), 7);
-        model.loss_fn.gather = {&comm, true};
+        model::OpenAiClip<double, cpu> model(model::preset("tiny"), 7);
+        model.loss_fn.gather = dist::gather_features<double, cpu>(comm, true);
         optim::AdamW<double, cpu> opt(model);
         train::State state;
         if (mode == "resume") {
@@ -51,7 +52,7 @@ int main(int argc, char** argv) {
         std::filesystem::create_directories(dir);
         train::fit(model, opt, test::SyntheticPairs{}, o, hooks, state);
         double checksum = 0;
-        model.visit_parameters([&](const std::string&, nn::Parameter<double, cpu>& p) {
+        model.visit_parameters([&](const std::string&, Parameter<double, cpu>& p) {
             checksum += ops::reduce_all(cpu{}, ops::ReduceOp::sum, p.value());
         });
         if (comm.rank() == 0) std::printf("checksum %.17g\n", checksum);

@@ -58,7 +58,7 @@ Dataset linear_labels(std::int64_t n, std::int64_t e, std::int64_t classes, std:
 
 TEST_CASE("linear probe objective: the gradient equals central finite differences") {
     const std::int64_t n = 7, e = 3, classes = 4;
-    LinearProbeObjective f;
+    LinearProbeObjective<> f;
     f.design = test::random_tensor<double>(Shape{n, e + 1}, 1);
     for (std::int64_t i = 0; i < n; ++i) f.design.at(i, e) = 1.0;
     f.labels = Tensor<Label, cpu>::from(Shape{n}, {0, 3, 1, 1, 2, 0, 3});

@@ -88,7 +88,7 @@ TEST_CASE("tokenize_prompts pads rows to the longest with zeros") {
 }
 
 TEST_CASE("zero_shot_classifier on a tiny CLIP: [C, E] unit rows, equal to encoding the prompts by hand") {
-    nn::OpenAiClip<float, cpu> model(nn::preset("tiny"), 7);
+    model::OpenAiClip<float, cpu> model(model::preset("tiny"), 7);
     const std::vector<std::string> classes{"cat", "dog", "bird"};
     const std::vector<std::string> templates{"a {}", "{} pic", "my {}."};
     const auto w = zero_shot_classifier(model, toy_tokenize, classes, templates, 2);  // batches of 2 prompts

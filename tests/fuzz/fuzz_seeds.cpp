@@ -86,7 +86,7 @@ void safetensors_seeds() {
     {
         auto w = vit("", 64);
         w.set_metadata("activation", "gelu");
-        w.set_metadata("contra_config", io::to_json(nn::preset("tiny")).dump());
+        w.set_metadata("contra_config", io::to_json(model::preset("tiny")).dump());
         put("fuzz_safetensors", "openai_config.safetensors", w.to_bytes());
     }
     {
@@ -106,14 +106,14 @@ void safetensors_seeds() {
         io::SafetensorsWriter w;  // a contra checkpoint's metadata
         w.add("model/ln_final.weight", ramp<float>(Shape{4}));
         w.set_metadata("format", io::kCheckpointFormat);
-        w.set_metadata("config", io::to_json(nn::preset("tiny")).dump());
+        w.set_metadata("config", io::to_json(model::preset("tiny")).dump());
         put("fuzz_safetensors", "checkpoint.safetensors", w.to_bytes());
     }
 }
 
 void hf_config_seeds(const fs::path& source) {
     put("fuzz_hf_config", "tiny_clip_hf.json", slurp(source / "tests/golden/tiny_clip_hf/config.json"));
-    put("fuzz_hf_config", "contra_tiny.json", io::to_json(nn::preset("tiny")).dump(1));
+    put("fuzz_hf_config", "contra_tiny.json", io::to_json(model::preset("tiny")).dump(1));
     put("fuzz_hf_config", "small.json",
         R"({"projection_dim": 8, "text_config": {"hidden_size": 64, "intermediate_size": 256, "vocab_size": 100, )"
         R"("eos_token_id": 99, "hidden_act": "gelu", "layer_norm_eps": 1e-5}, "vision_config": {"hidden_act": "gelu", )"

@@ -7,13 +7,13 @@
 using namespace contra;
 
 TEST_CASE("ClipConfig and ResNetConfig round-trip through JSON") {
-    for (const auto& name : nn::preset_names()) {
-        const auto c = nn::preset(name);
+    for (const auto& name : model::preset_names()) {
+        const auto c = model::preset(name);
         const auto back = io::config_from_json(nlohmann::json::parse(io::to_json(c).dump()));
         CHECK(io::to_json(back) == io::to_json(c));
     }
     for (const char* name : {"RN50", "RN101"}) {
-        const auto r = nn::resnet_preset(name).second;
+        const auto r = model::resnet_preset(name).second;
         const auto back = io::resnet_config_from_json(nlohmann::json::parse(io::to_json(r).dump()));
         CHECK(back.layers == r.layers);
         CHECK(back.width == r.width);
@@ -21,7 +21,7 @@ TEST_CASE("ClipConfig and ResNetConfig round-trip through JSON") {
         CHECK(back.image_size == r.image_size);
         CHECK(back.channels == r.channels);
     }
-    CHECK(io::to_json(nn::resnet_preset("RN101").second)["layers"] == nlohmann::json::array({3, 4, 23, 3}));
+    CHECK(io::to_json(model::resnet_preset("RN101").second)["layers"] == nlohmann::json::array({3, 4, 23, 3}));
 }
 
 TEST_CASE("a malformed ResNet config is a contra::Error naming the field") {

@@ -37,7 +37,7 @@ void flip_byte(const fs::path& path, std::uint64_t from_end) {
 
 TEST_CASE("a checkpoint records the CRC-32 of its data; a changed byte or a short file is refused") {
     const auto dir = fresh_dir("checksum");
-    nn::OpenAiClip<float, cpu> model(nn::preset("tiny"), 1);
+    model::OpenAiClip<float, cpu> model(model::preset("tiny"), 1);
     optim::AdamW<float, cpu> opt(model);
     const auto path = dir / "c.safetensors";
     io::save_checkpoint(path, model, opt, {{"step", "1"}});
@@ -53,7 +53,7 @@ TEST_CASE("a checkpoint records the CRC-32 of its data; a changed byte or a shor
 
 TEST_CASE("rotating checkpoints: the newest three kept, checkpoint.safetensors the newest, a damaged newest falls back") {
     const auto dir = fresh_dir("rotate");
-    nn::OpenAiClip<float, cpu> model(nn::preset("tiny"), 1);
+    model::OpenAiClip<float, cpu> model(model::preset("tiny"), 1);
     optim::AdamW<float, cpu> opt(model);
     for (int step : {10, 20, 30, 40, 50}) io::save_rotating(dir, step, model, opt, {{"step", std::to_string(step)}}, 3);
     int files = 0;
@@ -71,12 +71,12 @@ TEST_CASE("rotating checkpoints: the newest three kept, checkpoint.safetensors t
 
 TEST_CASE("killed at 40 random moments while saving, a process always leaves a whole, consistent checkpoint") {
     const auto dir = fresh_dir("kill");
-    nn::OpenAiClip<float, cpu> model(nn::preset("tiny"), 1);
+    model::OpenAiClip<float, cpu> model(model::preset("tiny"), 1);
     optim::AdamW<float, cpu> opt(model);
     Rng rng(17);
     std::int64_t last_version = 0;
     for (int round = 0; round < 40; ++round) {
-        const pid_t pid = test::spawn({CONTRA_TEST_WORKER, "checkpoints", dir.string()});
+        const pid_t pid = test::spawn({test::worker_path(), "checkpoints", dir.string()});
         REQUIRE(pid > 0);
         // The first save takes a few ms; kill after 20–120 ms so that most kills land mid-save.
         std::this_thread::sleep_for(std::chrono::microseconds(20000 + rng.below(100000)));
@@ -88,7 +88,7 @@ TEST_CASE("killed at 40 random moments while saving, a process always leaves a w
         const auto meta = io::load_checkpoint(path, model, &opt);
         const std::int64_t version = std::stoll(meta.at("step"));
         bool consistent = true;  // every weight of checkpoint v is v
-        model.visit_parameters([&](const std::string&, nn::Parameter<float, cpu>& p) {
+        model.visit_parameters([&](const std::string&, Parameter<float, cpu>& p) {
             for (std::int64_t i = 0; i < p.numel(); ++i) consistent &= p.value()[i] == float(version);
         });
         REQUIRE(consistent);

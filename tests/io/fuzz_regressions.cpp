@@ -157,7 +157,7 @@ TEST_CASE("fuzz regression: config metadata that is not JSON") {
 // integer conversion out of range), 1.5 silently became 1, and an INT64_MIN vocab_size overflowed
 // in the eos_token_id check.
 TEST_CASE("fuzz regression: config sizes that are not integers in range") {
-    auto config = io::to_json(nn::preset("tiny"));
+    auto config = io::to_json(model::preset("tiny"));
     config["vision"]["width"] = 1e300;
     CHECK_ERROR(io::config_from_json(config), "model config", "\"width\" must be an integer in [0, 2^31), got 1e+300");
     config["vision"]["width"] = 1.5;

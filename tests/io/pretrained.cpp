@@ -14,7 +14,7 @@ using namespace contra;
 namespace fs = std::filesystem;
 
 namespace {
-using Model = nn::OpenAiClip<double, cpu>;
+using Model = model::OpenAiClip<double, cpu>;
 
 const io::SafetensorsFile& golden() {
     static const auto file = io::SafetensorsFile::read(CONTRA_SOURCE_DIR "/tests/golden/tiny_clip.safetensors");
@@ -65,7 +65,7 @@ void check_golden_outputs(Model& model) {
     check_close("logits", model.loss_fn.logits(image, text).value(), golden().get<double>("out/logits_per_image"), 1e-10);
     check_close("loss", loss.value().reshape(Shape{}), golden().get<double>("out/loss"), 1e-10);
     backward(loss);
-    nn::visit_all(model, [&](const std::string& name, nn::Parameter<double, cpu>& p) {
+    for_each_parameter(model, [&](const std::string& name, Parameter<double, cpu>& p) {
         check_close("gradient of " + name, p.grad().reshape(golden().info("grad/" + name).shape),
                     golden().get<double>("grad/" + name), 1e-10);
     });
@@ -76,7 +76,7 @@ TEST_CASE("pretrained: an HF CLIPModel folder, read and loaded, reproduces PyTor
     const auto p = io::describe_pretrained(kHfFolder);
     CHECK(p.layout == io::WeightLayout::hf);
     CHECK(p.activation == ops::Activation::quick_gelu);
-    const auto tiny = nn::preset("tiny");
+    const auto tiny = model::preset("tiny");
     CHECK(io::to_json(p.config).at("vision") == io::to_json(tiny).at("vision"));
     CHECK(io::to_json(p.config).at("text") == io::to_json(tiny).at("text"));
     CHECK(p.config.embed_dim == tiny.embed_dim);
@@ -111,8 +111,8 @@ TEST_CASE("pretrained: the OpenAI layout, with and without module., in float32, 
     for (const auto& file : {plain, write_openai_file("module.safetensors", "module.")}) {
         const auto p = io::describe_pretrained(file, heads);
         CHECK(p.layout == io::WeightLayout::openai);
-        CHECK(io::to_json(p.config).at("vision") == io::to_json(nn::preset("tiny")).at("vision"));
-        CHECK(io::to_json(p.config).at("text") == io::to_json(nn::preset("tiny")).at("text"));
+        CHECK(io::to_json(p.config).at("vision") == io::to_json(model::preset("tiny")).at("vision"));
+        CHECK(io::to_json(p.config).at("text") == io::to_json(model::preset("tiny")).at("text"));
         Model model(p.config, 5);
         io::load_pretrained(p, model);
         check_golden_outputs(model);
@@ -127,7 +127,7 @@ TEST_CASE("pretrained: the OpenAI layout, with and without module., in float32, 
         CHECK(diff < tolerance);
         CHECK(diff > 0);  // really went through the narrower type
         double param_diff = 0;  // and each parameter is the stored value exactly
-        nn::visit_all(model, [&](const std::string& name, nn::Parameter<double, cpu>& q) {
+        for_each_parameter(model, [&](const std::string& name, Parameter<double, cpu>& q) {
             const auto g = golden().get<double>("params/" + name);
             for (std::int64_t i = 0; i < g.numel(); ++i)
                 param_diff = std::max(param_diff, std::abs(q.value()[i] - (stored == Stored::f32 ? double(float(g[i])) : double(bf16(g[i])))));
@@ -140,14 +140,14 @@ TEST_CASE("pretrained: every mismatch is named") {
     io::PretrainedOptions heads;
     heads.vision_heads = 2;
     heads.text_heads = 3;
-    Model model(nn::preset("tiny"), 0);
+    Model model(model::preset("tiny"), 0);
     const auto missing = io::describe_pretrained(write_openai_file("missing.safetensors", "", "ln_final.bias"), heads);
     CHECK_THROWS_WITH_AS(io::load_pretrained(missing, model), doctest::Contains("1 missing: ln_final.bias"), Error);
     const auto extra = io::describe_pretrained(write_openai_file("extra.safetensors", "", "", "visual.bonus"), heads);
     CHECK_THROWS_WITH_AS(io::load_pretrained(extra, model), doctest::Contains("1 not in the model: visual.bonus"), Error);
-    nn::ClipConfig wider = nn::preset("tiny");
+    model::ClipConfig wider = model::preset("tiny");
     wider.vision.mlp_ratio = 4;
-    nn::OpenAiClip<double, cpu> other(wider, 0);
+    model::OpenAiClip<double, cpu> other(wider, 0);
     const auto right = io::describe_pretrained(write_openai_file("right.safetensors"), heads);
     CHECK_THROWS_WITH_AS(io::load_pretrained(right, other), doctest::Contains("misshapen: visual.transformer.resblocks.0.mlp.c_fc.weight"),
                          Error);
@@ -182,13 +182,13 @@ TEST_CASE("pretrained: HF config.json problems are named") {
         doctest::Contains("eos_token_id 7"), Error);
     // A config that disagrees with the tensors: loading names the tensors.
     const auto p = io::describe_pretrained(config_with(R"({"projection_dim": 8})"));  // HF defaults: ViT-B/32 sizes
-    Model model(nn::preset("tiny"), 0);
-    nn::OpenAiClip<float, cpu> big(p.config, 0);
+    Model model(model::preset("tiny"), 0);
+    model::OpenAiClip<float, cpu> big(p.config, 0);
     CHECK_THROWS_WITH_AS(io::load_pretrained(p, big), doctest::Contains("missing: vision_model.encoder.layers.2"), Error);
 }
 
 TEST_CASE("export: HF folder and open_clip file read back exactly, with heads and activation") {
-    nn::ClipConfig config = nn::preset("tiny");
+    model::ClipConfig config = model::preset("tiny");
     config.name = "exported";
     Model model(config, 7);
     io::save_hf(model, config, ops::Activation::quick_gelu, scratch("hf_out"));
@@ -201,8 +201,8 @@ TEST_CASE("export: HF folder and open_clip file read back exactly, with heads an
         Model back(p.config, 8);
         io::load_pretrained(p, back);
         std::vector<double> a, b;
-        nn::visit_all(model, [&](const std::string&, nn::Parameter<double, cpu>& q) { a.insert(a.end(), q.value().data(), q.value().data() + q.numel()); });
-        nn::visit_all(back, [&](const std::string&, nn::Parameter<double, cpu>& q) { b.insert(b.end(), q.value().data(), q.value().data() + q.numel()); });
+        for_each_parameter(model, [&](const std::string&, Parameter<double, cpu>& q) { a.insert(a.end(), q.value().data(), q.value().data() + q.numel()); });
+        for_each_parameter(back, [&](const std::string&, Parameter<double, cpu>& q) { b.insert(b.end(), q.value().data(), q.value().data() + q.numel()); });
         CHECK(a == b);
     }
     // The exported HF folder has HF's names and shapes.
@@ -215,13 +215,13 @@ TEST_CASE("export: HF folder and open_clip file read back exactly, with heads an
 }
 
 TEST_CASE("pretrained: a ResNet CLIP (running statistics included) in the open_clip layout, read back") {
-    nn::ClipConfig config = nn::preset("tiny");
+    model::ClipConfig config = model::preset("tiny");
     nn::ResNetConfig resnet;
     resnet.image_size = 32;
     resnet.width = 8;
     resnet.heads = 2;  // not OpenAI's width·32/64 rule: the file's metadata must carry it
     resnet.layers = {1, 2, 1, 1};
-    using RnModel = nn::OpenAiResNetClip<double, cpu>;
+    using RnModel = model::OpenAiResNetClip<double, cpu>;
     RnModel model(config, resnet, 4);
     const auto images = test::random_tensor(Shape{3, 3, 32, 32}, 11);
     const auto tokens = golden().get<std::int32_t>("batch/tokens");
@@ -265,13 +265,13 @@ TEST_CASE("pretrained: a ResNet CLIP (running statistics included) in the open_c
 }
 
 TEST_CASE("checkpoint: a ResNet CLIP's running statistics are saved and restored with its weights") {
-    nn::ClipConfig config = nn::preset("tiny");
+    model::ClipConfig config = model::preset("tiny");
     nn::ResNetConfig resnet;
     resnet.image_size = 32;
     resnet.width = 8;
     resnet.heads = 2;
     resnet.layers = {1, 1, 1, 1};
-    using RnModel = nn::OpenAiResNetClip<double, cpu>;
+    using RnModel = model::OpenAiResNetClip<double, cpu>;
     RnModel model(config, resnet, 4);
     {
         Tape tape;
@@ -281,7 +281,7 @@ TEST_CASE("checkpoint: a ResNet CLIP's running statistics are saved and restored
     optim::AdamW<double, cpu> optimizer(model);
     io::save_checkpoint(scratch("rn_checkpoint.safetensors"), model, optimizer, {});
     RnModel back(config, resnet, 8);
-    io::load_checkpoint<RnModel, double, cpu>(scratch("rn_checkpoint.safetensors"), back, nullptr);
+    io::load_checkpoint(scratch("rn_checkpoint.safetensors"), back);
     std::vector<double> a, b;
     model.visit_buffers([&](const std::string&, Tensor<double, cpu>& t) { a.insert(a.end(), t.data(), t.data() + t.numel()); });
     back.visit_buffers([&](const std::string&, Tensor<double, cpu>& t) { b.insert(b.end(), t.data(), t.data() + t.numel()); });

@@ -11,7 +11,7 @@
 using namespace contra;
 
 TEST_CASE("checkpointed transformer blocks: identical loss and gradients, less tape memory") {
-    auto config = nn::preset("tiny");
+    auto config = model::preset("tiny");
     config.vision.layers = 3;
     config.text.layers = 3;
     const auto images = test::random_tensor<double>(Shape{6, 3, 8, 8}, 1);
@@ -22,7 +22,7 @@ TEST_CASE("checkpointed transformer blocks: identical loss and gradients, less t
         tokens[i * 6 + 2] = 23;
     }
     auto run = [&](bool image_tower, bool text_tower, std::size_t* peak) {
-        nn::OpenAiClip<double, cpu> model(config, 4);
+        model::OpenAiClip<double, cpu> model(config, 4);
         model.visual.transformer.checkpointing = image_tower;
         model.text.transformer.checkpointing = text_tower;
         Tape tape;
@@ -31,7 +31,7 @@ TEST_CASE("checkpointed transformer blocks: identical loss and gradients, less t
         backward(loss);
         *peak = tape.host_peak_bytes();
         std::map<std::string, Tensor<double>> grads;
-        model.visit_parameters([&](const std::string& name, nn::Parameter<double, cpu>& p) { grads[name] = p.grad().clone(); });
+        model.visit_parameters([&](const std::string& name, Parameter<double, cpu>& p) { grads[name] = p.grad().clone(); });
         grads["loss"] = loss.value().clone();
         return grads;
     };
@@ -49,7 +49,7 @@ TEST_CASE("checkpointed transformer blocks: identical loss and gradients, less t
 }
 
 TEST_CASE("checkpointing changes nothing without a tape (evaluation)") {
-    nn::OpenAiClip<double, cpu> a(nn::preset("tiny"), 2), b(nn::preset("tiny"), 2);
+    model::OpenAiClip<double, cpu> a(model::preset("tiny"), 2), b(model::preset("tiny"), 2);
     b.visual.transformer.checkpointing = true;
     const auto images = test::random_tensor<double>(Shape{2, 3, 8, 8}, 3);
     NoGrad off;

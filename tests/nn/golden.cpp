@@ -13,7 +13,7 @@
 using namespace contra;
 
 namespace {
-const io::SafetensorsFile& golden() {
+const io::SafetensorsFile& tiny_clip_golden() {
     static const auto file = io::SafetensorsFile::read(CONTRA_SOURCE_DIR "/tests/golden/tiny_clip.safetensors");
     return file;
 }
@@ -21,7 +21,7 @@ const io::SafetensorsFile& golden() {
 // |actual − expected| ≤ tol·max(1, max|expected|) element-wise; says where it fails.
 template <class T, class D>
 void check_matches(const std::string& what, const Tensor<T, D>& actual_any, const std::string& key, double tol) {
-    const auto expected = golden().get<double>(key);
+    const auto expected = tiny_clip_golden().get<double>(key);
     const auto actual = cast<double>(to_device<cpu>(actual_any));
     REQUIRE_MESSAGE(actual.numel() == expected.numel(), what, ": ", actual.shape(), " vs golden ", expected.shape());
     double scale = 1;
@@ -33,20 +33,20 @@ void check_matches(const std::string& what, const Tensor<T, D>& actual_any, cons
 
 template <class T, class B, class Impl>
 void check_against_torch(double tol) {
-    nn::OpenAiClip<T, B, Impl> model(nn::preset("tiny"));
+    model::OpenAiClip<T, B, Impl> model(model::preset("tiny"));
     std::size_t loaded = 0;
-    nn::visit_all(model, [&](const std::string& name, nn::Parameter<T, B>& p) {
-        const auto value = golden().get<double>("params/" + name);
+    for_each_parameter(model, [&](const std::string& name, Parameter<T, B>& p) {
+        const auto value = tiny_clip_golden().get<double>("params/" + name);
         REQUIRE_MESSAGE(value.shape() == p.shape(), name, ": contra ", p.shape(), " vs torch ", value.shape());
         copy(cast<T>(value), p.value());
         ++loaded;
     });
     std::size_t in_file = 0;
-    for (const auto& n : golden().names()) in_file += n.rfind("params/", 0) == 0;
+    for (const auto& n : tiny_clip_golden().names()) in_file += n.rfind("params/", 0) == 0;
     CHECK(loaded == in_file);  // the same parameter set, by name
 
-    const auto images = to_device<device_of<B>>(cast<T>(golden().get<double>("batch/images")));
-    const auto tokens = golden().get<std::int32_t>("batch/tokens");
+    const auto images = to_device<device_of<B>>(cast<T>(tiny_clip_golden().get<double>("batch/images")));
+    const auto tokens = tiny_clip_golden().get<std::int32_t>("batch/tokens");
     {
         Tape tape;
         Tape::Active recording(tape);
@@ -58,7 +58,7 @@ void check_against_torch(double tol) {
         check_matches("logits", model.loss_fn.logits(image_features, text_features).value(), "out/logits_per_image", tol);
         check_matches("loss", loss.value(), "out/loss", tol);
         backward(loss);
-        nn::visit_all(model, [&](const std::string& name, nn::Parameter<T, B>& p) {
+        for_each_parameter(model, [&](const std::string& name, Parameter<T, B>& p) {
             REQUIRE_MESSAGE(p.has_grad(), name, " received no gradient");
             check_matches("gradient of " + name, p.grad(), "grad/" + name, tol);
         });
@@ -74,12 +74,12 @@ void check_against_torch(double tol) {
         const auto loss = model.loss(images, tokens);
         losses[step] = double(to_device<cpu>(loss.value())[0]);
         backward(loss);
-        optim::clip_grad_norm(optimizer, 1.0);
+        optim::clip_grad_norm(model, 1.0);
         optimizer.step(1e-2);
         model.clamp_parameters();
     }
     check_matches("losses of 5 AdamW steps", losses, "adamw/losses", tol * 10);
-    nn::visit_all(model, [&](const std::string& name, nn::Parameter<T, B>& p) {
+    for_each_parameter(model, [&](const std::string& name, Parameter<T, B>& p) {
         check_matches("after 5 steps, " + name, p.value(), "adamw/final/" + name, tol * 10);
     });
 }

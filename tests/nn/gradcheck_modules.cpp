@@ -20,14 +20,14 @@ GradcheckOptions options() {
 // Randomises every parameter (init values like 1 and 0 would hide mistakes).
 template <class M>
 void randomize(M& m, std::uint64_t seed) {
-    nn::visit_all(m, [&](const std::string& name, auto& p) {
-        nn::init_normal(p, 0.5, seed, name);
+    for_each_parameter(m, [&](const std::string& name, auto& p) {
+        init_normal(p, 0.5, seed, name);
     });
 }
 template <class B, class M, class F>
 void expect_module_gradients(M& m, F&& forward) {
     randomize(m, 3);
-    const auto report = nn::gradcheck_module<B>(m, forward, options());
+    const auto report = gradcheck_module<B>(m, forward, options());
     INFO(report.detail);
     CHECK(report.ok);
 }
@@ -71,7 +71,7 @@ TEST_CASE_TEMPLATE("gradcheck: attention with either mask and either implementat
 }
 
 TEST_CASE_TEMPLATE("gradcheck: the towers and the whole CLIP with each loss", B, BACKENDS) {
-    const auto config = nn::preset("tiny");
+    const auto config = model::preset("tiny");
     const auto images = to_device<device_of<B>>(random_tensor(Shape{3, 3, 8, 8}, 4));
     const auto tokens = Tensor<ops::Index, cpu>::from(Shape{3, 4}, {23, 5, 1, 0, 3, 23, 0, 0, 7, 7, 9, 23});
     nn::OpenAiVision<double, B> vision(config.vision, config.embed_dim);
@@ -79,10 +79,10 @@ TEST_CASE_TEMPLATE("gradcheck: the towers and the whole CLIP with each loss", B,
     nn::OpenAiText<double, B> text(config.text, config.embed_dim);
     expect_module_gradients<B>(text, [&](auto& m) { return m.encode(tokens); });
 
-    nn::OpenAiClip<double, B, ad::Fused> fused(config);
+    model::OpenAiClip<double, B, ad::Fused> fused(config);
     expect_module_gradients<B>(fused, [&](auto& m) { return m.loss(images, tokens); });
-    nn::OpenAiClip<double, B, ad::Composite> composite(config);
+    model::OpenAiClip<double, B, ad::Composite> composite(config);
     expect_module_gradients<B>(composite, [&](auto& m) { return m.loss(images, tokens); });
-    nn::OpenAiClip<double, B, ad::Fused, loss::SigLip<double, B>> siglip(config);
+    model::OpenAiClip<double, B, ad::Fused, loss::SigLip<double, B>> siglip(config);
     expect_module_gradients<B>(siglip, [&](auto& m) { return m.loss(images, tokens); });
 }

@@ -33,8 +33,8 @@ TEST_CASE("SigLIP loss equals −Σ log σ(z·(e^t·x̂ᵢ·ŷⱼ + b)) / N eval
     siglip.initialize(0);
     for (double t : {std::log(10.0), 0.3}) {
         for (double b : {-10.0, 1.5}) {
-            nn::init_constant(siglip.logit_scale, t);
-            nn::init_constant(siglip.logit_bias, b);
+            init_constant(siglip.logit_scale, t);
+            init_constant(siglip.logit_bias, b);
             const double got = siglip(Var<double>(img), Var<double>(txt)).value().item();
             const auto x = normalized_rows(img), y = normalized_rows(txt);
             double expected = 0;

@@ -17,7 +17,7 @@ std::map<std::string, Shape> shapes_of(Model& m) {
 }  // namespace
 
 TEST_CASE("ViT-B-32 has exactly the reference's 151,277,313 parameters, 87,849,216 in the image tower") {
-    nn::OpenAiClip<float, cpu> model(nn::preset("ViT-B-32"));
+    model::OpenAiClip<float, cpu> model(model::preset("ViT-B-32"));
     CHECK(model.parameter_count() == 151277313);
     std::int64_t visual = 0;
     model.visual.visit_parameters([&](const std::string&, auto& p) { visual += p.numel(); }, "visual");
@@ -36,20 +36,20 @@ TEST_CASE("ViT-B-32 has exactly the reference's 151,277,313 parameters, 87,849,2
 }
 
 TEST_CASE("unknown presets name the known ones") {
-    CHECK_THROWS_WITH_AS(nn::preset("ViT-X"), doctest::Contains("ViT-B-32"), Error);
+    CHECK_THROWS_WITH_AS(model::preset("ViT-X"), doctest::Contains("ViT-B-32"), Error);
 }
 
 TEST_CASE("counts from the sizes alone equal the built models and the reference's totals") {
     for (const char* name : {"tiny", "fmnist", "ViT-B-32"}) {
-        nn::OpenAiClip<float, cpu> model(nn::preset(name));
-        CHECK_MESSAGE(nn::count_parameters(nn::preset(name)).total() == model.parameter_count(), name);
+        model::OpenAiClip<float, cpu> model(model::preset(name));
+        CHECK_MESSAGE(model::count_parameters(model::preset(name)).total() == model.parameter_count(), name);
     }
-    const auto b32 = nn::count_parameters(nn::preset("ViT-B-32"));
+    const auto b32 = model::count_parameters(model::preset("ViT-B-32"));
     CHECK(b32.visual == 87849216);
     CHECK(b32.total() == 151277313);
-    CHECK(nn::count_parameters(nn::preset("ViT-B-16")).total() == 149620737);  // OpenAI ViT-B/16
-    CHECK(nn::count_parameters(nn::preset("ViT-L-14")).total() == 427616513);  // OpenAI ViT-L/14
+    CHECK(model::count_parameters(model::preset("ViT-B-16")).total() == 149620737);  // OpenAI ViT-B/16
+    CHECK(model::count_parameters(model::preset("ViT-L-14")).total() == 427616513);  // OpenAI ViT-L/14
     // ViT-B/32's image forward: the 4.4 G multiply-adds usually quoted, 2 FLOPs each.
-    const auto flops = nn::forward_flops(nn::preset("ViT-B-32"));
+    const auto flops = model::forward_flops(model::preset("ViT-B-32"));
     CHECK(flops.per_image == doctest::Approx(8.8e9).epsilon(0.02));
 }

@@ -23,12 +23,12 @@ nn::ResNetConfig small() { return nn::ResNetConfig{32, 3, 4, 2, {1, 2, 1, 1}}; }
 // finite-difference step of its kink; running variances positive.
 template <class B>
 void randomize(nn::ModifiedResNet<double, B>& m, std::uint64_t seed) {
-    m.visit_parameters([&](const std::string& name, nn::Parameter<double, B>& p) {
+    m.visit_parameters([&](const std::string& name, Parameter<double, B>& p) {
         const Shape& s = p.shape();
         const bool gain = (name.find("bn") != std::string::npos || name.find("downsample.1") != std::string::npos) &&
                           name.ends_with("weight");
         const double fan_in = s.rank() >= 2 ? double(p.numel() / s[0]) : 1.0;
-        nn::init_normal(p, s.rank() >= 2 ? 1.0 / std::sqrt(fan_in) : 0.3, seed, name);
+        init_normal(p, s.rank() >= 2 ? 1.0 / std::sqrt(fan_in) : 0.3, seed, name);
         if (gain) ops::affine(B{}, p.value(), 1.0, 1.0, p.value());
     }, "");
     m.visit_buffers([&](const std::string& name, Tensor<double, device_of<B>>& t) {
@@ -48,7 +48,7 @@ TEST_CASE_TEMPLATE("gradcheck: ModifiedResNet in training and in evaluation mode
     options.max_checks_per_input = 12;
     for (bool training : {true, false}) {
         tower.train(training);
-        const auto report = nn::gradcheck_module<B>(tower, [&](auto& m) { return m.encode(images); }, options);
+        const auto report = gradcheck_module<B>(tower, [&](auto& m) { return m.encode(images); }, options);
         INFO(std::string(training ? "training: " : "evaluation: ") << report.detail);
         CHECK(report.ok);
     }
@@ -82,7 +82,7 @@ TEST_CASE("ModifiedResNet: initialisation, modes, shapes and errors") {
 }
 
 TEST_CASE("a ResNet CLIP trains: AdamW lowers the loss of a fixed batch, the running statistics are not parameters") {
-    nn::OpenAiResNetClip<double, cpu> model(nn::preset("tiny"), nn::ResNetConfig{64, 3, 4, 2, {1, 1, 1, 1}}, 11);
+    model::OpenAiResNetClip<double, cpu> model(model::preset("tiny"), nn::ResNetConfig{64, 3, 4, 2, {1, 1, 1, 1}}, 11);
     const auto images = random_tensor(Shape{3, 3, 64, 64}, 9);
     const auto tokens = Tensor<ops::Index, cpu>::from(Shape{3, 4}, {23, 5, 1, 0, 3, 23, 0, 0, 7, 7, 9, 23});
     optim::AdamW<double, cpu> optimizer(model, optim::AdamWOptions{});
@@ -94,7 +94,7 @@ TEST_CASE("a ResNet CLIP trains: AdamW lowers the loss of a fixed batch, the run
         const auto loss = model.loss(images, tokens);
         losses.push_back(to_device<cpu>(loss.value())[0]);
         backward(loss);
-        optim::clip_grad_norm(optimizer, 1.0);
+        optim::clip_grad_norm(model, 1.0);
         optimizer.step(1e-3);
         model.clamp_parameters();
     }

@@ -13,11 +13,11 @@
 using namespace contra;
 
 namespace {
-const io::SafetensorsFile& golden() {
+const io::SafetensorsFile& tiny_rn_golden() {
     static const auto file = io::SafetensorsFile::read(CONTRA_SOURCE_DIR "/tests/golden/tiny_rn.safetensors");
     return file;
 }
-Tensor<double, cpu> stored(const std::string& key) { return golden().get<double>(key, io::Convert::allow); }
+Tensor<double, cpu> stored(const std::string& key) { return tiny_rn_golden().get<double>(key, io::Convert::allow); }
 
 // |actual − expected| ≤ tol·max(1, max|expected|) element-wise.
 template <class D>
@@ -38,9 +38,9 @@ nn::ResNetConfig tiny_resnet() { return nn::ResNetConfig{64, 3, 2, 2, {1, 1, 1, 
 template <class B>
 void check_against_torch(double tol) {
     using D = device_of<B>;
-    nn::OpenAiResNetClip<double, B> model(nn::preset("tiny"), tiny_resnet());  // the text tower is unused here
+    model::OpenAiResNetClip<double, B> model(model::preset("tiny"), tiny_resnet());  // the text tower is unused here
     std::size_t loaded = 0, in_file = 0, buffers = 0, buffers_in_file = 0;
-    nn::visit_all(model, [&](const std::string& name, nn::Parameter<double, B>& p) {
+    for_each_parameter(model, [&](const std::string& name, Parameter<double, B>& p) {
         if (name.rfind("visual.", 0) != 0 && name != "logit_scale") return;
         const auto value = stored("params/" + name);
         REQUIRE_MESSAGE(value.shape() == p.shape(), name, ": contra ", p.shape(), " vs torch ", value.shape());
@@ -53,7 +53,7 @@ void check_against_torch(double tol) {
         copy(value, t);
         ++buffers;
     });
-    for (const auto& n : golden().names()) {
+    for (const auto& n : tiny_rn_golden().names()) {
         in_file += n.rfind("params/", 0) == 0;
         buffers_in_file += n.rfind("buffers/", 0) == 0;
     }
@@ -87,7 +87,7 @@ void check_against_torch(double tol) {
         check_matches("train: image features", features.value(), "train/image_features", tol);
         check_matches("train: loss", loss.value(), "train/loss", tol);
         backward(loss);
-        nn::visit_all(model, [&](const std::string& name, nn::Parameter<double, B>& p) {
+        for_each_parameter(model, [&](const std::string& name, Parameter<double, B>& p) {
             if (name.rfind("visual.", 0) != 0 && name != "logit_scale") return;
             REQUIRE_MESSAGE(p.has_grad(), name, " received no gradient");
             check_matches("train: gradient of " + name, p.grad(), "train/grad/" + name, tol);
@@ -105,12 +105,12 @@ TEST_CASE_TEMPLATE("golden: the tiny ModifiedResNet matches PyTorch in float64, 
 }
 
 TEST_CASE("golden: OpenAI's RN50 has the reference's 102,007,137 parameters, 38,316,896 in the image tower") {
-    auto [config, resnet] = nn::resnet_preset("RN50");
-    nn::OpenAiResNetClip<float, cpu> model(config, resnet);
-    CHECK(model.parameter_count() == golden().get<std::int32_t>("count/rn50_total")[0]);
+    auto [config, resnet] = model::resnet_preset("RN50");
+    model::OpenAiResNetClip<float, cpu> model(config, resnet);
+    CHECK(model.parameter_count() == tiny_rn_golden().get<std::int32_t>("count/rn50_total")[0]);
     std::int64_t visual = 0;
     model.visual.visit_parameters([&](const std::string&, auto& p) { visual += p.numel(); }, "visual");
-    CHECK(visual == golden().get<std::int32_t>("count/rn50_visual")[0]);
+    CHECK(visual == tiny_rn_golden().get<std::int32_t>("count/rn50_visual")[0]);
     CHECK(visual == 38316896);
     std::map<std::string, Shape> shapes;
     model.visit_parameters([&](const std::string& name, auto& p) { shapes[name] = p.shape(); });
@@ -133,5 +133,5 @@ TEST_CASE("golden: OpenAI's RN50 has the reference's 102,007,137 parameters, 38,
     CHECK(shapes.at("visual.attnpool.c_proj.weight") == Shape{1024, 2048});
     CHECK(shapes.at("visual.attnpool.c_proj.bias") == Shape{1024});
     CHECK(shapes.at("text_projection") == Shape{512, 1024});
-    CHECK_THROWS_WITH_AS(nn::resnet_preset("RN49"), doctest::Contains("RN50"), Error);
+    CHECK_THROWS_WITH_AS(model::resnet_preset("RN49"), doctest::Contains("RN50"), Error);
 }

@@ -52,6 +52,15 @@ bool close(const Tensor<T, cpu>& a, const Tensor<U, cpu>& b, double rtol, double
     return true;
 }
 
+// expect_gradients<B>(f, inputs, options): f's tape gradients on backend B agree with central
+// differences in float64 (gradcheck), the report printed when they do not.
+template <class B, class F>
+void expect_gradients(F&& f, std::vector<Tensor<double, cpu>> inputs, GradcheckOptions options = {}) {
+    const auto report = gradcheck<B>(f, inputs, options);
+    INFO(report.detail);
+    CHECK(report.ok);
+}
+
 #define CHECK_CLOSE(a, b, rtol, atol)                               \
     do {                                                            \
         std::string why_;                                           \

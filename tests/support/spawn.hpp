@@ -4,12 +4,22 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 extern char** environ;
 
 namespace contra::test {
+
+// worker_path(): the test worker program (tests/support/worker.cpp), which ctest names in the
+// environment variable CONTRA_TEST_WORKER.
+inline std::string worker_path() {
+    const char* path = std::getenv("CONTRA_TEST_WORKER");
+    if (!path || !*path) throw std::runtime_error("CONTRA_TEST_WORKER is not set: run this test through ctest");
+    return path;
+}
 
 // spawn(argv): the new process's id (argv[0] is the program's path).
 inline pid_t spawn(const std::vector<std::string>& args) {

@@ -20,10 +20,10 @@ int main(int argc, char** argv) {
     const std::string mode = argc > 1 ? argv[1] : "";
     try {
         if (mode == "checkpoints" && argc == 3) {
-            nn::OpenAiClip<float, cpu> model(nn::preset("tiny"), 1);
+            model::OpenAiClip<float, cpu> model(model::preset("tiny"), 1);
             optim::AdamW<float, cpu> opt(model);
             for (std::int64_t version = 1;; ++version) {
-                model.visit_parameters([&](const std::string&, nn::Parameter<float, cpu>& p) {
+                model.visit_parameters([&](const std::string&, Parameter<float, cpu>& p) {
                     for (std::int64_t i = 0; i < p.numel(); ++i) p.value()[i] = float(version);
                 });
                 io::save_rotating(argv[2], version, model, opt, {{"step", std::to_string(version)}}, 3);
@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
         if (mode == "train" && argc == 6) {
             const std::int64_t steps = std::stoll(argv[3]), kill_at = std::stoll(argv[4]);
             set_num_threads(std::stoi(argv[5]));
-            nn::OpenAiClip<double, cpu> model(nn::preset("tiny"), 3);
+            model::OpenAiClip<double, cpu> model(model::preset("tiny"), 3);
             optim::AdamW<double, cpu> opt(model);
             const train::Options o = test::resume_options(steps);
             train::Hooks hooks;

@@ -14,8 +14,8 @@
 using namespace contra;
 
 namespace {
-using Clip64 = nn::OpenAiClip<double, cpu>;
-using SigLipClip64 = nn::Clip<nn::OpenAiVision<double, cpu>, nn::OpenAiText<double, cpu>, loss::SigLip<double, cpu>>;
+using Clip64 = model::OpenAiClip<double, cpu>;
+using SigLipClip64 = model::Clip<nn::OpenAiVision<double, cpu>, nn::OpenAiText<double, cpu>, loss::SigLip<double, cpu>>;
 
 template <class Model>
 std::map<std::string, Tensor<double>> gradients_of(Model& model, std::int64_t k) {
@@ -27,13 +27,13 @@ std::map<std::string, Tensor<double>> gradients_of(Model& model, std::int64_t k)
     Tape tape;
     train::accumulate_gradients(model, cast<double>(batch.images), batch.tokens, k, tape);
     std::map<std::string, Tensor<double>> grads;
-    model.visit_parameters([&](const std::string& name, nn::Parameter<double, cpu>& p) { grads[name] = p.grad().clone(); });
+    model.visit_parameters([&](const std::string& name, Parameter<double, cpu>& p) { grads[name] = p.grad().clone(); });
     return grads;
 }
 
 template <class Model>
 void check_same_gradients() {
-    Model model(nn::preset("tiny"), 3);
+    Model model(model::preset("tiny"), 3);
     const auto whole = gradients_of(model, 1);
     for (std::int64_t k : {2, 4}) {
         const auto parts = gradients_of(model, k);
@@ -56,7 +56,7 @@ TEST_CASE("accumulation over 2 and 4 micro-batches gives the whole batch's gradi
 
 TEST_CASE("training with 4 micro-batches repeats training on the whole batch: losses and parameters") {
     auto train = [](std::int64_t accumulate) {
-        Clip64 model(nn::preset("tiny"), 1);
+        Clip64 model(model::preset("tiny"), 1);
         optim::AdamW<double, cpu> opt(model);
         train::Options o;
         o.batch_size = 16;
@@ -69,7 +69,7 @@ TEST_CASE("training with 4 micro-batches repeats training on the whole batch: lo
         hooks.on_step = [&](const train::StepRecord& r, const train::State&) { losses.push_back(r.loss); };
         train::fit(model, opt, test::SyntheticPairs{}, o, hooks);
         std::map<std::string, Tensor<double>> params;
-        model.visit_parameters([&](const std::string& name, nn::Parameter<double, cpu>& p) { params[name] = p.value().clone(); });
+        model.visit_parameters([&](const std::string& name, Parameter<double, cpu>& p) { params[name] = p.value().clone(); });
         return std::pair{losses, params};
     };
     const auto [whole_losses, whole_params] = train(1);
@@ -83,7 +83,7 @@ TEST_CASE("training with 4 micro-batches repeats training on the whole batch: lo
 }
 
 TEST_CASE("accumulation refuses a batch that does not split into k micro-batches") {
-    Clip64 model(nn::preset("tiny"), 1);
+    Clip64 model(model::preset("tiny"), 1);
     const auto batch = test::SyntheticPairs{}.batch(std::vector<std::int64_t>{0, 1, 2, 3, 4}, 0);
     Tape tape;
     CHECK_THROWS_WITH_AS(train::accumulate_gradients(model, cast<double>(batch.images), batch.tokens, 2, tape),

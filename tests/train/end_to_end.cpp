@@ -26,10 +26,10 @@ TEST_CASE("a 2-epoch run on 8,192 Fashion-MNIST pairs classifies zero-shot far a
         for (const auto& t : templates) everything.push_back(data::caption(n, t));
     const tasks::CaptionEncoder encoder(tokenizer, tasks::CaptionEncoder::fitting_context(tokenizer, everything));
 
-    auto config = nn::preset("fmnist");
+    auto config = model::preset("fmnist");
     config.text.vocab_size = encoder.vocab_size();
     config.text.context_length = encoder.context_length();
-    nn::OpenAiClip<float, cpu> model(config, 0);
+    model::OpenAiClip<float, cpu> model(config, 0);
     optim::AdamWOptions adamw;
     adamw.weight_decay = 0.1;
     optim::AdamW<float, cpu> optimizer(model, adamw);

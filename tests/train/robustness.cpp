@@ -16,11 +16,11 @@ using namespace contra;
 namespace fs = std::filesystem;
 
 namespace {
-using Model = nn::OpenAiClip<double, cpu>;
+using Model = model::OpenAiClip<double, cpu>;
 
 std::map<std::string, Tensor<double>> parameters(Model& model) {
     std::map<std::string, Tensor<double>> out;
-    model.visit_parameters([&](const std::string& name, nn::Parameter<double, cpu>& p) { out[name] = p.value().clone(); });
+    model.visit_parameters([&](const std::string& name, Parameter<double, cpu>& p) { out[name] = p.value().clone(); });
     return out;
 }
 
@@ -43,14 +43,14 @@ TEST_CASE("2k steps, and k steps + SIGKILL + resume for k steps, end with bit-id
     const auto dir = fs::temp_directory_path() / ("contra-resume-" + std::to_string(::getpid()));
     fs::remove_all(dir);
     fs::create_directories(dir);
-    const pid_t pid = test::spawn({CONTRA_TEST_WORKER, "train", dir.string(), std::to_string(2 * k), std::to_string(k),
+    const pid_t pid = test::spawn({test::worker_path(), "train", dir.string(), std::to_string(2 * k), std::to_string(k),
                                    std::to_string(num_threads())});
     REQUIRE(pid > 0);
     const int status = test::wait_for(pid);
     REQUIRE(WIFSIGNALED(status));
     CHECK(WTERMSIG(status) == SIGKILL);
 
-    Model resumed(nn::preset("tiny"), 99);  // other initial values: everything must come from the checkpoint
+    Model resumed(model::preset("tiny"), 99);  // other initial values: everything must come from the checkpoint
     optim::AdamW<double, cpu> resumed_opt(resumed);
     const auto meta = io::load_checkpoint(io::newest_checkpoint(dir), resumed, &resumed_opt);
     train::State state;
@@ -59,7 +59,7 @@ TEST_CASE("2k steps, and k steps + SIGKILL + resume for k steps, end with bit-id
     REQUIRE(state.step == k);
     train::fit(resumed, resumed_opt, test::SyntheticPairs{}, test::resume_options(2 * k), {}, state);
 
-    Model straight(nn::preset("tiny"), 3);
+    Model straight(model::preset("tiny"), 3);
     optim::AdamW<double, cpu> straight_opt(straight);
     train::fit(straight, straight_opt, test::SyntheticPairs{}, test::resume_options(2 * k), {});
     const auto a = parameters(straight), b = parameters(resumed);
@@ -72,7 +72,7 @@ TEST_CASE("2k steps, and k steps + SIGKILL + resume for k steps, end with bit-id
 
 TEST_CASE("the same seed and thread count give bit-identical parameters run to run") {
     auto run = [] {
-        Model model(nn::preset("tiny"), 3);
+        Model model(model::preset("tiny"), 3);
         optim::AdamW<double, cpu> opt(model);
         train::fit(model, opt, test::SyntheticPairs{}, test::resume_options(6), {});
         return parameters(model);
@@ -82,7 +82,7 @@ TEST_CASE("the same seed and thread count give bit-identical parameters run to r
 }
 
 TEST_CASE("a non-finite step is skipped (no update, counted, reported) or stops the run, as asked") {
-    Model model(nn::preset("tiny"), 3);
+    Model model(model::preset("tiny"), 3);
     optim::AdamW<double, cpu> opt(model);
     auto o = test::resume_options(4);
     std::vector<bool> skipped;
@@ -98,15 +98,15 @@ TEST_CASE("a non-finite step is skipped (no update, counted, reported) or stops 
     CHECK(skipped == std::vector<bool>{false, false, true, false});
     for (const auto& [name, p] : before_step_3) CHECK(test::max_abs_diff(p, after_step_3.at(name)) == 0.0);
 
-    Model again(nn::preset("tiny"), 3);
+    Model again(model::preset("tiny"), 3);
     optim::AdamW<double, cpu> again_opt(again);
-    o.on_nonfinite = train::Options::NonFinite::stop;
+    o.on_nonfinite = train::NonFinite::stop;
     CHECK_THROWS_WITH_AS(train::fit(again, again_opt, PoisonedPairs{{}, 0, 2}, o, {}),
                          doctest::Contains("step 3 had a non-finite loss or gradient"), Error);
 }
 
 TEST_CASE("a logit_scale forced above ln 100 is clamped back after the step") {
-    Model model(nn::preset("tiny"), 3);
+    Model model(model::preset("tiny"), 3);
     optim::AdamW<double, cpu> opt(model);
     model.loss_fn.logit_scale.value()[0] = 10.0;  // e^10 ≈ 22026, far above the clamp
     train::fit(model, opt, test::SyntheticPairs{}, test::resume_options(1), {});

@@ -25,7 +25,7 @@ fs::path temp_dir(const std::string& name) {
 }
 
 template <class T>
-std::vector<double> run_steps(nn::OpenAiClip<T, cpu>& model, optim::AdamW<T, cpu>& opt, train::State state,
+std::vector<double> run_steps(model::OpenAiClip<T, cpu>& model, optim::AdamW<T, cpu>& opt, train::State state,
                               std::int64_t until, std::int64_t total, const fs::path* save_at_end = nullptr) {
     std::vector<double> losses;
     train::Options o;
@@ -76,7 +76,7 @@ TEST_CASE("schedules: warmup, cosine, constant, constant with cooldown (open_cli
 }
 
 TEST_CASE("no weight decay on gains, biases, embeddings and logit_scale") {
-    nn::OpenAiClip<float, cpu> model(nn::preset("tiny"));
+    model::OpenAiClip<float, cpu> model(model::preset("tiny"));
     optim::AdamW<float, cpu> opt(model);
     std::set<std::string> decayed;
     for (const auto& s : opt.slots())
@@ -91,13 +91,13 @@ TEST_CASE("no weight decay on gains, biases, embeddings and logit_scale") {
 
 TEST_CASE("checkpoint round trip restores weights and AdamW moments; wrong files are refused") {
     const auto dir = temp_dir("checkpoint");
-    nn::OpenAiClip<double, cpu> model(nn::preset("tiny"), 1);
+    model::OpenAiClip<double, cpu> model(model::preset("tiny"), 1);
     optim::AdamW<double, cpu> opt(model);
     run_steps(model, opt, {}, 4, 4);
     const auto path = dir / "ck.safetensors";
     io::save_checkpoint(path, model, opt, {{"note", "x"}});
 
-    nn::OpenAiClip<double, cpu> other(nn::preset("tiny"), 2);
+    model::OpenAiClip<double, cpu> other(model::preset("tiny"), 2);
     optim::AdamW<double, cpu> other_opt(other);
     const auto meta = io::load_checkpoint(path, other, &other_opt);
     CHECK(meta.at("note") == "x");
@@ -113,13 +113,13 @@ TEST_CASE("checkpoint round trip restores weights and AdamW moments; wrong files
     optim::AdamW<double, cpu>* no_optimizer = nullptr;
     optim::AdamW<float, cpu>* no_float_optimizer = nullptr;
     // Another architecture: a parameter with another shape.
-    auto config = nn::preset("tiny");
+    auto config = model::preset("tiny");
     config.text.width = 24;
-    nn::OpenAiClip<double, cpu> wider(config);
+    model::OpenAiClip<double, cpu> wider(config);
     CHECK_THROWS_WITH_AS(io::load_checkpoint(path, wider, no_optimizer),
                          doctest::Contains("has shape"), Error);
     // Another element type is not converted silently.
-    nn::OpenAiClip<float, cpu> single(nn::preset("tiny"));
+    model::OpenAiClip<float, cpu> single(model::preset("tiny"));
     CHECK_THROWS_AS(io::load_checkpoint(path, single, no_float_optimizer), Error);
 
     // A truncated copy is refused; the good file next to it is untouched.
@@ -138,17 +138,17 @@ TEST_CASE("checkpoint round trip restores weights and AdamW moments; wrong files
 TEST_CASE("resuming from a checkpoint continues with exactly the losses of an uninterrupted run") {
     const auto dir = temp_dir("resume");
     const auto path = dir / "ck.safetensors";
-    nn::OpenAiClip<double, cpu> straight(nn::preset("tiny"), 3);
+    model::OpenAiClip<double, cpu> straight(model::preset("tiny"), 3);
     optim::AdamW<double, cpu> straight_opt(straight);
     const auto all = run_steps(straight, straight_opt, {}, 14, 14);  // 14 steps cross an epoch (6 per epoch)
     REQUIRE(all.size() == 14);
 
-    nn::OpenAiClip<double, cpu> first(nn::preset("tiny"), 3);
+    model::OpenAiClip<double, cpu> first(model::preset("tiny"), 3);
     optim::AdamW<double, cpu> first_opt(first);
     const auto head = run_steps(first, first_opt, {}, 5, 14, &path);  // stops after 5, saves
     REQUIRE(head.size() == 5);
 
-    nn::OpenAiClip<double, cpu> resumed(nn::preset("tiny"), 99);  // another init: everything must come from the file
+    model::OpenAiClip<double, cpu> resumed(model::preset("tiny"), 99);  // another init: everything must come from the file
     optim::AdamW<double, cpu> resumed_opt(resumed);
     io::load_checkpoint(path, resumed, &resumed_opt);
     train::State state;

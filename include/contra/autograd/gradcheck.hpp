@@ -1,6 +1,6 @@
 // contra/autograd/gradcheck.hpp — check a differentiable function's tape gradients against
 // central finite differences in float64. Public: check your own ops and modules with it.
-// defines: contra::gradcheck, contra::GradcheckOptions, contra::GradcheckReport
+// defines: contra::gradcheck, contra::gradcheck_module, contra::GradcheckOptions, contra::GradcheckReport
 #pragma once
 #include <cmath>
 #include <sstream>
@@ -9,6 +9,7 @@
 
 #include "../core/random.hpp"
 #include "ops.hpp"
+#include "parameter.hpp"
 
 namespace contra {
 
@@ -106,6 +107,29 @@ GradcheckReport gradcheck(F&& f, const std::vector<Tensor<double, cpu>>& inputs,
                << " numeric " << worst_n << " |diff| " << worst << "\n";
     }
     report.detail = detail.str();
+    return report;
+}
+
+// gradcheck_module<B>(m, forward): checks ∂forward(m)/∂p for every parameter p of m (double
+// precision) against central differences. The parameters are restored afterwards.
+template <class B, class M, class F>
+GradcheckReport gradcheck_module(M& m, F&& forward, GradcheckOptions options = {}) {
+    using P = Parameter<double, B>;
+    std::vector<P*> params;
+    std::vector<P> saved;
+    std::vector<Tensor<double, cpu>> values;
+    for_each_parameter(m, [&](const std::string&, P& p) {
+        params.push_back(&p);
+        saved.push_back(p);
+        values.push_back(to_device<cpu>(p.value()).clone());
+    });
+    auto report = gradcheck<B>(
+        [&](std::vector<Var<double, B>>& vars) {
+            for (std::size_t i = 0; i < params.size(); ++i) static_cast<Var<double, B>&>(*params[i]) = vars[i];
+            return forward(m);
+        },
+        values, options);
+    for (std::size_t i = 0; i < params.size(); ++i) *params[i] = saved[i];
     return report;
 }
 

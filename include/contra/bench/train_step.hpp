@@ -9,15 +9,15 @@
 #include <string>
 #include <vector>
 
-#include "../contra.hpp"
-#include "../nn/nn.hpp"
-#include "../optim/optim.hpp"
+#include "../core/random.hpp"
+#include "../model/openai.hpp"
+#include "../optim/adamw.hpp"
 
 namespace contra::bench {
 
 // A model and the batch it is timed at.
 struct PeerConfig {
-    nn::ClipConfig clip;
+    model::ClipConfig clip;
     std::int64_t batch;
 };
 
@@ -39,7 +39,7 @@ inline PeerConfig peer_config(const std::string& name) {
         p.clip.text = nn::TextConfig{16, 1024, 128, 4, 4, 4};
         p.batch = 256;
     } else if (name == "vitb32") {  // the OpenAI ViT-B/32 CLIP, B=8
-        p.clip = nn::preset("ViT-B-32");
+        p.clip = model::preset("ViT-B-32");
         p.clip.name = name;
         p.batch = 8;
     } else {
@@ -66,15 +66,16 @@ inline Tensor<ops::Index> random_tokens(const nn::TextConfig& t, std::int64_t ba
     return tokens;
 }
 
-// TrainStep: a float32 OpenAI CLIP on the cpu backend with AdamW (lr 5e-4 and weight decay 0.2 as
-// the peer), its random batch and its tape. run() is one step; the first two calls size the
-// arena and the gradients, later ones allocate nothing.
+// TrainStep<T, B>: an OpenAI CLIP in T on backend B (float32 on the cpu backend by default) with
+// AdamW (lr 5e-4 and weight decay 0.2 as the peer), its random batch and its tape. run() is one
+// step; the first two calls size the arena and the gradients, later ones allocate nothing.
+template <class T = float, class B = cpu>
 class TrainStep {
 public:
     explicit TrainStep(const PeerConfig& p)
         : model_(p.clip, 0),
           optimizer_(model_),
-          images_(random_images(p.clip.vision, p.batch)),
+          images_(to_device<device_of<B>>(cast<T>(random_images(p.clip.vision, p.batch)))),
           tokens_(random_tokens(p.clip.text, p.batch)),
           batch_(p.batch) {}
 
@@ -85,19 +86,19 @@ public:
         auto loss = model_.loss(images_, tokens_);
         backward(loss);
         optimizer_.step(5e-4);
-        return double(loss.value()[0]);
+        return double(to_device<cpu>(loss.value())[0]);
     }
     std::int64_t batch() const { return batch_; }
     std::size_t tape_peak_bytes() const { return tape_.host_peak_bytes(); }  // saved activations and temporaries
     std::int64_t parameters() { return model_.parameter_count(); }
-    nn::OpenAiClip<float, cpu>& model() { return model_; }
-    const Tensor<float>& images() const { return images_; }
+    model::OpenAiClip<T, B>& model() { return model_; }
+    const Tensor<T, device_of<B>>& images() const { return images_; }
     const Tensor<ops::Index>& tokens() const { return tokens_; }
 
 private:
-    nn::OpenAiClip<float, cpu> model_;
-    optim::AdamW<float, cpu> optimizer_;
-    Tensor<float> images_;
+    model::OpenAiClip<T, B> model_;
+    optim::AdamW<T, B> optimizer_;
+    Tensor<T, device_of<B>> images_;
     Tensor<ops::Index> tokens_;
     std::int64_t batch_;
     Tape tape_;

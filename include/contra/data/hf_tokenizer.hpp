@@ -9,7 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "../io/atomic_file.hpp"
+#include "../core/atomic_file.hpp"
 #include "tokenizer.hpp"
 
 namespace contra::data {
@@ -49,7 +49,7 @@ inline void save_hf_tokenizer(const Tokenizer& tokenizer, const std::filesystem:
     nlohmann::json vocab = nlohmann::json::object();
     for (std::int32_t id = 0; id < tokenizer.vocab_size(); ++id) vocab[tokenizer.token(id)] = id;
     const std::string text = vocab.dump() + "\n";
-    io::AtomicFile out(dir / "vocab.json");
+    AtomicFile out(dir / "vocab.json");
     out.write(text.data(), text.size());
     out.commit();
 }

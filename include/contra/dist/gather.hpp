@@ -1,8 +1,9 @@
 // contra/dist/gather.hpp — the all-gather that lets every rank's loss see every rank's features,
 // with the gradient flowing back to the rank that owns them (open_clip's gather_with_grad).
-// defines: dist::gather_with_grad
+// defines: dist::gather_with_grad, dist::gather_features
 #pragma once
 #include "../autograd/ops/common.hpp"
+#include "../loss/gather.hpp"
 #include "communicator.hpp"
 
 namespace contra::dist {
@@ -23,6 +24,15 @@ Var<T, B> gather_with_grad(const Var<T, B>& x, Communicator& comm) {
         reduce_scatter_rows(*group, g, dx);
         x.accumulate(dx);
     }, x);
+}
+
+// gather_features<T, B>(comm, local_loss): the policy that lets a loss see every rank's features,
+//   model.loss_fn.gather = dist::gather_features<T, B>(comm, local_loss);
+//   requires: comm outlives the loss's use of it.
+template <class T, class B>
+loss::FeatureGather<T, B> gather_features(Communicator& comm, bool local_loss) {
+    Communicator* group = &comm;
+    return {[group](const Var<T, B>& x) { return gather_with_grad(x, *group); }, comm.rank(), comm.size(), local_loss};
 }
 
 }  // namespace contra::dist

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "../autograd/tape.hpp"
-#include "../nn/gradcheck.hpp"  // nn::visit_all
+#include "../autograd/parameter.hpp"  // for_each_parameter
 #include "communicator.hpp"
 
 namespace contra::dist {
@@ -23,7 +23,7 @@ public:
     template <class Model>
     GradientSync(Model& model, Communicator& comm, std::int64_t bucket_elements = std::int64_t(1) << 20)
         : comm_(&comm), bucket_elements_(bucket_elements) {
-        nn::visit_all(model, [&](const std::string& name, nn::Parameter<T, B>& p) { params_.push_back({name, p, 0, 0}); });
+        for_each_parameter(model, [&](const std::string& name, Parameter<T, B>& p) { params_.push_back({name, p, 0, 0}); });
         std::int64_t total = 0;
         for (const auto& e : params_) total += e.param.numel();
         flat_ = Tensor<T, D>::zeros(Shape{total});
@@ -64,6 +64,9 @@ public:
         started_ = 0;
     }
 
+    // The group the gradients are averaged over.
+    Communicator& communicator() const { return *comm_; }
+
     // How many buckets the last step had, and how many of them started before backward ended.
     std::size_t buckets() const { return last_bucket_count_; }
     std::size_t started_during_backward() const { return overlapped_; }
@@ -71,7 +74,7 @@ public:
 private:
     struct Entry {
         std::string name;
-        nn::Parameter<T, B> param;
+        Parameter<T, B> param;
         std::ptrdiff_t first_use;
         std::int64_t offset;  // into flat_
     };
@@ -150,7 +153,7 @@ void check_replicas(Model& model, Communicator& comm) {
     if (comm.size() == 1) return;
     std::vector<std::string> names;
     std::vector<double> mine;
-    nn::visit_all(model, [&](const std::string& name, auto& p) {
+    for_each_parameter(model, [&](const std::string& name, auto& p) {
         using B = typename std::remove_cvref_t<decltype(p)>::backend;
         names.push_back(name);
         mine.push_back(ops::reduce_all(B{}, ops::ReduceOp::sum, p.value()));

@@ -21,7 +21,6 @@
 #include <span>
 #include <vector>
 
-#include "../backend/eigen/backend.hpp"
 #include "../backend/ops.hpp"
 #include "../core/parallel.hpp"
 #include "../core/random.hpp"
@@ -46,8 +45,11 @@ struct LinearProbeOptions {
     std::uint64_t seed = 0;               // gradient descent: the order of mini-batches
 };
 
-// LinearProbeObjective: f and ∇f for one design matrix (see the top of this file).
+// LinearProbeObjective<B>: f and ∇f for one design matrix (see the top of this file), its products
+// computed by backend B on the host (the cpu backend by default, the reference one in tests).
+template <class B = cpu>
 struct LinearProbeObjective {
+    static_assert(std::same_as<device_of<B>, cpu>, "LinearProbeObjective: the probe works on host memory");
     Tensor<double, cpu> design;   // [N, E+1]: standardised features, then a column of ones
     Tensor<Label, cpu> labels;    // [N], each in [0, classes)
     std::int64_t classes = 0;
@@ -73,19 +75,19 @@ struct LinearProbeObjective {
                 const auto x = design.rows(r0, r1);  // [b, E+1]
                 const auto y = labels.rows(r0, r1);  // [b]
                 auto logits = Tensor<double, cpu>::empty(Shape{b, c});  // [b, C] = X̃·W
-                ops::gemm(cpu{}, ops::Trans::N, ops::Trans::N, 1.0, x, weights, 0.0, logits);
+                ops::gemm(B{}, ops::Trans::N, ops::Trans::N, 1.0, x, weights, 0.0, logits);
                 auto loss = Tensor<double, cpu>::empty(Shape{b});  // [b]: logsumexp(z_i) − z_i[y_i]
                 auto lse = Tensor<double, cpu>::empty(Shape{b});   // [b]
-                ops::cross_entropy(cpu{}, logits, y, loss, lse);
+                ops::cross_entropy(B{}, logits, y, loss, lse);
                 double sum = 0;
                 for (std::int64_t i = 0; i < b; ++i) sum += loss[i];
                 chunk_loss[std::size_t(k)] = sum;
                 if (!gradient) continue;
                 auto dloss = Tensor<double, cpu>::full(Shape{b}, 1.0 / double(n));  // [b]
                 auto dlogits = Tensor<double, cpu>::empty(Shape{b, c});              // [b, C] = (softmax − onehot) / N
-                ops::cross_entropy_backward(cpu{}, logits, y, lse, dloss, dlogits);
+                ops::cross_entropy_backward(B{}, logits, y, lse, dloss, dlogits);
                 auto& g = chunk_gradient[std::size_t(k)] = Tensor<double, cpu>::empty(Shape{e1, c});  // [E+1, C]
-                ops::gemm(cpu{}, ops::Trans::T, ops::Trans::N, 1.0, x, dlogits, 0.0, g);              // X̃ᵀ·dz
+                ops::gemm(B{}, ops::Trans::T, ops::Trans::N, 1.0, x, dlogits, 0.0, g);              // X̃ᵀ·dz
             }
         });
 
@@ -97,7 +99,7 @@ struct LinearProbeObjective {
         value += 0.5 * lambda * penalty;
         if (gradient) {
             gradient->zero_();
-            for (const auto& g : chunk_gradient) ops::axpy(cpu{}, 1.0, g, *gradient);
+            for (const auto& g : chunk_gradient) ops::axpy(B{}, 1.0, g, *gradient);
             for (std::int64_t i = 0; i < (e1 - 1) * c; ++i) (*gradient)[i] += lambda * weights[i];
         }
         return value;
@@ -108,7 +110,7 @@ struct LinearProbeObjective {
         auto index = Tensor<ops::Index, cpu>::from(Shape{std::int64_t(which.size())},
                                                    std::vector<ops::Index>(which.begin(), which.end()));  // [B]
         auto sub = Tensor<double, cpu>::empty(Shape{index.numel(), design.size(1)});                       // [B, E+1]
-        ops::gather_rows(cpu{}, design, index, sub);
+        ops::gather_rows(B{}, design, index, sub);
         auto sub_labels = Tensor<Label, cpu>::empty(Shape{index.numel()});  // [B]
         for (std::int64_t i = 0; i < index.numel(); ++i) sub_labels[i] = labels[index[i]];
         return {sub, sub_labels, classes, lambda};
@@ -124,11 +126,11 @@ struct LinearProbeObjective {
             for (std::int64_t k = k0; k < k1; ++k) {
                 const auto x = design.rows(k * kChunkRows, std::min(n, (k + 1) * kChunkRows));  // [b, E+1]
                 auto& p = partial[std::size_t(k)] = Tensor<double, cpu>::empty(Shape{e1, e1});   // [E+1, E+1]
-                ops::gemm(cpu{}, ops::Trans::T, ops::Trans::N, 1.0 / double(n), x, x, 0.0, p);
+                ops::gemm(B{}, ops::Trans::T, ops::Trans::N, 1.0 / double(n), x, x, 0.0, p);
             }
         });
         auto gram = Tensor<double, cpu>::zeros(Shape{e1, e1});  // [E+1, E+1] = X̃ᵀX̃ / N, summed in chunk order
-        for (const auto& p : partial) ops::axpy(cpu{}, 1.0, p, gram);
+        for (const auto& p : partial) ops::axpy(B{}, 1.0, p, gram);
         const Eigen::Map<const Eigen::MatrixXd> g(gram.data(), e1, e1);
         const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(g, Eigen::EigenvaluesOnly);
         return 0.5 * solver.eigenvalues().maxCoeff() + lambda;
@@ -150,7 +152,8 @@ struct ProbeTrace {
 // L-BFGS (Nocedal & Wright, algorithms 7.4 and 7.5) with a backtracking Armijo line search;
 // minimises f from w, in place. f is convex, so every accepted step has sᵀy ≥ 0; pairs with too
 // little curvature are skipped.
-inline ProbeTrace minimize_lbfgs(const LinearProbeObjective& f, Tensor<double, cpu>& w, const LinearProbeOptions& o) {
+template <class B>
+ProbeTrace minimize_lbfgs(const LinearProbeObjective<B>& f, Tensor<double, cpu>& w, const LinearProbeOptions& o) {
     ProbeTrace trace;
     auto g = Tensor<double, cpu>::empty(w.shape());
     auto w_next = Tensor<double, cpu>::empty(w.shape());
@@ -216,7 +219,8 @@ inline ProbeTrace minimize_lbfgs(const LinearProbeObjective& f, Tensor<double, c
 
 // Gradient descent with a fixed step: one step per pass over the data (full batch), or one per
 // mini-batch with the rows in a fresh seeded order each pass. The loss is recorded after each pass.
-inline ProbeTrace minimize_gradient_descent(const LinearProbeObjective& f, Tensor<double, cpu>& w,
+template <class B>
+ProbeTrace minimize_gradient_descent(const LinearProbeObjective<B>& f, Tensor<double, cpu>& w,
                                             const LinearProbeOptions& o) {
     ProbeTrace trace;
     const double step = o.learning_rate > 0 ? o.learning_rate : 1.0 / f.lipschitz_bound();
@@ -260,9 +264,10 @@ struct LinearProbe {
     std::int64_t feature_dim() const { return std::int64_t(mean.size()); }
     std::int64_t classes() const { return weights.size(1); }
 
-    // fit(features [N,E], labels (N), classes, options): trains on frozen features.
+    // fit<B>(features [N,E], labels (N), classes, options): trains on frozen features (host memory),
+    // the products on backend B (default cpu).
     //   requires: N ≥ 1, E ≥ 1, classes ≥ 2, labels in [0, classes), finite features, C > 0.
-    template <class T>
+    template <class B = cpu, class T>
     static LinearProbe fit(const Tensor<T, cpu>& features, std::span<const Label> labels, std::int64_t classes,
                            const LinearProbeOptions& options = {}) {
         CONTRA_CHECK(features.rank() == 2 && features.size(0) >= 1 && features.size(1) >= 1, "LinearProbe::fit: features ",
@@ -298,9 +303,9 @@ struct LinearProbe {
                 if (var[std::size_t(k)] > 0) probe.scale[std::size_t(k)] = std::sqrt(var[std::size_t(k)] / double(n));
         }
 
-        LinearProbeObjective objective;
+        LinearProbeObjective<B> objective;
         objective.design = probe.design(features);  // [N, E+1]
-        CONTRA_CHECK(ops::reduce_all(cpu{}, ops::ReduceOp::count_nonfinite, objective.design) == 0,
+        CONTRA_CHECK(ops::reduce_all(B{}, ops::ReduceOp::count_nonfinite, objective.design) == 0,
                      "LinearProbe::fit: features ", features.shape(), " contain NaN or infinite values");
         objective.labels = Tensor<Label, cpu>::from(Shape{n}, std::vector<Label>(labels.begin(), labels.end()));
         objective.classes = classes;
@@ -332,27 +337,27 @@ struct LinearProbe {
         return x;
     }
 
-    // decision_function(features [N,E]): the logits [N, C] (as sklearn's decision_function).
-    template <class T>
+    // decision_function<B>(features [N,E]): the logits [N, C] (as sklearn's decision_function).
+    template <class B = cpu, class T>
     Tensor<double, cpu> decision_function(const Tensor<T, cpu>& features) const {
         const auto x = design(features);                                        // [N, E+1]
         auto logits = Tensor<double, cpu>::empty(Shape{x.size(0), classes()});  // [N, C]
-        ops::gemm(cpu{}, ops::Trans::N, ops::Trans::N, 1.0, x, weights, 0.0, logits);
+        ops::gemm(B{}, ops::Trans::N, ops::Trans::N, 1.0, x, weights, 0.0, logits);
         return logits;
     }
 
     // predict(features [N,E]): the most likely class of each row (the lowest on ties).
-    template <class T>
+    template <class B = cpu, class T>
     std::vector<Label> predict(const Tensor<T, cpu>& features) const {
-        return argmax_rows(decision_function(features));
+        return argmax_rows(decision_function<B>(features));
     }
 
     // accuracy(features [N,E], labels (N)): the fraction predicted correctly. requires: N ≥ 1.
-    template <class T>
+    template <class B = cpu, class T>
     double accuracy(const Tensor<T, cpu>& features, std::span<const Label> labels) const {
         CONTRA_CHECK(features.rank() == 2 && features.size(0) >= 1 && std::int64_t(labels.size()) == features.size(0),
                      "LinearProbe::accuracy: ", labels.size(), " labels for features ", features.shape());
-        return topk_accuracy(decision_function(features), labels, 1);
+        return topk_accuracy(decision_function<B>(features), labels, 1);
     }
 };
 

@@ -15,7 +15,6 @@
 #include <span>
 #include <vector>
 
-#include "../backend/eigen/backend.hpp"
 #include "../backend/ops.hpp"
 #include "../core/parallel.hpp"
 #include "../core/tensor.hpp"
@@ -42,23 +41,24 @@ inline double recall_at_k(std::span<const std::int64_t> ranks, std::int64_t k) {
 
 namespace detail {
 
-// Normalised copy of rows [R, E]; throws if an element is NaN or infinite.
-template <class T>
-Tensor<T, cpu> normalised_rows(const char* what, const Tensor<T, cpu>& x) {
-    CONTRA_CHECK(ops::reduce_all(cpu{}, ops::ReduceOp::count_nonfinite, x) == 0, "retrieval_metrics: the ", what,
+// Normalised copy of rows [R, E] on B's device; throws if an element is NaN or infinite.
+template <class B, class T>
+Tensor<T, device_of<B>> normalised_rows(const char* what, const Tensor<T, device_of<B>>& x) {
+    CONTRA_CHECK(ops::reduce_all(B{}, ops::ReduceOp::count_nonfinite, x) == 0, "retrieval_metrics: the ", what,
                  " embeddings ", x.shape(), " contain NaN or infinite values");
-    auto y = Tensor<T, cpu>::empty(x.shape());      // [R, E]
-    auto norms = Tensor<T, cpu>::empty(Shape{x.rows()});  // [R]
-    ops::l2_normalize(cpu{}, x, 1e-12, y, norms);
+    auto y = Tensor<T, device_of<B>>::empty(x.shape());        // [R, E]
+    auto norms = Tensor<T, device_of<B>>::empty(Shape{x.rows()});  // [R]
+    ops::l2_normalize(B{}, x, 1e-12, y, norms);
     return y;
 }
 
 // For queries [Q, E] against candidates [K, E]: rank[q] = 1 + the number of candidates ranked
 // ahead of target(q, row), where row [K] holds q's similarities and target picks the candidate
-// that counts for q. Similarities are computed a block of queries at a time ([b, K], bounded
-// memory); a query's whole row comes from one product, so ties compare like with like.
-template <class T, class Target, class Counts>
-std::vector<std::int64_t> rank_queries(const Tensor<T, cpu>& queries, const Tensor<T, cpu>& candidates,
+// that counts for q. Similarities are computed on B a block of queries at a time ([b, K], bounded
+// memory) and ranked on the host; a query's whole row comes from one product, so ties compare
+// like with like.
+template <class B, class T, class Target, class Counts>
+std::vector<std::int64_t> rank_queries(const Tensor<T, device_of<B>>& queries, const Tensor<T, device_of<B>>& candidates,
                                        std::int64_t block_rows, Target&& target, Counts&& counts_against) {
     const std::int64_t q = queries.size(0), k = candidates.size(0);
     const std::int64_t automatic = (std::int64_t(1) << 24) / std::max<std::int64_t>(1, k);  // ≤ 16M similarities
@@ -66,8 +66,9 @@ std::vector<std::int64_t> rank_queries(const Tensor<T, cpu>& queries, const Tens
     std::vector<std::int64_t> rank(static_cast<std::size_t>(q));
     for (std::int64_t b0 = 0; b0 < q; b0 += block) {
         const std::int64_t b1 = std::min(q, b0 + block);
-        auto sim = Tensor<T, cpu>::empty(Shape{b1 - b0, k});  // [b, K]
-        ops::gemm(cpu{}, ops::Trans::N, ops::Trans::T, acc_t<T>(1), queries.rows(b0, b1), candidates, acc_t<T>(0), sim);
+        auto block_sim = Tensor<T, device_of<B>>::empty(Shape{b1 - b0, k});  // [b, K]
+        ops::gemm(B{}, ops::Trans::N, ops::Trans::T, acc_t<T>(1), queries.rows(b0, b1), candidates, acc_t<T>(0), block_sim);
+        const auto sim = to_device<cpu>(block_sim);                        // [b, K] on the host
         parallel_for(b1 - b0, 2 * k, [&](std::int64_t r0, std::int64_t r1) {
             for (std::int64_t r = r0; r < r1; ++r) {
                 const T* row = sim.data() + r * k;  // [K]
@@ -97,15 +98,16 @@ inline double floor_median_of(std::vector<std::int64_t> v) {
 
 }  // namespace detail
 
-// retrieval_metrics(images [N,E], texts [M,E], text_to_image (M), block_rows): both directions of
-// retrieval. text_to_image[j] is the index of the image text j describes; an image may have several
-// texts. Similarities are computed block_rows queries at a time (0: as many as keep a block at
+// retrieval_metrics<B>(images [N,E], texts [M,E], text_to_image (M), block_rows): both directions of
+// retrieval, the similarities computed on backend B (default cpu) from embeddings on its device.
+// text_to_image[j] is the index of the image text j describes; an image may have several texts.
+// Similarities are computed block_rows queries at a time (0: as many as keep a block at
 // 16M similarities); the result does not depend on it.
 //   requires: N, M ≥ 1; equal E; every text_to_image[j] in [0, N); every image has ≥ 1 text;
 //             finite embeddings.
 //   ensures:  ranks in [1, M] (image → text) and [1, N] (text → image); recalls in [0, 1].
-template <class T>
-RetrievalResult retrieval_metrics(const Tensor<T, cpu>& image_embeddings, const Tensor<T, cpu>& text_embeddings,
+template <class B = cpu, class T>
+RetrievalResult retrieval_metrics(const Tensor<T, device_of<B>>& image_embeddings, const Tensor<T, device_of<B>>& text_embeddings,
                                   std::span<const Label> text_to_image, std::int64_t block_rows = 0) {
     static_assert(std::same_as<T, float> || std::same_as<T, double>, "retrieval_metrics: float or double embeddings");
     CONTRA_CHECK(image_embeddings.rank() == 2 && text_embeddings.rank() == 2 && image_embeddings.size(0) >= 1 &&
@@ -124,12 +126,12 @@ RetrievalResult retrieval_metrics(const Tensor<T, cpu>& image_embeddings, const 
         CONTRA_CHECK(!captions[std::size_t(i)].empty(), "retrieval_metrics: image ", i, " of ", n,
                      " has no text; every image needs at least one");
 
-    const auto images = detail::normalised_rows("image", image_embeddings);  // [N, E]
-    const auto texts = detail::normalised_rows("text", text_embeddings);     // [M, E]
+    const auto images = detail::normalised_rows<B>("image", image_embeddings);  // [N, E]
+    const auto texts = detail::normalised_rows<B>("text", text_embeddings);     // [M, E]
 
     RetrievalResult r;
     // image → text: the image's best-ranked caption; only other images' texts can be ahead of it.
-    r.image_to_text_ranks = detail::rank_queries(
+    r.image_to_text_ranks = detail::rank_queries<B>(
         images, texts, block_rows,
         [&](std::int64_t i, const T* row) {
             std::int64_t best = -1;
@@ -139,7 +141,7 @@ RetrievalResult retrieval_metrics(const Tensor<T, cpu>& image_embeddings, const 
         },
         [&](std::int64_t i, std::int64_t j) { return text_to_image[std::size_t(j)] != i; });
     // text → image: the text's own image among all images.
-    r.text_to_image_ranks = detail::rank_queries(
+    r.text_to_image_ranks = detail::rank_queries<B>(
         texts, images, block_rows, [&](std::int64_t j, const T*) { return std::int64_t(text_to_image[std::size_t(j)]); },
         [](std::int64_t, std::int64_t) { return true; });
 

@@ -2,8 +2,9 @@
 // 2021, §3.1.4; the reference's zero-shot notebook and open_clip's zero_shot.py):
 //   class c's prompts "a photo of a {c}.", … ─encode_text─▶ [K, E] ─normalise, mean, normalise─▶ w_c
 //   image ─encode_image─▶ [E] ─normalise─▶ x;   logits = 100 · x · [w_1 … w_C]ᵀ
-// Everything but the encoding works on embeddings the caller already has (host tensors, float or
-// double); the encoding helpers take any model with encode_image / encode_text.
+// Everything but the encoding works on embeddings the caller already has (float or double; the
+// logits on any backend, the prompt averaging on the host); the encoding helpers take any model
+// with encode_image / encode_text.
 // defines: eval::class_embeddings, eval::zero_shot_logits, eval::encode_texts, eval::encode_images,
 //          eval::tokenize_prompts, eval::zero_shot_classifier, eval::TextEncoder, eval::ImageEncoder
 #pragma once
@@ -16,7 +17,6 @@
 #include <vector>
 
 #include "../autograd/tape.hpp"
-#include "../backend/eigen/backend.hpp"
 #include "../backend/ops.hpp"
 #include "../core/tensor.hpp"
 #include "../data/captions.hpp"
@@ -95,23 +95,24 @@ Tensor<T, cpu> class_embeddings(const std::vector<Tensor<T, cpu>>& per_class) {
     return out;
 }
 
-// zero_shot_logits(images [N,E], classifier [C,E], scale): scale · normalise(images) · classifierᵀ.
-// The classifier rows are used as given (class_embeddings already normalised them).
+// zero_shot_logits<B>(images [N,E], classifier [C,E], scale): scale · normalise(images) · classifierᵀ,
+// on backend B (default cpu) and its device. The classifier rows are used as given
+// (class_embeddings already normalised them).
 //   ensures: [N, C]; with a normalised classifier every entry lies in [−scale, scale].
-template <class T>
-Tensor<T, cpu> zero_shot_logits(const Tensor<T, cpu>& image_embeddings, const Tensor<T, cpu>& classifier,
-                                double scale = 100.0) {
+template <class B = cpu, class T>
+Tensor<T, device_of<B>> zero_shot_logits(const Tensor<T, device_of<B>>& image_embeddings,
+                                         const Tensor<T, device_of<B>>& classifier, double scale = 100.0) {
     detail::require_host_float<T>();
     CONTRA_CHECK(image_embeddings.rank() == 2 && classifier.rank() == 2 &&
                      image_embeddings.size(1) == classifier.size(1),
                  "zero_shot_logits: image embeddings ", image_embeddings.shape(), " and classifier ", classifier.shape(),
                  " must be [N, E] and [C, E] with the same E");
     const std::int64_t n = image_embeddings.size(0), c = classifier.size(0);
-    auto normalised = Tensor<T, cpu>::empty(image_embeddings.shape());  // [N, E]
-    auto norms = Tensor<T, cpu>::empty(Shape{n});                      // [N]
-    ops::l2_normalize(cpu{}, image_embeddings, 1e-12, normalised, norms);
-    auto logits = Tensor<T, cpu>::empty(Shape{n, c});  // [N, C]
-    ops::gemm(cpu{}, ops::Trans::N, ops::Trans::T, acc_t<T>(scale), normalised, classifier, acc_t<T>(0), logits);
+    auto normalised = Tensor<T, device_of<B>>::empty(image_embeddings.shape());  // [N, E]
+    auto norms = Tensor<T, device_of<B>>::empty(Shape{n});                      // [N]
+    ops::l2_normalize(B{}, image_embeddings, 1e-12, normalised, norms);
+    auto logits = Tensor<T, device_of<B>>::empty(Shape{n, c});  // [N, C]
+    ops::gemm(B{}, ops::Trans::N, ops::Trans::T, acc_t<T>(scale), normalised, classifier, acc_t<T>(0), logits);
     return logits;
 }
 

@@ -1,6 +1,7 @@
 // contra/io/checkpoint.hpp — model weights and training state in safetensors files.
 //   model/<name>            every parameter, named as the OpenAI state dict
-//   optimizer/m/<name>, optimizer/v/<name>   AdamW moments (training checkpoints only)
+//   optimizer/<state>      the optimizer's state tensors (training checkpoints only), e.g. AdamW's
+//                          optimizer/m/<name> and optimizer/v/<name>
 //   metadata: format, step, optimizer_steps and whatever the caller adds (config, seed, tokenizer)
 // Writes are atomic (temporary file, fsync, rename): a crash never leaves half a checkpoint.
 // defines: io::save_weights, io::load_weights, io::save_checkpoint, io::load_checkpoint, io::save_rotating,
@@ -13,8 +14,8 @@
 #include <set>
 #include <string>
 
-#include "../nn/gradcheck.hpp"
-#include "../optim/adamw.hpp"
+#include "../autograd/parameter.hpp"
+#include "../optim/concepts.hpp"
 #include "safetensors.hpp"
 
 namespace contra::io {
@@ -39,7 +40,7 @@ inline std::vector<std::filesystem::path> step_checkpoints(const std::filesystem
 // Buffers (BatchNorm running statistics of a ResNet tower) are saved and loaded beside them.
 template <class Model>
 void save_weights(SafetensorsWriter& out, Model& model, const std::string& prefix = "model/") {
-    nn::visit_all(model, [&](const std::string& name, auto& p) { out.add(prefix + name, to_device<cpu>(p.value())); });
+    for_each_parameter(model, [&](const std::string& name, auto& p) { out.add(prefix + name, to_device<cpu>(p.value())); });
     if constexpr (requires { model.visit_buffers([](const std::string&, auto&) {}); })
         model.visit_buffers([&](const std::string& name, auto& t) { out.add(prefix + name, to_device<cpu>(t)); });
 }
@@ -65,7 +66,7 @@ void load_weights(const SafetensorsFile& in, Model& model, const std::string& pr
                      " but the model's tensor is ", target.shape());
         copy(in.get<T>(key, convert), target);
     };
-    nn::visit_all(model, [&](const std::string& name, auto& p) { fill(name, p.value()); });
+    for_each_parameter(model, [&](const std::string& name, auto& p) { fill(name, p.value()); });
     if constexpr (requires { model.visit_buffers(fill); }) model.visit_buffers(fill);
     if (!missing.empty()) {
         std::string list;
@@ -79,16 +80,13 @@ void load_weights(const SafetensorsFile& in, Model& model, const std::string& pr
                          " is not a parameter of this model (a different architecture or size?)");
 }
 
-// save_checkpoint(path, model, optimizer, metadata): weights, AdamW state and metadata, atomically.
-template <class Model, class T, class B>
-void save_checkpoint(const std::filesystem::path& path, Model& model, const optim::AdamW<T, B>& optimizer,
+// save_checkpoint(path, model, optimizer, metadata): weights, optimizer state and metadata, atomically.
+template <class Model, optim::Optimizer Opt>
+void save_checkpoint(const std::filesystem::path& path, Model& model, Opt& optimizer,
                      const std::map<std::string, std::string>& metadata) {
     SafetensorsWriter out;
     save_weights(out, model);
-    for (const auto& s : optimizer.slots()) {
-        out.add("optimizer/m/" + s.name, to_device<cpu>(s.m));
-        out.add("optimizer/v/" + s.name, to_device<cpu>(s.v));
-    }
+    optimizer.visit_state([&](const std::string& name, const auto& t) { out.add("optimizer/" + name, to_device<cpu>(t)); });
     for (const auto& [k, v] : metadata) out.set_metadata(k, v);
     out.set_metadata("format", kCheckpointFormat);
     out.set_metadata("optimizer_steps", std::to_string(optimizer.steps_taken()));
@@ -96,11 +94,10 @@ void save_checkpoint(const std::filesystem::path& path, Model& model, const opti
     out.write(path);
 }
 
-// load_checkpoint(path, model, optimizer): restores what save_checkpoint wrote; returns the metadata.
-//   optimizer may be null (evaluation).
-template <class Model, class T, class B>
-std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& path, Model& model,
-                                                   optim::AdamW<T, B>* optimizer) {
+// load_checkpoint(path, model[, optimizer]): restores what save_checkpoint wrote (the weights
+// alone without an optimizer, for evaluation; a null optimizer is the same); returns the metadata.
+template <class Model, optim::Optimizer Opt>
+std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& path, Model& model, Opt* optimizer) {
     const auto in = SafetensorsFile::read(path);
     const auto& meta = in.metadata();
     const auto format = meta.find("format");
@@ -109,19 +106,23 @@ std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& 
     in.verify_checksum();  // checkpoints written before checksums existed have none to check
     load_weights(in, model, "model/", Convert::exact, /*allow_extra=*/false);
     if (optimizer) {
-        for (auto& s : optimizer->slots()) {
-            for (auto [key, moment] : {std::pair{"optimizer/m/" + s.name, &s.m}, std::pair{"optimizer/v/" + s.name, &s.v}}) {
-                CONTRA_CHECK(in.contains(key), path.string(), ": optimizer state ", key, " is missing");
-                CONTRA_CHECK(in.info(key).shape == moment->shape(), path.string(), ": ", key, " has shape ",
-                             in.info(key).shape, ", expected ", moment->shape());
-                copy(in.get<T>(key), *moment);
-            }
-        }
+        optimizer->visit_state([&](const std::string& name, auto& state) {
+            using T = typename std::remove_cvref_t<decltype(state)>::value_type;
+            const std::string key = "optimizer/" + name;
+            CONTRA_CHECK(in.contains(key), path.string(), ": optimizer state ", key, " is missing");
+            CONTRA_CHECK(in.info(key).shape == state.shape(), path.string(), ": ", key, " has shape ", in.info(key).shape,
+                         ", expected ", state.shape());
+            copy(in.get<T>(key), state);
+        });
         const auto steps = meta.find("optimizer_steps");
         CONTRA_CHECK(steps != meta.end(), path.string(), ": metadata 'optimizer_steps' is missing");
         optimizer->set_steps_taken(std::stoll(steps->second));
     }
     return meta;
+}
+template <class Model>
+std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& path, Model& model) {
+    return load_checkpoint(path, model, static_cast<optim::detail::NoOptimizer*>(nullptr));
 }
 
 // ─── a run's checkpoints: the last few kept, the newest under one name ─────────────────────────
@@ -130,9 +131,8 @@ std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& 
 // (atomically, with a checksum), points dir/checkpoint.safetensors at it (a hard link renamed into
 // place, so that name too changes all at once) and deletes all but the `keep` newest step files.
 //   ensures: killed at any moment, dir holds the previous checkpoint or the new one, whole.
-template <class Model, class T, class B>
-std::filesystem::path save_rotating(const std::filesystem::path& dir, std::int64_t step, Model& model,
-                                    const optim::AdamW<T, B>& optimizer, const std::map<std::string, std::string>& metadata,
+template <class Model, optim::Optimizer Opt>
+std::filesystem::path save_rotating(const std::filesystem::path& dir, std::int64_t step, Model& model, Opt& optimizer, const std::map<std::string, std::string>& metadata,
                                     int keep = 3) {
     namespace fs = std::filesystem;
     char name[64];

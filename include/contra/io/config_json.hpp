@@ -11,7 +11,7 @@
 
 namespace contra::io {
 
-inline nlohmann::json to_json(const nn::ClipConfig& c) {
+inline nlohmann::json to_json(const model::ClipConfig& c) {
     const auto& v = c.vision;
     const auto& t = c.text;
     return {{"name", c.name},
@@ -45,12 +45,12 @@ inline std::int64_t config_int(const nlohmann::json& object, const char* key, st
 // config_from_json(j): the inverse of to_json; a missing or mistyped field is a contra::Error
 // (except vision.stem_channels, absent from checkpoints of towers without a stem). Sizes must be
 // integers in [0, 2^31).
-inline nn::ClipConfig config_from_json(const nlohmann::json& j) {
+inline model::ClipConfig config_from_json(const nlohmann::json& j) {
     try {
         const auto size = [](const nlohmann::json& object, const char* key) {
             return detail::config_int(object.at(key), key, "model config");
         };
-        nn::ClipConfig c;
+        model::ClipConfig c;
         c.name = j.at("name").get<std::string>();
         c.embed_dim = size(j, "embed_dim");
         const auto& v = j.at("vision");

@@ -7,7 +7,7 @@
 #pragma once
 #include <filesystem>
 
-#include "atomic_file.hpp"
+#include "../core/atomic_file.hpp"
 #include "pretrained.hpp"
 
 namespace contra::io {
@@ -26,7 +26,7 @@ auto layout_tensors(Model& model, WeightLayout layout, Of&& of) {
         else
             out.emplace_back((layout == WeightLayout::contra ? "model/" : "") + name, t);
     };
-    nn::visit_all(model, [&](const std::string& name, auto& param) { add(name, to_device<cpu>(of(param))); });
+    for_each_parameter(model, [&](const std::string& name, auto& param) { add(name, to_device<cpu>(of(param))); });
     return out;
 }
 
@@ -40,7 +40,7 @@ auto buffer_tensors(Model& model) {
 }
 
 // The CLIPConfig of a contra model, as transformers writes it (end-of-text is the last id).
-inline nlohmann::json hf_config_json(const nn::ClipConfig& c, ops::Activation activation) {
+inline nlohmann::json hf_config_json(const model::ClipConfig& c, ops::Activation activation) {
     const auto act = activation_name(activation);
     const auto& v = c.vision;
     const auto& t = c.text;
@@ -63,7 +63,7 @@ inline nlohmann::json hf_config_json(const nn::ClipConfig& c, ops::Activation ac
 
 namespace detail {
 template <class Model>
-void write_layout(Model& model, WeightLayout layout, const nn::ClipConfig& c, ops::Activation activation,
+void write_layout(Model& model, WeightLayout layout, const model::ClipConfig& c, ops::Activation activation,
                   const std::filesystem::path& file) {
     const auto buffers = buffer_tensors(model);
     CONTRA_CHECK(buffers.empty() || layout != WeightLayout::hf, file.string(),
@@ -82,13 +82,13 @@ void write_layout(Model& model, WeightLayout layout, const nn::ClipConfig& c, op
 
 // save_open_clip(model, config, activation, file): the OpenAI state dict as safetensors.
 template <class Model>
-void save_open_clip(Model& model, const nn::ClipConfig& c, ops::Activation activation, const std::filesystem::path& file) {
+void save_open_clip(Model& model, const model::ClipConfig& c, ops::Activation activation, const std::filesystem::path& file) {
     detail::write_layout(model, WeightLayout::openai, c, activation, file);
 }
 
 // save_hf(model, config, activation, dir): an HF CLIPModel folder (config.json, model.safetensors).
 template <class Model>
-void save_hf(Model& model, const nn::ClipConfig& c, ops::Activation activation, const std::filesystem::path& dir) {
+void save_hf(Model& model, const model::ClipConfig& c, ops::Activation activation, const std::filesystem::path& dir) {
     std::filesystem::create_directories(dir);
     detail::write_layout(model, WeightLayout::hf, c, activation, dir / "model.safetensors");
     const std::string text = hf_config_json(c, activation).dump(2) + "\n";

@@ -17,7 +17,7 @@
 #include <string>
 
 #include "../backend/ops.hpp"
-#include "../nn/gradcheck.hpp"
+#include "../autograd/parameter.hpp"
 #include "checkpoint.hpp"
 #include "config_json.hpp"
 #include "hf_names.hpp"
@@ -53,7 +53,7 @@ struct Pretrained {
     WeightLayout layout = WeightLayout::openai;
     std::filesystem::path weights;                // the safetensors file
     std::string prefix;                           // in front of every OpenAI name in that file
-    nn::ClipConfig config;                        // for a ResNet image tower, config.vision is unused
+    model::ClipConfig config;                        // for a ResNet image tower, config.vision is unused
     std::optional<nn::ResNetConfig> resnet;       // set when the image tower is a ModifiedResNet
     ops::Activation activation = ops::Activation::quick_gelu;
     std::map<std::string, std::string> metadata;  // the safetensors file's metadata
@@ -89,7 +89,7 @@ inline std::int64_t square_grid(std::int64_t rows) {
 
 // parse_config_metadata(in, key): a ClipConfig from the JSON text of metadata `key`.
 //   throws: Error naming the file and key when it is not valid JSON or not a model config.
-inline nn::ClipConfig parse_config_metadata(const std::string& source, const std::string& key, const std::string& text) {
+inline model::ClipConfig parse_config_metadata(const std::string& source, const std::string& key, const std::string& text) {
     nlohmann::json j;
     try {
         j = nlohmann::json::parse(text);
@@ -130,7 +130,7 @@ inline std::int64_t ratio(std::int64_t hidden, std::int64_t width, const std::st
 }
 
 // The text tower and embedding sizes of an OpenAI-layout state dict, from its shapes.
-inline void infer_openai_text(const SafetensorsFile& in, const std::string& p, const PretrainedOptions& o, nn::ClipConfig& c) {
+inline void infer_openai_text(const SafetensorsFile& in, const std::string& p, const PretrainedOptions& o, model::ClipConfig& c) {
     auto& t = c.text;
     const Shape& tok = shape_of(in, p + "token_embedding.weight", 2);         // [V, W]
     t.vocab_size = tok[0];
@@ -183,7 +183,7 @@ inline nn::ResNetConfig infer_openai_resnet(const SafetensorsFile& in, const std
 }
 
 // HF CLIPConfig: the fields contra needs, with the library's defaults for absent ones.
-inline nn::ClipConfig read_hf_config(const std::filesystem::path& file, ops::Activation& activation) {
+inline model::ClipConfig read_hf_config(const std::filesystem::path& file, ops::Activation& activation) {
     std::ifstream f(file);
     CONTRA_CHECK(f.good(), file.string(), ": cannot be read");
     nlohmann::json j;
@@ -199,7 +199,7 @@ inline nn::ClipConfig read_hf_config(const std::filesystem::path& file, ops::Act
                      ": text_config and vision_config must be JSON objects");
         // sizes: integers in [0, 2^31)
         const std::string where = file.string(), text_where = where + " text_config", vision_where = where + " vision_config";
-        nn::ClipConfig c;
+        model::ClipConfig c;
         c.name = j.value("_name_or_path", std::string("hf-clip"));
         c.embed_dim = config_int(j, "projection_dim", 512, where);
         auto& v = c.vision;
@@ -340,7 +340,7 @@ void load_pretrained(const Pretrained& p, Model& model) {
         }
         copy(*value, target);
     };
-    nn::visit_all(model, [&](const std::string& name, auto& param) { fill(name, param.value()); });
+    for_each_parameter(model, [&](const std::string& name, auto& param) { fill(name, param.value()); });
     if constexpr (requires { model.visit_buffers(fill); }) model.visit_buffers(fill);
     std::vector<std::string> extra;
     for (const auto& name : in.names()) {

@@ -34,7 +34,7 @@
 #include <zlib.h>
 
 #include "../core/tensor.hpp"
-#include "atomic_file.hpp"
+#include "../core/atomic_file.hpp"
 
 static_assert(std::endian::native == std::endian::little, "contra's safetensors I/O assumes a little-endian host");
 

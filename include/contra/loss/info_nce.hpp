@@ -9,8 +9,9 @@
 #include <cmath>
 
 #include "../autograd/ops.hpp"
-#include "../dist/gather.hpp"
-#include "../nn/parameter.hpp"
+#include "../autograd/parameter.hpp"
+#include "concepts.hpp"
+#include "gather.hpp"
 
 namespace contra::loss {
 
@@ -33,31 +34,25 @@ Tensor<T, device_of<B>> spread(const Tensor<T, device_of<B>>& g, std::int64_t n,
 }
 // After every optimizer step, as open_clip: logit_scale ∈ [0, ln 100].
 template <class T, class B>
-void clamp_logit_scale(nn::Parameter<T, B>& logit_scale) {
+void clamp_logit_scale(Parameter<T, B>& logit_scale) {
     constexpr double max_logit_scale = 4.605170185988092;  // ln 100
     auto host = to_device<cpu>(logit_scale.value());
     host[0] = T(std::clamp(double(host[0]), 0.0, max_logit_scale));
     copy(host, logit_scale.value());
 }
+template <class T, class B>
+double scale_of(const Parameter<T, B>& logit_scale) {
+    return std::exp(double(to_device<cpu>(logit_scale.value())[0]));
+}
 
 // exp(logit_scale)·normalize(image)·normalize(text)ᵀ: [N, E] × [M, E] → [N, M]
 template <class T, class B>
 Var<T, B> scaled_similarity(const Var<T, B>& image_features, const Var<T, B>& text_features,
-                            const nn::Parameter<T, B>& logit_scale) {
+                            const Parameter<T, B>& logit_scale) {
     const Var<T, B> similarity = ad::matmul(ad::l2_normalize(image_features), ad::l2_normalize(text_features),
                                             ops::Trans::N, ops::Trans::T);
     return ad::mul(similarity, ad::exp(Var<T, B>(logit_scale)));
 }
-
-// Across the ranks of a data-parallel run (open_clip's ClipLoss with gather_with_grad): the
-// features of every rank are gathered, and each rank's loss is either
-//   global: the whole [W·n, W·n] problem (every rank computes it), or
-//   local:  its own n rows against all W·n columns, both directions, targets offset by rank·n
-// (the same gradients once averaged over ranks, with [n, W·n] logits instead of [W·n, W·n]).
-struct Gather {
-    dist::Communicator* group = nullptr;  // null: one process, no gathering
-    bool local_loss = false;
-};
 
 // The matching column of each of this rank's n rows: rank·n + i (global loss: all W·n rows).
 template <class D>
@@ -74,16 +69,22 @@ struct InfoNce {
     using backend = B;
     using V = Var<T, B>;
 
-    nn::Parameter<T, B> logit_scale{Shape{}};  // init ln(1/0.07)
-    detail::Gather gather;                     // data parallel: the group whose features are gathered
+    Parameter<T, B> logit_scale{Shape{}};  // init ln(1/0.07)
+    // Data parallel: the features of every rank are gathered, and each rank's loss is either
+    //   global: the whole [W·n, W·n] problem (every rank computes it), or
+    //   local:  its own n rows against all W·n columns, both directions, targets offset by rank·n
+    // (the same gradients once averaged over ranks, with [n, W·n] logits instead of [W·n, W·n]).
+    FeatureGather<T, B> gather;
 
-    void initialize(std::uint64_t) { nn::init_constant(logit_scale, std::log(1 / 0.07)); }
+    void initialize(std::uint64_t, const std::string& = "") { init_constant(logit_scale, std::log(1 / 0.07)); }
 
     template <class F>
     void visit_parameters(F&& f, const std::string& prefix) {
-        f(nn::join(prefix, "logit_scale"), logit_scale);
+        f(join(prefix, "logit_scale"), logit_scale);
     }
     void clamp_parameters() { detail::clamp_logit_scale(logit_scale); }
+    // exp(logit_scale): the factor on the cosine similarities.
+    double scale() const { return detail::scale_of(logit_scale); }
 
     // logits = exp(logit_scale)·normalize(image)·normalize(text)ᵀ, [N, M]
     V logits(const V& image_features, const V& text_features) const {
@@ -96,7 +97,7 @@ struct InfoNce {
                      "InfoNce: image features ", image_features.shape(), " and text features ",
                      text_features.shape(), " must both be [N, E]");
         const std::int64_t n = image_features.shape()[0];
-        if (gather.group) return across_ranks(image_features, text_features);
+        if (gather) return across_ranks(image_features, text_features);
         const auto targets = detail::diagonal_targets<device_of<B>>(n);
         if constexpr (std::same_as<Impl, ad::Composite>) {
             const V per_image = logits(image_features, text_features);  // [N, N]
@@ -110,20 +111,19 @@ struct InfoNce {
 
 private:
     V across_ranks(const V& image_features, const V& text_features) const {
-        auto& group = *gather.group;
         const std::int64_t n = image_features.shape()[0];
         const V img = ad::l2_normalize(image_features), txt = ad::l2_normalize(text_features);   // [n, E]
-        const V all_img = dist::gather_with_grad(img, group), all_txt = dist::gather_with_grad(txt, group);  // [W·n, E]
+        const V all_img = gather.all_rows(img), all_txt = gather.all_rows(txt);                    // [W·n, E]
         const V scale = ad::exp(V(logit_scale));
         using CE = ad::Fused;
         if (gather.local_loss) {
-            const auto targets = detail::gathered_targets<device_of<B>>(n, std::int64_t(group.rank()) * n);
+            const auto targets = detail::gathered_targets<device_of<B>>(n, std::int64_t(gather.rank) * n);
             const V per_image = ad::mul(ad::matmul(img, all_txt, ops::Trans::N, ops::Trans::T), scale);  // [n, W·n]
             const V per_text = ad::mul(ad::matmul(txt, all_img, ops::Trans::N, ops::Trans::T), scale);   // [n, W·n]
             return ad::affine(ad::add(ad::cross_entropy<CE>(per_image, targets), ad::cross_entropy<CE>(per_text, targets)),
                               acc_t<T>(0.5));
         }
-        const auto targets = detail::gathered_targets<device_of<B>>(n * group.size(), 0);
+        const auto targets = detail::gathered_targets<device_of<B>>(n * gather.ranks, 0);
         const V per_image = ad::mul(ad::matmul(all_img, all_txt, ops::Trans::N, ops::Trans::T), scale);  // [W·n, W·n]
         return ad::affine(ad::add(ad::cross_entropy<CE>(per_image, targets),
                                   ad::cross_entropy<CE>(ad::transpose(per_image), targets)),

@@ -15,20 +15,22 @@ struct SigLip {
     using backend = B;
     using V = Var<T, B>;
 
-    nn::Parameter<T, B> logit_scale{Shape{}};  // init ln 10
-    nn::Parameter<T, B> logit_bias{Shape{}};   // init −10
-    detail::Gather gather;                     // data parallel: this rank's images against every rank's texts
+    Parameter<T, B> logit_scale{Shape{}};  // init ln 10
+    Parameter<T, B> logit_bias{Shape{}};   // init −10
+    FeatureGather<T, B> gather;  // data parallel: this rank's images against every rank's texts
 
-    void initialize(std::uint64_t) {
-        nn::init_constant(logit_scale, std::log(10.0));
-        nn::init_constant(logit_bias, -10.0);
+    void initialize(std::uint64_t, const std::string& = "") {
+        init_constant(logit_scale, std::log(10.0));
+        init_constant(logit_bias, -10.0);
     }
     template <class F>
     void visit_parameters(F&& f, const std::string& prefix) {
-        f(nn::join(prefix, "logit_scale"), logit_scale);
-        f(nn::join(prefix, "logit_bias"), logit_bias);
+        f(join(prefix, "logit_scale"), logit_scale);
+        f(join(prefix, "logit_bias"), logit_bias);
     }
     void clamp_parameters() { detail::clamp_logit_scale(logit_scale); }
+    // exp(logit_scale): the factor on the cosine similarities.
+    double scale() const { return detail::scale_of(logit_scale); }
 
     // logits = exp(logit_scale)·normalize(image)·normalize(text)ᵀ + logit_bias, [N, M]
     V logits(const V& image_features, const V& text_features) const {
@@ -42,9 +44,8 @@ struct SigLip {
         const std::int64_t n = image_features.shape()[0];
         // Across ranks: this rank's n images against all W·n texts; the mean over ranks of these
         // losses is the loss of the whole W·n batch.
-        const int ranks = gather.group ? gather.group->size() : 1, rank = gather.group ? gather.group->rank() : 0;
-        const V texts = gather.group ? dist::gather_with_grad(ad::l2_normalize(text_features), *gather.group)
-                                     : ad::l2_normalize(text_features);  // [W·n, E]
+        const int ranks = gather.ranks, rank = gather.rank;
+        const V texts = gather ? gather.all_rows(ad::l2_normalize(text_features)) : ad::l2_normalize(text_features);  // [W·n, E]
         auto signs = Tensor<T, cpu>::full(Shape{n, n * ranks}, T(-1));  // z: +1 for matching pairs
         for (std::int64_t i = 0; i < n; ++i) signs[i * n * ranks + rank * n + i] = T(1);
         const V z(to_device<device_of<B>>(signs));

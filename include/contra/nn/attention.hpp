@@ -47,11 +47,11 @@ struct MultiHeadAttention {
     }
 
     // PyTorch's nn.MultiheadAttention: xavier-uniform in_proj, zero biases, default out_proj weight.
-    void init_default(std::uint64_t seed, const std::string& prefix) {
+    void initialize(std::uint64_t seed, const std::string& prefix) {
         const double w = double(width());
         init_uniform(in_proj_weight, std::sqrt(6.0 / (w + 3 * w)), seed, join(prefix, "in_proj_weight"));
         init_constant(in_proj_bias, 0.0);
-        out_proj.init_default(seed, join(prefix, "out_proj"));
+        out_proj.initialize(seed, join(prefix, "out_proj"));
         init_constant(out_proj.bias, 0.0);
     }
 };

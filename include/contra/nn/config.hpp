@@ -1,6 +1,6 @@
-// contra/nn/config.hpp — the sizes of a CLIP model (run-time values) and the named presets.
-// defines: nn::VisionConfig, nn::TextConfig, nn::ClipConfig, nn::preset, nn::preset_names,
-//          nn::ResNetConfig, nn::resnet_preset
+// contra/nn/config.hpp — the sizes of the towers (run-time values); the presets are in
+// model/config.hpp.
+// defines: nn::VisionConfig, nn::TextConfig, nn::ResNetConfig
 #pragma once
 #include <array>
 #include <cstdint>
@@ -34,75 +34,5 @@ struct ResNetConfig {
     std::int64_t grid() const { return image_size / 32; }
     std::int64_t embed_width() const { return width * 32; }  // channels out of the last stage
 };
-
-struct ClipConfig {
-    std::string name = "ViT-B-32";
-    std::int64_t embed_dim = 512;
-    VisionConfig vision;
-    TextConfig text;
-};
-
-inline std::vector<std::string> preset_names() { return {"ViT-B-32", "ViT-B-16", "ViT-L-14", "fmnist", "shapes", "tiny"}; }
-
-// preset(name): the OpenAI sizes (ViT-B-32, ViT-B-16, ViT-L-14), a small model for 28×28 grey
-// images on a CPU (fmnist), one for the 32×32 colour shapes (shapes), and a tiny one for tests
-// (tiny). The text sizes of fmnist and shapes are replaced by the tokenizer's vocabulary and the
-// longest caption when a run starts.
-inline ClipConfig preset(const std::string& name) {
-    ClipConfig c;
-    c.name = name;
-    if (name == "ViT-B-32") return c;
-    if (name == "ViT-B-16") {
-        c.vision.patch_size = 16;
-        return c;
-    }
-    if (name == "ViT-L-14") {
-        c.embed_dim = 768;
-        c.vision = VisionConfig{224, 14, 3, 1024, 24, 16, 4};
-        c.text = TextConfig{77, 49408, 768, 12, 12, 4};
-        return c;
-    }
-    if (name == "fmnist") {
-        c.embed_dim = 64;
-        c.vision = VisionConfig{28, 7, 1, 96, 3, 3, 4};
-        c.vision.stem_channels = 16;  // a 3×3 convolution stem: +1.3 points zero-shot (docs/benchmarks.md)
-        c.text = TextConfig{16, 512, 64, 2, 2, 4};
-        return c;
-    }
-    if (name == "shapes") {
-        c.embed_dim = 64;
-        c.vision = VisionConfig{32, 8, 3, 96, 3, 3, 4};
-        c.text = TextConfig{16, 512, 64, 2, 2, 4};
-        return c;
-    }
-    if (name == "tiny") {
-        c.embed_dim = 8;
-        c.vision = VisionConfig{8, 4, 3, 16, 2, 2, 2};
-        c.text = TextConfig{6, 24, 12, 2, 3, 2};
-        return c;
-    }
-    std::string known;
-    for (const auto& n : preset_names()) known += (known.empty() ? "" : ", ") + n;
-    throw Error("unknown model preset '" + name + "' (known: " + known + ")");
-}
-
-
-// resnet_preset(name): OpenAI's ResNet CLIPs, RN50 and RN101: the text and embedding sizes (in a
-// ClipConfig, whose `vision` is unused) and the image tower's sizes. Use as
-//   auto [clip, resnet] = nn::resnet_preset("RN50");  nn::Clip<ModifiedResNet<...>, ...> m(clip, resnet);
-inline std::pair<ClipConfig, ResNetConfig> resnet_preset(const std::string& name) {
-    ClipConfig c;
-    c.name = name;
-    ResNetConfig r;
-    if (name == "RN50") {
-        c.embed_dim = 1024;
-        return {c, r};
-    }
-    if (name == "RN101") {
-        r.layers = {3, 4, 23, 3};
-        return {c, r};
-    }
-    throw Error("unknown ResNet preset '" + name + "' (known: RN50, RN101)");
-}
 
 }  // namespace contra::nn

@@ -2,7 +2,7 @@
 // defines: nn::Embedding
 #pragma once
 #include "../autograd/ops.hpp"
-#include "parameter.hpp"
+#include "../autograd/parameter.hpp"
 
 namespace contra::nn {
 
@@ -25,7 +25,7 @@ struct Embedding {
     void visit_parameters(F&& f, const std::string& prefix) {
         f(join(prefix, "weight"), weight);
     }
-    void init_default(std::uint64_t seed, const std::string& prefix) { init_normal(weight, 1.0, seed, join(prefix, "weight")); }
+    void initialize(std::uint64_t seed, const std::string& prefix) { init_normal(weight, 1.0, seed, join(prefix, "weight")); }
 };
 
 }  // namespace contra::nn

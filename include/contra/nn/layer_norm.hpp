@@ -2,7 +2,7 @@
 // defines: nn::LayerNorm
 #pragma once
 #include "../autograd/ops.hpp"
-#include "parameter.hpp"
+#include "../autograd/parameter.hpp"
 
 namespace contra::nn {
 
@@ -27,7 +27,7 @@ struct LayerNorm {
         f(join(prefix, "weight"), weight);
         f(join(prefix, "bias"), bias);
     }
-    void init_default(std::uint64_t, const std::string&) {
+    void initialize(std::uint64_t, const std::string&) {
         init_constant(weight, 1.0);
         init_constant(bias, 0.0);
     }

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "../autograd/ops.hpp"
-#include "parameter.hpp"
+#include "../autograd/parameter.hpp"
 
 namespace contra::nn {
 
@@ -33,7 +33,7 @@ struct Linear {
     }
 
     // PyTorch's default: kaiming-uniform weight and bias, both U(±1/√in).
-    void init_default(std::uint64_t seed, const std::string& prefix) {
+    void initialize(std::uint64_t seed, const std::string& prefix) {
         const double bound = 1.0 / std::sqrt(double(in_features()));
         init_uniform(weight, bound, seed, join(prefix, "weight"));
         if (bias.value().defined()) init_uniform(bias, bound, seed, join(prefix, "bias"));

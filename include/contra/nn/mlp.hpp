@@ -31,9 +31,9 @@ struct Mlp {
         c_fc.visit_parameters(f, join(prefix, "c_fc"));
         c_proj.visit_parameters(f, join(prefix, "c_proj"));
     }
-    void init_default(std::uint64_t seed, const std::string& prefix) {
-        c_fc.init_default(seed, join(prefix, "c_fc"));
-        c_proj.init_default(seed, join(prefix, "c_proj"));
+    void initialize(std::uint64_t seed, const std::string& prefix) {
+        c_fc.initialize(seed, join(prefix, "c_fc"));
+        c_proj.initialize(seed, join(prefix, "c_proj"));
     }
 };
 

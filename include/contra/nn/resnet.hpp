@@ -40,7 +40,7 @@ struct Conv2d {
         f(join(prefix, "weight"), weight);
     }
     // PyTorch's default: kaiming-uniform, U(±1/√fan_in).
-    void init_default(std::uint64_t seed, const std::string& prefix) {
+    void initialize(std::uint64_t seed, const std::string& prefix) {
         const double fan_in = double(weight.shape()[1] * weight.shape()[2] * weight.shape()[3]);
         init_uniform(weight, 1.0 / std::sqrt(fan_in), seed, join(prefix, "weight"));
     }
@@ -79,7 +79,7 @@ struct BatchNorm2d {
         f(join(prefix, "running_mean"), running_mean);
         f(join(prefix, "running_var"), running_var);
     }
-    void init_default(std::uint64_t, const std::string&) {
+    void initialize(std::uint64_t, const std::string&) {
         init_constant(weight, 1.0);
         init_constant(bias, 0.0);
         ops::fill(B{}, acc_t<T>(0), running_mean);
@@ -111,12 +111,12 @@ void visit_conv_bn_buffers(Module& m, F& f, const std::string& prefix) {
 }
 template <class Module>
 void initialize_conv_bn(Module& m, std::uint64_t seed, const std::string& prefix) {
-    m.conv1.init_default(seed, join(prefix, "conv1"));
-    m.conv2.init_default(seed, join(prefix, "conv2"));
-    m.conv3.init_default(seed, join(prefix, "conv3"));
-    m.bn1.init_default(seed, join(prefix, "bn1"));
-    m.bn2.init_default(seed, join(prefix, "bn2"));
-    m.bn3.init_default(seed, join(prefix, "bn3"));
+    m.conv1.initialize(seed, join(prefix, "conv1"));
+    m.conv2.initialize(seed, join(prefix, "conv2"));
+    m.conv3.initialize(seed, join(prefix, "conv3"));
+    m.bn1.initialize(seed, join(prefix, "bn1"));
+    m.bn2.initialize(seed, join(prefix, "bn2"));
+    m.bn3.initialize(seed, join(prefix, "bn3"));
 }
 }  // namespace detail
 
@@ -178,8 +178,8 @@ struct Bottleneck {
         detail::initialize_conv_bn(*this, seed, prefix);
         init_constant(bn3.weight, 0.0);
         if (has_downsample) {
-            downsample_conv.init_default(seed, join(prefix, "downsample.0"));
-            downsample_bn.init_default(seed, join(prefix, "downsample.1"));
+            downsample_conv.initialize(seed, join(prefix, "downsample.0"));
+            downsample_bn.initialize(seed, join(prefix, "downsample.1"));
         }
     }
 };
@@ -242,7 +242,7 @@ struct AttentionPool2d {
         init_normal(positional_embedding, std, seed, join(prefix, "positional_embedding"));
         for (auto [name, linear] : {std::pair<const char*, Linear<T, B>*>{"q_proj", &q_proj},
                                     {"k_proj", &k_proj}, {"v_proj", &v_proj}, {"c_proj", &c_proj}}) {
-            linear->init_default(seed, join(prefix, name));
+            linear->initialize(seed, join(prefix, name));
             init_normal(linear->weight, std, seed, join(join(prefix, name), "weight"));
         }
     }

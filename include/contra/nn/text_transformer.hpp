@@ -12,14 +12,15 @@
 
 namespace contra::nn {
 
-template <class Block>
+template <BlockModule Block>
 struct TextTransformer {
     using value_type = typename Block::value_type;
     using backend = typename Block::backend;
     using T = value_type;
     using B = backend;
     using V = Var<T, B>;
-    using Norm = std::remove_cvref_t<decltype(std::declval<Block>().ln_1)>;
+    using Norm = typename Block::norm_type;
+    using config_type = TextConfig;
 
     TextConfig config;
     Embedding<T, B> token_embedding;      // [vocab, W]
@@ -82,7 +83,7 @@ struct TextTransformer {
         const double attn_std = 1 / std::sqrt(w), proj_std = attn_std / std::sqrt(2 * layers), fc_std = 1 / std::sqrt(2 * w);
         init_normal(token_embedding.weight, 0.02, seed, join(prefix, "token_embedding.weight"));
         init_normal(positional_embedding, 0.01, seed, join(prefix, "positional_embedding"));
-        transformer.init_default(seed, join(prefix, "transformer"));
+        transformer.initialize(seed, join(prefix, "transformer"));
         for (std::size_t i = 0; i < transformer.resblocks.size(); ++i) {
             auto& block = transformer.resblocks[i];
             const std::string name = join(prefix, "transformer.resblocks." + std::to_string(i));
@@ -95,7 +96,7 @@ struct TextTransformer {
                 init_normal(block.mlp.c_proj.weight, proj_std, seed, name + ".mlp.c_proj.weight");
             }
         }
-        ln_final.init_default(seed, join(prefix, "ln_final"));
+        ln_final.initialize(seed, join(prefix, "ln_final"));
         init_normal(text_projection, attn_std, seed, join(prefix, "text_projection"));
     }
 

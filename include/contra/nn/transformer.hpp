@@ -18,6 +18,7 @@ struct TransformerBlock {
     using value_type = typename Attention::value_type;
     using backend = typename Attention::backend;
     using attention_type = Attention;
+    using norm_type = Norm;
     using V = Var<value_type, backend>;
 
     Norm ln_1;
@@ -42,16 +43,16 @@ struct TransformerBlock {
         ln_2.visit_parameters(f, join(prefix, "ln_2"));
         mlp.visit_parameters(f, join(prefix, "mlp"));
     }
-    void init_default(std::uint64_t seed, const std::string& prefix) {
-        ln_1.init_default(seed, join(prefix, "ln_1"));
-        attn.init_default(seed, join(prefix, "attn"));
-        ln_2.init_default(seed, join(prefix, "ln_2"));
-        mlp.init_default(seed, join(prefix, "mlp"));
+    void initialize(std::uint64_t seed, const std::string& prefix) {
+        ln_1.initialize(seed, join(prefix, "ln_1"));
+        attn.initialize(seed, join(prefix, "attn"));
+        ln_2.initialize(seed, join(prefix, "ln_2"));
+        mlp.initialize(seed, join(prefix, "mlp"));
     }
 };
 
 // Transformer: `layers` blocks applied in order; parameters named resblocks.{i}.*
-template <class Block>
+template <BlockModule Block>
 struct Transformer {
     using value_type = typename Block::value_type;
     using backend = typename Block::backend;
@@ -84,9 +85,9 @@ struct Transformer {
         for (std::size_t i = 0; i < resblocks.size(); ++i)
             resblocks[i].visit_parameters(f, join(prefix, "resblocks." + std::to_string(i)));
     }
-    void init_default(std::uint64_t seed, const std::string& prefix) {
+    void initialize(std::uint64_t seed, const std::string& prefix) {
         for (std::size_t i = 0; i < resblocks.size(); ++i)
-            resblocks[i].init_default(seed, join(prefix, "resblocks." + std::to_string(i)));
+            resblocks[i].initialize(seed, join(prefix, "resblocks." + std::to_string(i)));
     }
 };
 

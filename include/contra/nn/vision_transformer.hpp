@@ -10,7 +10,7 @@
 
 namespace contra::nn {
 
-template <class Block>
+template <BlockModule Block>
     requires(!Block::attention_type::mask::causal)
 struct VisionTransformer {
     using value_type = typename Block::value_type;
@@ -18,7 +18,8 @@ struct VisionTransformer {
     using T = value_type;
     using B = backend;
     using V = Var<T, B>;
-    using Norm = std::remove_cvref_t<decltype(std::declval<Block>().ln_1)>;
+    using Norm = typename Block::norm_type;
+    using config_type = VisionConfig;
 
     VisionConfig config;
     Parameter<T, B> stem;                 // [S, C, 3, 3], or undefined (stem_channels = 0: OpenAI's tower)
@@ -93,9 +94,9 @@ struct VisionTransformer {
         init_uniform(conv1, 1.0 / std::sqrt(fan_in), seed, join(prefix, "conv1.weight"));
         if (stem_defined())  // He's uniform initialisation for a ReLU layer
             init_uniform(stem, std::sqrt(6.0 / double(config.channels * 9)), seed, join(prefix, "stem.weight"));
-        ln_pre.init_default(seed, join(prefix, "ln_pre"));
-        transformer.init_default(seed, join(prefix, "transformer"));
-        ln_post.init_default(seed, join(prefix, "ln_post"));
+        ln_pre.initialize(seed, join(prefix, "ln_pre"));
+        transformer.initialize(seed, join(prefix, "transformer"));
+        ln_post.initialize(seed, join(prefix, "ln_post"));
     }
 
     bool stem_defined() const { return stem.value().defined(); }

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "../nn/gradcheck.hpp"
-#include "../nn/parameter.hpp"
+#include "../autograd/parameter.hpp"
+#include "../autograd/parameter.hpp"
 
 namespace contra::optim {
 
@@ -27,16 +27,19 @@ inline bool decays(const std::string& name, const Shape& shape) {
 template <class T, class B>
 class AdamW {
 public:
+    using value_type = T;
+    using backend = B;
+
     struct Slot {
         std::string name;
-        nn::Parameter<T, B> param;  // a handle: same value and gradient as the model's
+        Parameter<T, B> param;  // a handle: same value and gradient as the model's
         Tensor<T, device_of<B>> m, v;
         bool decay;
     };
 
     template <class Model>
     AdamW(Model& model, AdamWOptions options = {}) : options_(options) {
-        nn::visit_all(model, [&](const std::string& name, nn::Parameter<T, B>& p) {
+        for_each_parameter(model, [&](const std::string& name, Parameter<T, B>& p) {
             slots_.push_back(Slot{name, p, Tensor<T, device_of<B>>::zeros(p.shape()),
                                   Tensor<T, device_of<B>>::zeros(p.shape()), decays(name, p.shape())});
         });
@@ -55,6 +58,15 @@ public:
     }
     void zero_grad() {
         for (auto& s : slots_) s.param.zero_grad();
+    }
+
+    // f(name, tensor) for every moment: "m/<parameter>" and "v/<parameter>".
+    template <class F>
+    void visit_state(F&& f) {
+        for (auto& s : slots_) {
+            f("m/" + s.name, s.m);
+            f("v/" + s.name, s.v);
+        }
     }
 
     std::int64_t steps_taken() const { return step_; }

@@ -1,7 +1,7 @@
 // contra/report/svg.hpp — plots as standalone SVG files: line charts (loss and accuracy curves)
 // and confusion-matrix heatmaps. Plain string building, no dependencies; open the file in a browser.
 // defines: contra::report::{Series, LineChart, ConfusionMatrix, Ticks, nice_ticks, xml_escape,
-//          confusion_counts, render_svg, write_text_atomically, write_svg}
+//          confusion_counts, render_svg, write_svg}
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../core/atomic_file.hpp"
 #include "../core/config.hpp"
 
 namespace contra::report {
@@ -338,38 +339,12 @@ inline std::string render_svg(const ConfusionMatrix& matrix) {
     return svg;
 }
 
-// write_text_atomically(path, text): path holds exactly text afterwards, or is unchanged.
-//   Writes path + ".tmp" in the same directory (created if missing), then renames it over path,
-//   so a reader never sees half a file. (No fsync: plots are cheap to redraw.)
-//   throws: Error when the directory, the write or the rename fails.
-inline void write_text_atomically(const std::filesystem::path& path, std::string_view text) {
-    std::error_code ec;
-    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-    CONTRA_CHECK(!ec, "cannot create the directory of '", path.string(), "': ", ec.message());
-    std::filesystem::path temporary = path;
-    temporary += ".tmp";
-    {
-        std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-        CONTRA_CHECK(out.good(), "cannot open '", temporary.string(), "' for writing");
-        out.write(text.data(), std::streamsize(text.size()));
-        out.close();
-        const bool written = !out.fail();
-        if (!written) std::filesystem::remove(temporary, ec);
-        CONTRA_CHECK(written, "cannot write '", temporary.string(), "'");
-    }
-    std::filesystem::rename(temporary, path, ec);
-    const bool renamed = !ec;
-    const std::string why = ec.message();
-    if (!renamed) std::filesystem::remove(temporary, ec);
-    CONTRA_CHECK(renamed, "cannot rename '", temporary.string(), "' to '", path.string(), "': ", why);
-}
-
-// write_svg(path, chart or matrix): render_svg, then write_text_atomically.
+// write_svg(path, chart or matrix): render_svg, then write_file_atomically.
 inline void write_svg(const std::filesystem::path& path, const LineChart& chart) {
-    write_text_atomically(path, render_svg(chart));
+    write_file_atomically(path, render_svg(chart));
 }
 inline void write_svg(const std::filesystem::path& path, const ConfusionMatrix& matrix) {
-    write_text_atomically(path, render_svg(matrix));
+    write_file_atomically(path, render_svg(matrix));
 }
 
 }  // namespace contra::report

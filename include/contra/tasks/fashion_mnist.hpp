@@ -4,7 +4,7 @@
 #pragma once
 #include "../data/captions.hpp"
 #include "../data/fashion_mnist.hpp"
-#include "../train/trainer.hpp"
+#include "../train/data.hpp"
 #include "captions.hpp"
 
 namespace contra::tasks {

@@ -19,7 +19,7 @@
 #include "../data/loader.hpp"
 #include "../data/webdataset.hpp"
 #include "../eval/eval.hpp"
-#include "../train/trainer.hpp"
+#include "../train/data.hpp"
 #include "captions.hpp"
 
 namespace contra::tasks {

@@ -5,7 +5,7 @@
 #include "../core/parallel.hpp"
 #include "../data/captions.hpp"
 #include "../data/shapes.hpp"
-#include "../train/trainer.hpp"
+#include "../train/data.hpp"
 #include "captions.hpp"
 
 namespace contra::tasks {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../autograd/ops.hpp"
+#include "../autograd/parameter.hpp"
 
 namespace contra::train {
 
@@ -49,7 +50,7 @@ double accumulate_gradients(Model& model, const Tensor<T, device_of<typename Mod
     }
     double loss_value = 0;
     struct Detached {  // the loss's own parameters during passes 1…k−1, put back on exit
-        std::vector<std::pair<nn::Parameter<T, B>*, nn::Parameter<T, B>>> saved;
+        std::vector<std::pair<Parameter<T, B>*, Parameter<T, B>>> saved;
         ~Detached() {
             for (auto& [where, original] : saved) *where = original;
         }
@@ -63,9 +64,9 @@ double accumulate_gradients(Model& model, const Tensor<T, device_of<typename Mod
         backward(loss);
         if (j == 0) {
             loss_value = double(to_device<cpu>(loss.value())[0]);
-            model.loss_fn.visit_parameters([&](const std::string&, nn::Parameter<T, B>& p) {
+            model.loss_fn.visit_parameters([&](const std::string&, Parameter<T, B>& p) {
                 detached.saved.emplace_back(&p, p);
-                p = nn::Parameter<T, B>(p.value());  // the same value, no gradient slot
+                p = Parameter<T, B>(p.value());  // the same value, no gradient slot
             }, "");
         }
     }

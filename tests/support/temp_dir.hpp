@@ -1,4 +1,4 @@
-// tests/datasets/temp_dir.hpp — a fresh folder per test, removed afterwards, small file helpers,
+// tests/support/temp_dir.hpp — a fresh folder per test, removed afterwards, small file helpers,
 // and the message of an expected error.
 #pragma once
 #include <unistd.h>
@@ -13,13 +13,13 @@
 
 namespace contra::test {
 
-// TempDir: <tmp>/contra_datasets_<pid>_<n>, created empty, removed with its contents.
+// TempDir: <tmp>/contra_test_<pid>_<n>, created empty, removed with its contents.
 class TempDir {
 public:
     explicit TempDir(std::string_view tag) {
         static std::atomic<int> counter{0};
         path_ = std::filesystem::temp_directory_path() /
-                ("contra_datasets_" + std::string(tag) + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+                ("contra_test_" + std::string(tag) + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
         std::filesystem::remove_all(path_);
         std::filesystem::create_directories(path_);
     }

@@ -1,10 +1,10 @@
-// contra/nn/count.hpp — parameter counts and forward FLOPs of the OpenAI composition, from the
+// contra/model/count.hpp — parameter counts and forward FLOPs of the OpenAI composition, from the
 // sizes alone (no allocation), for `contra info` and for MFU figures.
-// defines: nn::ParameterCount, nn::count_parameters, nn::ForwardFlops, nn::forward_flops
+// defines: model::ParameterCount, model::count_parameters, model::ForwardFlops, model::forward_flops
 #pragma once
 #include "config.hpp"
 
-namespace contra::nn {
+namespace contra::model {
 
 struct ParameterCount {
     std::int64_t visual = 0, text = 0, other = 0;  // other: logit_scale (and logit_bias)
@@ -57,4 +57,4 @@ inline ForwardFlops forward_flops(const ClipConfig& c) {
     return f;
 }
 
-}  // namespace contra::nn
+}  // namespace contra::model

@@ -1,5 +1,5 @@
-// contra/io/atomic_file.hpp — replace a file all at once or not at all (POSIX).
-// defines: contra::io::AtomicFile
+// contra/core/atomic_file.hpp — replace a file all at once or not at all (POSIX).
+// defines: contra::AtomicFile, contra::write_file_atomically
 #pragma once
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,10 +11,11 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
-#include "../core/config.hpp"
+#include "config.hpp"
 
-namespace contra::io {
+namespace contra {
 
 // AtomicFile: write() goes to a temporary file in the directory of `path`; commit() flushes it
 // to disk (fsync), renames it over `path` and flushes the directory, so the new name is durable.
@@ -96,4 +97,16 @@ private:
     bool committed_ = false;
 };
 
-}  // namespace contra::io
+// write_file_atomically(path, bytes): path holds exactly these bytes afterwards, or is unchanged
+// (AtomicFile). The folder of path is created when missing.
+//   throws: Error when the folder, the write or the rename fails.
+inline void write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
+    std::error_code ec;
+    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+    CONTRA_CHECK(!ec, "cannot create the folder of '", path.string(), "': ", ec.message());
+    AtomicFile file(path);
+    file.write(bytes.data(), bytes.size());
+    file.commit();
+}
+
+}  // namespace contra

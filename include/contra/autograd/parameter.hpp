@@ -1,17 +1,19 @@
-// contra/nn/parameter.hpp — Parameter<T, B>: a trainable tensor with a persistent gradient, and
-// the initialisers every module uses.
-// defines: nn::Parameter, nn::join, nn::init_normal, nn::init_uniform, nn::init_constant
+// contra/autograd/parameter.hpp — Parameter<T, B>: a trainable tensor with a persistent gradient;
+// the walk over a model's named parameters; the initialisers every module and loss uses.
+// defines: Parameter, Numerics, HasParameters, SameNumerics, for_each_parameter, join, init_normal,
+//          init_uniform, init_constant
 #pragma once
+#include <concepts>
 #include <string>
 #include <string_view>
 
-#include "../autograd/var.hpp"
 #include "../core/random.hpp"
+#include "var.hpp"
 
-namespace contra::nn {
+namespace contra {
 
 // A Parameter is a Var whose gradient slot survives Tape::reset() (a leaf that requires a
-// gradient). Modules own Parameters as members and name them in visit_parameters().
+// gradient). Modules and losses own Parameters as members and name them in visit_parameters().
 template <class T, class B>
 struct Parameter : Var<T, B> {
     using Var<T, B>::Var;
@@ -22,6 +24,40 @@ struct Parameter : Var<T, B> {
         if (this->slot()) this->slot()->zero_grad();
     }
 };
+
+namespace detail {
+// A visitor with the signature every visit_parameters(f, prefix) must accept.
+template <class T, class B>
+struct ProbeVisitor {
+    void operator()(const std::string&, Parameter<T, B>&) const {}
+};
+}  // namespace detail
+
+// M computes with element type M::value_type on backend M::backend.
+template <class M>
+concept Numerics = requires {
+    typename M::value_type;
+    typename M::backend;
+};
+
+// A and M compute with the same element type on the same backend.
+template <class A, class M>
+concept SameNumerics = std::same_as<typename A::value_type, typename M::value_type> &&
+                       std::same_as<typename A::backend, typename M::backend>;
+
+// M names its parameters: m.visit_parameters(f, prefix) calls f(name, parameter) for each.
+template <class M>
+concept HasParameters = Numerics<M> && requires(M& m, const std::string& prefix) {
+    m.visit_parameters(detail::ProbeVisitor<typename M::value_type, typename M::backend>{}, prefix);
+};
+
+// for_each_parameter(m, f): f(name, parameter) for every parameter of m, through
+// m.visit_parameters(f) (a whole model) or m.visit_parameters(f, "") (a module or a loss).
+template <class M, class F>
+void for_each_parameter(M& m, F&& f) {
+    if constexpr (requires { m.visit_parameters(f); }) m.visit_parameters(f);
+    else m.visit_parameters(f, "");
+}
 
 // join("visual.transformer", "resblocks") = "visual.transformer.resblocks"; an empty prefix adds nothing.
 inline std::string join(std::string_view prefix, std::string_view name) {
@@ -59,4 +95,4 @@ void init_constant(Parameter<T, B>& p, double value) {
     detail::fill_host(p, [&](std::uint64_t) { return value; });
 }
 
-}  // namespace contra::nn
+}  // namespace contra

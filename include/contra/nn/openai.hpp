@@ -1,0 +1,19 @@
+// contra/nn/openai.hpp — the towers of OpenAI's CLIP: pre-norm blocks with fused q/k/v attention,
+// an MLP with QuickGELU (or another activation) and eps-1e-5 LayerNorms; the ViT image tower and
+// the causal text tower built from them.
+// defines: nn::ResidualBlock, nn::OpenAiVision, nn::OpenAiText
+#pragma once
+#include "text_transformer.hpp"
+#include "vision_transformer.hpp"
+
+namespace contra::nn {
+
+template <class T, class B, class Mask, class Act = QuickGelu, class Impl = ad::Fused>
+using ResidualBlock = TransformerBlock<MultiHeadAttention<T, B, Mask, Impl>, Mlp<T, B, Act>, LayerNorm<T, B, Impl>>;
+
+template <class T, class B, class Impl = ad::Fused, class Act = QuickGelu>
+using OpenAiVision = VisionTransformer<ResidualBlock<T, B, NoMask, Act, Impl>>;
+template <class T, class B, class Impl = ad::Fused, class Act = QuickGelu>
+using OpenAiText = TextTransformer<ResidualBlock<T, B, CausalMask, Act, Impl>>;
+
+}  // namespace contra::nn

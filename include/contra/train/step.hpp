@@ -1,0 +1,69 @@
+// contra/train/step.hpp — one optimizer step of contrastive training, as the reference takes it:
+//   loss of the batch → backward (under data parallelism the gradients are averaged over the
+//   ranks while backward runs) → clip the global gradient norm → the optimizer's update at the
+//   step's learning rate → the loss's scalars back in range (logit_scale ≤ ln 100).
+// A step whose loss or gradient is not finite changes nothing.
+// defines: train::StepOptions, train::StepResult, train::train_step
+#pragma once
+#include <cmath>
+
+#include "../dist/gradient_sync.hpp"
+#include "../model/concepts.hpp"
+#include "../optim/clip_grad.hpp"
+#include "../optim/concepts.hpp"
+#include "accumulate.hpp"
+#include "data.hpp"
+
+namespace contra::train {
+
+struct StepOptions {
+    double lr = 0;                // the learning rate of this step (from the schedule)
+    double grad_clip = 1.0;       // global L2 norm; 0 turns clipping off
+    std::int64_t accumulate = 1;  // the batch in this many micro-batches (the same gradient, less memory)
+};
+
+struct StepResult {
+    double loss = NAN;       // the batch's loss (under data parallelism the mean over ranks)
+    double grad_norm = NAN;  // the global gradient norm before clipping; NaN when the loss was not finite
+    bool updated = false;    // false: the loss or a gradient was not finite, and no parameter changed
+};
+
+// train_step(model, optimizer, batch, tape, sync, options): one step on `batch` (this rank's
+// pairs). sync: null on one process; otherwise the gradient averaging over its communicator.
+//   requires: batch.images.size(0) is a multiple of options.accumulate.
+template <model::ContrastiveModel Model, optim::Optimizer Opt>
+StepResult train_step(Model& model, Opt& optimizer, const PairBatch& batch, Tape& tape,
+                      dist::GradientSync<typename Model::value_type, typename Model::backend>* sync,
+                      const StepOptions& options) {
+    using T = typename Model::value_type;
+    using D = device_of<typename Model::backend>;
+    const auto images = to_device<D>(cast<T>(batch.images));  // [N, C, S, S]
+    StepResult r;
+    optimizer.zero_grad();
+    if (options.accumulate > 1) {
+        r.loss = accumulate_gradients(model, images, batch.tokens, options.accumulate, tape);
+    } else {
+        tape.reset();
+        Tape::Active recording(tape);
+        const auto loss = model.loss(images, batch.tokens);  // []
+        r.loss = double(to_device<cpu>(loss.value())[0]);
+        if (sync) sync->arm(tape);  // gradient reductions start while backward runs
+        if (sync || std::isfinite(r.loss)) backward(loss);  // every rank takes part in the reductions
+    }
+    if (sync) {
+        sync->finish();  // the gradients: the mean over ranks, the same on every rank
+        r.loss = sync->communicator().average(r.loss);
+    }
+    if (std::isfinite(r.loss))
+        r.grad_norm = options.grad_clip > 0 ? optim::clip_grad_norm(model, options.grad_clip) : optim::global_grad_norm(model);
+    if (!std::isfinite(r.grad_norm)) return r;
+    optimizer.step(options.lr);
+    model.clamp_parameters();
+    r.updated = true;
+#if !defined(NDEBUG)
+    if (sync) dist::check_replicas(model, sync->communicator());
+#endif
+    return r;
+}
+
+}  // namespace contra::train
