@@ -1,11 +1,163 @@
-// The subcommand groups of the contra program, each in its own translation unit.
+// The commands of the contra program: their options and entry points. Each command is compiled
+// once, in its own translation unit of the library contra_commands (train.cpp, eval.cpp,
+// pretrained.cpp, bench.cpp, info.cpp); main.cpp parses the command line into these structs, and
+// the tests call the same functions.
 #pragma once
-#include <CLI/CLI.hpp>
+#include <cstdint>
 #include <functional>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
 
 namespace contra::cli {
 
-// inspect, tokenize, embed, grad, zeroshot, export (pretrained_commands.cpp)
-void add_pretrained_commands(CLI::App& app, std::function<void()>& run);
+// `add_<command>(app, run)`: the command's options on the command line; parsing sets `run` to the
+// call that executes it.
+void add_train(CLI::App& app, std::function<void()>& run);
+void add_eval(CLI::App& app, std::function<void()>& run);
+void add_pretrained_commands(CLI::App& app, std::function<void()>& run);  // inspect, tokenize, embed, grad, zeroshot, export
+void add_bench(CLI::App& app, std::function<void()>& run);
+void add_info(CLI::App& app, std::function<void()>& run);
+
+// ─── contra train ────────────────────────────────────────────────────────────────────────────
+struct TrainOptions {
+    std::string dataset = "fashion-mnist";
+    std::string data_dir = "/usr/share/datasets/fashion-mnist";  // data::kFashionMnistDir
+    std::string out;
+    std::string arch;  // default: the dataset's preset
+    std::string bpe;   // a merges file instead of learning the vocabulary
+    std::string resume;
+    std::string device = "cpu";
+    std::string schedule = "cosine";
+    std::int64_t batch = 128, warmup = 50, epochs = 0, checkpoint_every = 1000, vocab_size = 1000, accumulate = 1;
+    std::int64_t patch_size = 0, vision_layers = 0, vision_width = 0, stem_channels = -1;  // ≥ 0 / > 0: override the preset
+    std::int64_t train_subset = 0, eval_subset = 0, probe_subset = 0, eval_points = 10, shapes_train_size = 50000;
+    double lr = 2e-3, weight_decay = 0.1, grad_clip = 1.0, time_budget = 0;
+    std::uint64_t seed = 0;
+    int threads = 0;
+    bool no_probe = false;
+    bool no_augment = false;
+    bool local_loss = false;              // data parallel: each rank's rows against all columns
+    bool checkpoint_activations = false;  // recompute each transformer block in backward
+    double dist_timeout = 120;            // data parallel: seconds a rank may stay silent
+    int keep_checkpoints = 3;             // the newest step checkpoints kept in the run folder
+    std::string on_nonfinite = "skip";    // a step with a non-finite loss or gradient: skip or stop
+    // Image–caption files (--dataset csv or webdataset).
+    std::string train_data, val_data;     // a caption table, or a shard pattern
+    std::string csv_img_key = "filepath", csv_caption_key = "title", csv_separator;  // open_clip's names
+    std::int64_t train_samples = 0;       // webdataset: samples an epoch (0: counted by reading the shards)
+    std::int64_t image_size = 0;          // > 0: override the preset's image side
+    int workers = 2;                      // image decoding threads
+};
+
+// The options a run keeps, listed once: visit_saved_options(o, f) calls f(name, field, from_command_line)
+// for each. Every checkpoint saves them; --resume restores them (the run goes on as it started),
+// except that a path given again on the command line wins (data that moved).
+template <class F>
+void visit_saved_options(TrainOptions& o, F&& f) {
+    f("dataset", o.dataset, false);
+    f("arch", o.arch, false);
+    f("batch", o.batch, false);
+    f("lr", o.lr, false);
+    f("warmup", o.warmup, false);
+    f("schedule", o.schedule, false);
+    f("weight_decay", o.weight_decay, false);
+    f("grad_clip", o.grad_clip, false);
+    f("epochs", o.epochs, false);
+    f("time_budget", o.time_budget, false);
+    f("seed", o.seed, false);
+    f("train_subset", o.train_subset, false);
+    f("no_augment", o.no_augment, false);
+    f("accumulate", o.accumulate, false);
+    f("local_loss", o.local_loss, false);
+    f("on_nonfinite", o.on_nonfinite, false);
+    f("train_data", o.train_data, true);
+    f("val_data", o.val_data, true);
+    f("csv_img_key", o.csv_img_key, false);
+    f("csv_caption_key", o.csv_caption_key, false);
+    f("csv_separator", o.csv_separator, false);
+    f("train_samples", o.train_samples, false);
+    f("image_size", o.image_size, false);
+}
+
+// train_command(o): trains, evaluates and writes the run folder (o is completed: defaults, or
+// the resumed run's options).
+void train_command(TrainOptions& o);
+
+// ─── contra eval ─────────────────────────────────────────────────────────────────────────────
+struct EvalOptions {
+    std::string checkpoint;
+    std::string data_dir = "/usr/share/datasets/fashion-mnist";
+    std::string templates;  // a file of zero-shot templates (default: the dataset's evaluation set)
+    std::int64_t eval_subset = 0, probe_subset = 0;
+    bool no_probe = false;
+    int threads = 0;
+};
+void eval_command(const EvalOptions& o);
+
+// ─── commands on pretrained models ────────────────────────────────────────────────────────────
+// How to read a checkpoint: the file or folder, and what the file may not say.
+struct ModelOptions {
+    std::string path;
+    std::int64_t vision_heads = 0, text_heads = 0;
+    std::string activation;  // empty: from the checkpoint
+};
+
+struct InspectOptions {
+    std::string path;
+};
+void inspect_command(const InspectOptions& o);
+
+struct TokenizeOptions {
+    std::string bpe, hf;
+    int context = 77;  // data::kClipContextLength
+    std::vector<std::string> texts;
+};
+void tokenize_command(const TokenizeOptions& o);
+
+// embed: IN {pixel_values [N,C,S,S], input_ids [M,T]} → OUT {image_embeds [N,E], text_embeds [M,E]
+// (L2-normalised), logits_per_image [N,M] when both are given}; grad (gradients = true): the loss of
+// the paired batch (N = M) → OUT {loss, <parameter name>: its gradient}. dtype: f32 or f64.
+struct EmbedOptions {
+    ModelOptions model;
+    std::string inputs, out, dtype = "f32";
+};
+void embed_command(const EmbedOptions& o, bool gradients);
+
+struct ZeroShotOptions {
+    ModelOptions model;
+    std::string bpe, labels, templates;
+    std::vector<std::string> images;
+    int top = 5;
+};
+// OpenAI's short list of ImageNet prompts (the zero-shot notebook's selected subset).
+extern const std::vector<std::string> kDefaultTemplates;
+// zeroshot_probabilities(o): for each image file, the probability of each label (in o's order).
+std::vector<std::vector<double>> zeroshot_probabilities(const ZeroShotOptions& o);
+void zeroshot_command(const ZeroShotOptions& o);
+
+struct ExportOptions {
+    ModelOptions model;
+    std::string to, out;
+};
+void export_command(const ExportOptions& o);
+
+// ─── contra bench, contra info ─────────────────────────────────────────────────────────────────
+struct BenchOptions {
+    std::string config = "fmnist";
+    int steps = 5, threads = 2;
+    std::int64_t batch = 16;
+    bool checkpoint_activations = false;
+};
+void bench_train(const BenchOptions& o);
+void bench_embed(const BenchOptions& o);
+
+struct InfoOptions {
+    std::string arch = "ViT-B-32";
+};
+void info_command(const InfoOptions& o);
 
 }  // namespace contra::cli

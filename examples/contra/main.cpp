@@ -1,21 +1,21 @@
-// contra — the command-line program: train a CLIP, evaluate it, inspect model presets.
-//   contra info --arch ViT-B-32
-//   contra train [--dataset fashion-mnist|shapes] [--time-budget S] [--out DIR] ...
-//   contra eval --checkpoint DIR/checkpoint.safetensors
-//   contra inspect FILE;  contra tokenize --bpe FILE TEXT...
+// contra — the command-line program: a parser over the library (each command in its own file).
+//   contra train [--dataset fashion-mnist|shapes|csv|webdataset] [--time-budget S] [--out DIR] ...
+//   contra eval RUN_FOLDER_OR_CHECKPOINT
+//   contra info --arch ViT-B-32;  contra inspect FILE;  contra tokenize --bpe FILE TEXT...
 //   contra embed|grad --model PATH --inputs IN.safetensors --out OUT.safetensors
+//   contra zeroshot --model PATH --labels "a,b,c" IMAGE...;  contra export --model PATH --to hf|open_clip --out PATH
 //   contra bench train --config tiny|fmnist|vitb32;  contra bench embed
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <exception>
 #include <functional>
 #include <optional>
+#if defined(CONTRA_HAVE_MPI)
+#include <contra/dist/mpi.hpp>
+#endif
 
-#include "bench.hpp"
 #include "commands.hpp"
-#include "evaluate.hpp"
-#include "info.hpp"
-#include "train.hpp"
 
 int main(int argc, char** argv) {
 #if defined(CONTRA_HAVE_MPI)
@@ -26,14 +26,10 @@ int main(int argc, char** argv) {
     CLI::App app{"contra: train CLIP models and evaluate them zero-shot"};
     app.require_subcommand(1);
     std::function<void()> run;
-    contra::cli::InfoOptions info;
-    contra::cli::TrainOptions train;
-    contra::cli::EvalOptions eval;
-    contra::cli::BenchOptions bench;
-    contra::cli::add_info(app, info, run);
-    contra::cli::add_train(app, train, run);
-    contra::cli::add_eval(app, eval, run);
-    contra::cli::add_bench(app, bench, run);
+    contra::cli::add_info(app, run);
+    contra::cli::add_train(app, run);
+    contra::cli::add_eval(app, run);
+    contra::cli::add_bench(app, run);
     contra::cli::add_pretrained_commands(app, run);
     try {
         app.parse(argc, argv);

@@ -4,7 +4,9 @@
 
 #include <filesystem>
 
-#include "../../examples/contra/embed.hpp"
+#include <contra/io/safetensors.hpp>
+
+#include "../../examples/contra/commands.hpp"
 #include "../support/compare.hpp"
 
 using namespace contra;
@@ -37,7 +39,7 @@ cli::EmbedOptions options(const std::string& inputs, const fs::path& out) {
 TEST_CASE("contra embed: normalised embeddings and logits of the golden batch") {
     const auto golden = io::SafetensorsFile::read(kGolden + "tiny_clip.safetensors");
     const fs::path out = fs::temp_directory_path() / ("contra_embed_" + std::to_string(::getpid()) + ".safetensors");
-    cli::embed_command<double>(options(kGolden + "tiny_clip_hf_inputs.safetensors", out), /*gradients=*/false);
+    cli::embed_command(options(kGolden + "tiny_clip_hf_inputs.safetensors", out), /*gradients=*/false);
     const auto result = io::SafetensorsFile::read(out);
     CHECK(test::max_abs_diff(result.get<double>("image_embeds"), normalized_rows(golden.get<double>("out/image_features"))) < 1e-12);
     CHECK(test::max_abs_diff(result.get<double>("text_embeds"), normalized_rows(golden.get<double>("out/text_features"))) < 1e-12);
@@ -49,7 +51,7 @@ TEST_CASE("contra grad: the loss and every gradient under the HF names") {
     const auto golden = io::SafetensorsFile::read(kGolden + "tiny_clip.safetensors");
     const auto grads = io::SafetensorsFile::read(kGolden + "tiny_clip_hf_grads.safetensors");
     const fs::path out = fs::temp_directory_path() / ("contra_grad_" + std::to_string(::getpid()) + ".safetensors");
-    cli::embed_command<double>(options(kGolden + "tiny_clip_hf_inputs.safetensors", out), /*gradients=*/true);
+    cli::embed_command(options(kGolden + "tiny_clip_hf_inputs.safetensors", out), /*gradients=*/true);
     const auto result = io::SafetensorsFile::read(out);
     CHECK(std::abs(result.get<double>("loss")[0] - golden.get<double>("out/loss")[0]) < 1e-10);
     CHECK(result.names().size() == grads.names().size() + 1);
@@ -71,20 +73,20 @@ TEST_CASE("contra embed: bad inputs are one clear error, and no output is writte
         return (dir / name).string();
     };
     const auto wrong_size = write("wrong_size.safetensors", [](auto& w) { w.add("pixel_values", Tensor<float, cpu>::zeros(Shape{2, 3, 9, 9})); });
-    CHECK_THROWS_WITH_AS(cli::embed_command<double>(options(wrong_size, dir / "out.safetensors"), false),
+    CHECK_THROWS_WITH_AS(cli::embed_command(options(wrong_size, dir / "out.safetensors"), false),
                          doctest::Contains("takes [N, 3, 8, 8]"), Error);
     const auto nothing = write("nothing.safetensors", [](auto& w) { w.add("other", Tensor<float, cpu>::zeros(Shape{1})); });
-    CHECK_THROWS_WITH_AS(cli::embed_command<double>(options(nothing, dir / "out.safetensors"), false),
+    CHECK_THROWS_WITH_AS(cli::embed_command(options(nothing, dir / "out.safetensors"), false),
                          doctest::Contains("neither pixel_values nor input_ids"), Error);
     const auto bad_id = write("bad_id.safetensors", [](auto& w) {
         auto ids = Tensor<std::int64_t, cpu>::zeros(Shape{1, 3});
         ids[1] = 24;  // the vocabulary is 24 ids
         w.add("input_ids", ids);
     });
-    CHECK_THROWS_WITH_AS(cli::embed_command<double>(options(bad_id, dir / "out.safetensors"), false),
+    CHECK_THROWS_WITH_AS(cli::embed_command(options(bad_id, dir / "out.safetensors"), false),
                          doctest::Contains("outside the vocabulary"), Error);
     const auto texts_only = write("texts_only.safetensors", [](auto& w) { w.add("input_ids", Tensor<std::int64_t, cpu>::zeros(Shape{1, 3})); });
-    CHECK_THROWS_WITH_AS(cli::embed_command<double>(options(texts_only, dir / "out.safetensors"), true),
+    CHECK_THROWS_WITH_AS(cli::embed_command(options(texts_only, dir / "out.safetensors"), true),
                          doctest::Contains("needs both"), Error);
     CHECK(!fs::exists(dir / "out.safetensors"));
     fs::remove_all(dir);

@@ -3,10 +3,14 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <contra/data/hf_tokenizer.hpp>
 #include <contra/io/checkpoint.hpp>
+#include <contra/io/config_json.hpp>
+#include <contra/io/pretrained.hpp>
+#include <contra/tasks/captions.hpp>
 #include <filesystem>
 
-#include "../../examples/contra/export.hpp"
+#include "../../examples/contra/commands.hpp"
 
 using namespace contra;
 namespace fs = std::filesystem;

@@ -8,7 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "../../examples/contra/train.hpp"
+#include "../../examples/contra/commands.hpp"
+#include "../support/temp_dir.hpp"
 #include "../datasets/tar_writer.hpp"
 
 using namespace contra;

@@ -6,10 +6,12 @@
 #include <unistd.h>
 
 #include <contra/io/checkpoint.hpp>
+#include <contra/data/image.hpp>
 #include <contra/tasks/captions.hpp>
+#include <contra/tasks/evaluate.hpp>
 #include <filesystem>
 
-#include "../../examples/contra/zeroshot.hpp"
+#include "../../examples/contra/commands.hpp"
 
 using namespace contra;
 namespace fs = std::filesystem;

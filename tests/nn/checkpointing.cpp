@@ -39,8 +39,9 @@ TEST_CASE("checkpointed transformer blocks: identical loss and gradients, less t
     const auto plain = run(false, false, &plain_peak);
     const auto image_only = run(true, false, &image_peak);
     const auto both = run(true, true, &both_peak);
-    for (const auto& [name, g] : plain) {
-        INFO(name);
+    for (const auto& entry : plain) {
+        const auto& [name, g] = entry;
+        INFO(entry.first);
         CHECK_CLOSE(image_only.at(name), g, 1e-12, 1e-14);
         CHECK_CLOSE(both.at(name), g, 1e-12, 1e-14);
     }

@@ -1,5 +1,6 @@
 // tests/support/pch.hpp — the headers nearly every test program includes, precompiled once
-// (CMake option CONTRA_PCH) and reused by every test program.
+// (CMake option CONTRA_PCH) and reused by every test program; without CONTRA_PCH it is included
+// first in every test source all the same, since it declares the models compiled once.
 #pragma once
 #include <doctest/doctest.h>
 
@@ -7,5 +8,5 @@
 #include <nlohmann/json.hpp>
 
 #include <contra/contra.hpp>
-#include <contra/nn/nn.hpp>
-#include <contra/optim/optim.hpp>
+
+#include "models.hpp"  // the models compiled once, in contra_test_models

@@ -19,7 +19,7 @@ template <class M>
 concept ContrastiveModel = Numerics<M> &&
     requires(M& m, const M& cm, const Tensor<typename M::value_type, device_of<typename M::backend>>& images,
              const Tensor<ops::Index, cpu>& tokens) {
-        m.visit_parameters(detail::ProbeVisitor<typename M::value_type, typename M::backend>{});
+        m.visit_parameters(::contra::detail::ProbeVisitor<typename M::value_type, typename M::backend>{});
         { cm.loss(images, tokens) } -> std::same_as<Var<typename M::value_type, typename M::backend>>;
         { cm.encode_image(images) } -> std::same_as<Var<typename M::value_type, typename M::backend>>;
         { cm.encode_text(tokens) } -> std::same_as<Var<typename M::value_type, typename M::backend>>;

@@ -301,20 +301,8 @@ struct ModifiedResNet {
     bool training() const { return training_; }
 
     // images [N, C, S, S] → embeddings [N, E] (not normalised)
-    V encode(const Tensor<T, device_of<B>>& images) const {
-        const auto& c = config;
-        CONTRA_CHECK(images.rank() == 4 && images.size(1) == c.channels && images.size(2) == c.image_size &&
-                         images.size(3) == c.image_size,
-                     "ModifiedResNet: images ", images.shape(), " do not match [N, ", c.channels, ", ", c.image_size,
-                     ", ", c.image_size, "]");
-        auto x = detail::relu(bn1.forward(conv1.forward(V(images)), training_));  // [N, w/2, S/2, S/2]
-        x = detail::relu(bn2.forward(conv2.forward(x), training_));
-        x = detail::relu(bn3.forward(conv3.forward(x), training_));              // [N, w, S/2, S/2]
-        x = ad::avg_pool2d(x, 2);                                                // [N, w, S/4, S/4]
-        for (const auto& stage : layers)
-            for (const auto& block : stage) x = block.forward(x, training_);     // → [N, 32w, S/32, S/32]
-        return attnpool.forward(x);                                              // [N, E]
-    }
+    // Defined after the class, not inline: a program can compile it once (model/instances.hpp).
+    V encode(const Tensor<T, device_of<B>>& images) const;
 
     template <class F>
     void visit_parameters(F&& f, const std::string& prefix) {
@@ -347,5 +335,21 @@ private:
                 f(layers[stage][b], "layer" + std::to_string(stage + 1) + "." + std::to_string(b));
     }
 };
+
+template <class T, class B>
+auto ModifiedResNet<T, B>::encode(const Tensor<T, device_of<B>>& images) const -> Var<T, B> {
+    const auto& c = config;
+    CONTRA_CHECK(images.rank() == 4 && images.size(1) == c.channels && images.size(2) == c.image_size &&
+                     images.size(3) == c.image_size,
+                 "ModifiedResNet: images ", images.shape(), " do not match [N, ", c.channels, ", ", c.image_size,
+                 ", ", c.image_size, "]");
+    auto x = detail::relu(bn1.forward(conv1.forward(V(images)), training_));  // [N, w/2, S/2, S/2]
+    x = detail::relu(bn2.forward(conv2.forward(x), training_));
+    x = detail::relu(bn3.forward(conv3.forward(x), training_));              // [N, w, S/2, S/2]
+    x = ad::avg_pool2d(x, 2);                                                // [N, w, S/4, S/4]
+    for (const auto& stage : layers)
+        for (const auto& block : stage) x = block.forward(x, training_);     // → [N, 32w, S/32, S/32]
+    return attnpool.forward(x);                                              // [N, E]
+}
 
 }  // namespace contra::nn

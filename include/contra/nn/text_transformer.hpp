@@ -42,30 +42,8 @@ struct TextTransformer {
     std::int64_t context_length() const { return config.context_length; }
 
     // tokens [N, L] (L ≤ context length, ids in [0, vocab)) → embeddings [N, E] (not normalised)
-    V encode(const Tensor<ops::Index, cpu>& tokens) const {
-        const std::int64_t n = tokens.rank() == 2 ? tokens.size(0) : 0, len = tokens.rank() == 2 ? tokens.size(1) : 0;
-        const std::int64_t w = config.width;
-        CONTRA_CHECK(tokens.rank() == 2 && len >= 1 && len <= config.context_length, "TextTransformer: tokens ",
-                     tokens.shape(), " must be [N, L] with 1 ≤ L ≤ ", config.context_length);
-        auto pooled = Tensor<ops::Index, cpu>::empty(Shape{n});  // row of each text's end token
-        for (std::int64_t i = 0; i < n; ++i) {
-            std::int64_t best = 0;
-            for (std::int64_t t = 0; t < len; ++t) {
-                const auto id = tokens[i * len + t];
-                CONTRA_CHECK(id >= 0 && id < config.vocab_size, "TextTransformer: token id ", id, " at [", i, ", ", t,
-                             "] is outside the vocabulary [0, ", config.vocab_size, ")");
-                if (id > tokens[i * len + best]) best = t;
-            }
-            pooled[i] = ops::Index(i * len + best);
-        }
-        using DIndex = Tensor<ops::Index, device_of<B>>;
-        const DIndex ids = to_device<device_of<B>>(tokens.reshape(Shape{n * len}));
-        auto x = token_embedding.forward(ids).reshape(Shape{n, len * w});      // [N, L·W]
-        x = ad::add(x, positions(len).reshape(Shape{len * w}));                // + pos
-        x = transformer.forward(x.reshape(Shape{n, len, w}));                  // [N, L, W]
-        const auto last = ad::gather_rows(x.reshape(Shape{n * len, w}), DIndex(to_device<device_of<B>>(pooled)));  // [N, W]
-        return ad::matmul(ln_final.forward(last), V(text_projection));        // [N, E]
-    }
+    // Defined after the class, not inline: a program can compile it once (model/instances.hpp).
+    V encode(const Tensor<ops::Index, cpu>& tokens) const;
 
     template <class F>
     void visit_parameters(F&& f, const std::string& prefix) {
@@ -109,5 +87,31 @@ private:
         return ad::gather_rows<T, B>(positional_embedding, to_device<device_of<B>>(rows));
     }
 };
+
+template <BlockModule Block>
+auto TextTransformer<Block>::encode(const Tensor<ops::Index, cpu>& tokens) const -> V {
+    const std::int64_t n = tokens.rank() == 2 ? tokens.size(0) : 0, len = tokens.rank() == 2 ? tokens.size(1) : 0;
+    const std::int64_t w = config.width;
+    CONTRA_CHECK(tokens.rank() == 2 && len >= 1 && len <= config.context_length, "TextTransformer: tokens ",
+                 tokens.shape(), " must be [N, L] with 1 ≤ L ≤ ", config.context_length);
+    auto pooled = Tensor<ops::Index, cpu>::empty(Shape{n});  // row of each text's end token
+    for (std::int64_t i = 0; i < n; ++i) {
+        std::int64_t best = 0;
+        for (std::int64_t t = 0; t < len; ++t) {
+            const auto id = tokens[i * len + t];
+            CONTRA_CHECK(id >= 0 && id < config.vocab_size, "TextTransformer: token id ", id, " at [", i, ", ", t,
+                         "] is outside the vocabulary [0, ", config.vocab_size, ")");
+            if (id > tokens[i * len + best]) best = t;
+        }
+        pooled[i] = ops::Index(i * len + best);
+    }
+    using DIndex = Tensor<ops::Index, device_of<B>>;
+    const DIndex ids = to_device<device_of<B>>(tokens.reshape(Shape{n * len}));
+    auto x = token_embedding.forward(ids).reshape(Shape{n, len * w});      // [N, L·W]
+    x = ad::add(x, positions(len).reshape(Shape{len * w}));                // + pos
+    x = transformer.forward(x.reshape(Shape{n, len, w}));                  // [N, L, W]
+    const auto last = ad::gather_rows(x.reshape(Shape{n * len, w}), DIndex(to_device<device_of<B>>(pooled)));  // [N, W]
+    return ad::matmul(ln_final.forward(last), V(text_projection));        // [N, E]
+}
 
 }  // namespace contra::nn

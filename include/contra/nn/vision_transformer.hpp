@@ -49,27 +49,8 @@ struct VisionTransformer {
     std::int64_t output_dim() const { return proj.shape()[1]; }
 
     // images [N, C, S, S] → embeddings [N, E] (not normalised)
-    V encode(const Tensor<T, device_of<B>>& images) const {
-        const auto& c = config;
-        CONTRA_CHECK(images.rank() == 4 && images.size(1) == c.channels && images.size(2) == c.image_size &&
-                         images.size(3) == c.image_size,
-                     "VisionTransformer: images ", images.shape(), " do not match [N, ", c.channels, ", ",
-                     c.image_size, ", ", c.image_size, "]");
-        const std::int64_t n = images.size(0), patches = c.grid() * c.grid(), tokens = c.tokens(), w = c.width;
-        const std::int64_t patch_dim = conv1.shape()[1] * c.patch_size * c.patch_size;
-        const V features = stem_defined() ? ad::activation(ad::conv2d(V(images), V(stem), ops::Conv2dShape{1, 1}),
-                                                           ops::Activation::relu)   // [N, S, S, S]
-                                          : V(images);
-        const auto pixels = ad::im2patch(features, int(c.patch_size));                   // [N, G², C·P·P]
-        const auto embedded = ad::matmul(pixels.reshape(Shape{n * patches, patch_dim}),   // [N·G², W]
-                                         conv1.reshape(Shape{w, patch_dim}), ops::Trans::N, ops::Trans::T);
-        const auto cls = ad::add(V(Tensor<T, device_of<B>>::zeros(Shape{n, w})), V(class_embedding));  // [N, W]
-        auto x = ad::concat_cols(cls, embedded.reshape(Shape{n, patches * w}));                // [N, T·W]
-        x = ad::add(x, positional_embedding.reshape(Shape{tokens * w}));                      // + pos
-        x = transformer.forward(ln_pre.forward(x.reshape(Shape{n, tokens, w})));              // [N, T, W]
-        const auto first = ad::gather_rows(x.reshape(Shape{n * tokens, w}), class_rows(n, tokens));  // [N, W]
-        return ad::matmul(ln_post.forward(first), V(proj));                                   // [N, E]
-    }
+    // Defined after the class, not inline: a program can compile it once (model/instances.hpp).
+    V encode(const Tensor<T, device_of<B>>& images) const;
 
     template <class F>
     void visit_parameters(F&& f, const std::string& prefix) {
@@ -109,5 +90,29 @@ private:
         return to_device<device_of<B>>(rows);
     }
 };
+
+template <BlockModule Block>
+    requires(!Block::attention_type::mask::causal)
+auto VisionTransformer<Block>::encode(const Tensor<T, device_of<B>>& images) const -> V {
+    const auto& c = config;
+    CONTRA_CHECK(images.rank() == 4 && images.size(1) == c.channels && images.size(2) == c.image_size &&
+                     images.size(3) == c.image_size,
+                 "VisionTransformer: images ", images.shape(), " do not match [N, ", c.channels, ", ",
+                 c.image_size, ", ", c.image_size, "]");
+    const std::int64_t n = images.size(0), patches = c.grid() * c.grid(), tokens = c.tokens(), w = c.width;
+    const std::int64_t patch_dim = conv1.shape()[1] * c.patch_size * c.patch_size;
+    const V features = stem_defined() ? ad::activation(ad::conv2d(V(images), V(stem), ops::Conv2dShape{1, 1}),
+                                                       ops::Activation::relu)   // [N, S, S, S]
+                                      : V(images);
+    const auto pixels = ad::im2patch(features, int(c.patch_size));                   // [N, G², C·P·P]
+    const auto embedded = ad::matmul(pixels.reshape(Shape{n * patches, patch_dim}),   // [N·G², W]
+                                     conv1.reshape(Shape{w, patch_dim}), ops::Trans::N, ops::Trans::T);
+    const auto cls = ad::add(V(Tensor<T, device_of<B>>::zeros(Shape{n, w})), V(class_embedding));  // [N, W]
+    auto x = ad::concat_cols(cls, embedded.reshape(Shape{n, patches * w}));                // [N, T·W]
+    x = ad::add(x, positional_embedding.reshape(Shape{tokens * w}));                      // + pos
+    x = transformer.forward(ln_pre.forward(x.reshape(Shape{n, tokens, w})));              // [N, T, W]
+    const auto first = ad::gather_rows(x.reshape(Shape{n * tokens, w}), class_rows(n, tokens));  // [N, W]
+    return ad::matmul(ln_post.forward(first), V(proj));                                   // [N, E]
+}
 
 }  // namespace contra::nn

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "../backend/ops.hpp"
 #include "../data/bpe_learn.hpp"
 #include "../data/tokenizer.hpp"
 

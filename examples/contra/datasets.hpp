@@ -4,12 +4,14 @@
 #include <contra/contra.hpp>
 #include <contra/io/checkpoint.hpp>
 #include <contra/io/config_json.hpp>
-#include <contra/nn/nn.hpp>
+#include <contra/run/runner.hpp>
 #include <contra/tasks/evaluate.hpp>
 #include <contra/tasks/fashion_mnist.hpp>
 #include <contra/tasks/image_text.hpp>
 #include <contra/tasks/shapes.hpp>
 #include <nlohmann/json.hpp>
+
+#include "models.hpp"
 
 #include <cstdio>
 #include <optional>
@@ -183,20 +185,12 @@ inline Evaluation evaluate(const Model& model, const Dataset& d, const tasks::Ca
 
 // Run metadata stored in every checkpoint, enough to rebuild the model and its tokenizer.
 inline std::map<std::string, std::string> run_metadata(const model::ClipConfig& config, const tasks::CaptionEncoder& encoder,
-                                                       const Dataset& d, std::uint64_t seed, const json& options) {
+                                                       const Dataset& d, std::uint64_t seed) {
     return {{"config", io::to_json(config).dump()},
             {"tokenizer_merges", tasks::merges_to_text(encoder.tokenizer())},
             {"context_length", std::to_string(encoder.context_length())},
             {"dataset", d.name},
-            {"seed", std::to_string(seed)},
-            {"options", options.dump()}};
-}
-
-inline std::string metadata_at(const std::map<std::string, std::string>& meta, const std::string& key,
-                               const std::string& path) {
-    const auto it = meta.find(key);
-    CONTRA_CHECK(it != meta.end(), path, ": checkpoint metadata has no '", key, "' (not written by contra train?)");
-    return it->second;
+            {"seed", std::to_string(seed)}};
 }
 
 }  // namespace contra::cli

@@ -1,45 +1,43 @@
-// What the subcommands on pretrained models share: the options that say how to read a
-// checkpoint, the model built for it (its activation chosen at run time among the compiled
-// ones), and reading ids and pixels from an inputs file.
+// What the commands share about models: the models this program compiles once (models_*.cpp)
+// and declares extern here, the model built for a checkpoint (its activation and image tower
+// chosen at run time among the compiled ones), and reading ids and pixels from an inputs file.
 #pragma once
-#include <CLI/CLI.hpp>
-#include <type_traits>
 #include <contra/contra.hpp>
 #include <contra/io/export.hpp>
 #include <contra/io/pretrained.hpp>
-#include <contra/nn/nn.hpp>
+#include <contra/model/instances.hpp>
+
+#include <type_traits>
+
+#include "commands.hpp"
+
+CONTRA_OPENAI_CLIP_INSTANCES(extern, float, ::contra::cpu, ::contra::nn::QuickGelu);
+CONTRA_OPENAI_CLIP_INSTANCES(extern, float, ::contra::cpu, ::contra::nn::Gelu);
+CONTRA_RESNET_CLIP_INSTANCES(extern, float, ::contra::cpu);
+CONTRA_OPENAI_CLIP_INSTANCES(extern, double, ::contra::cpu, ::contra::nn::QuickGelu);
+CONTRA_OPENAI_CLIP_INSTANCES(extern, double, ::contra::cpu, ::contra::nn::Gelu);
+CONTRA_RESNET_CLIP_INSTANCES(extern, double, ::contra::cpu);
 
 namespace contra::cli {
 
-struct ModelOptions {
-    std::string path;
-    std::int64_t vision_heads = 0, text_heads = 0;
-    std::string activation;  // empty: from the checkpoint
+// The model `contra train` trains and `contra eval` evaluates.
+using Model = model::OpenAiClip<float, cpu>;
 
-    io::Pretrained describe() const {
-        io::PretrainedOptions o;
-        o.vision_heads = vision_heads;
-        o.text_heads = text_heads;
-        if (!activation.empty()) o.activation = io::activation_from_name(activation);
-        return io::describe_pretrained(path, o);
-    }
-};
-
-inline void add_model_options(CLI::App* cmd, ModelOptions& o) {
-    cmd->add_option("--model", o.path,
-                    "An HF CLIPModel folder, an OpenAI/open_clip-layout .safetensors file, or a contra checkpoint")
-        ->required();
-    cmd->add_option("--vision-heads", o.vision_heads, "Image attention heads (OpenAI layout only; default width/64)");
-    cmd->add_option("--text-heads", o.text_heads, "Text attention heads (OpenAI layout only; default width/64)");
-    cmd->add_option("--activation", o.activation, "MLP activation if the file does not say: quick_gelu or gelu");
+// describe(o): the architecture of o.path, the flags filling in what the file does not say.
+inline io::Pretrained describe(const ModelOptions& o) {
+    io::PretrainedOptions p;
+    p.vision_heads = o.vision_heads;
+    p.text_heads = o.text_heads;
+    if (!o.activation.empty()) p.activation = io::activation_from_name(o.activation);
+    return io::describe_pretrained(o.path, p);
 }
 
 // with_pretrained<T>(p, f): f(model) with model built for p and its weights loaded (a ResNet
 // image tower in eval mode: BatchNorm uses the running statistics).
 template <class T, class F>
 void with_pretrained(const io::Pretrained& p, F&& f) {
-    const auto run = [&]<class Model>(std::type_identity<Model>, const auto&... sizes) {
-        Model model(p.config, sizes...);
+    const auto run = [&]<class M>(std::type_identity<M>, const auto&... sizes) {
+        M model(p.config, sizes...);
         io::load_pretrained(p, model);
         if constexpr (requires { model.visual.eval(); }) model.visual.eval();  // BatchNorm: running statistics
         f(model);
@@ -70,6 +68,16 @@ Tensor<T, cpu> read_pixels(const io::SafetensorsFile& in, const std::string& nam
                  name, " is ", s, " but this model takes [N, ", v.channels, ", ", v.image_size, ", ", v.image_size,
                  "] (preprocessed images)");
     return in.get<T>(name, io::Convert::allow);
+}
+
+// with_commas(151277313) = "151,277,313"
+inline std::string with_commas(long long n) {
+    std::string digits = std::to_string(n < 0 ? -n : n), out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return n < 0 ? "-" + out : out;
 }
 
 }  // namespace contra::cli

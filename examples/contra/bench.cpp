@@ -2,25 +2,21 @@
 // contra bench embed [--batch N] [--steps N] [--threads T]
 // The same work as the PyTorch CPU peers (torch_clip_cpu.py, torch_clip_cpu_embed.py), printed
 // as one JSON line so the two can be compared by hand or by benchmarks/compare_pytorch.sh.
-#pragma once
 #include <CLI/CLI.hpp>
-#include <algorithm>
-#include <chrono>
 #include <contra/bench/train_step.hpp>
 #include <contra/contra.hpp>
-#include <cstdio>
 #include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "commands.hpp"
+#include "models.hpp"
 
 namespace contra::cli {
 
-struct BenchOptions {
-    std::string config = "fmnist";
-    int steps = 5, threads = 2;
-    std::int64_t batch = 16;
-    bool checkpoint_activations = false;
-};
-
-namespace detail {
+namespace {
 // The median of `repeats` timings of f(), in seconds, after one untimed call.
 template <class F>
 double median_seconds(int repeats, F&& f) {
@@ -33,16 +29,16 @@ double median_seconds(int repeats, F&& f) {
     std::sort(seconds.begin(), seconds.end());
     return seconds[seconds.size() / 2];
 }
-}  // namespace detail
+}  // namespace
 
-inline void bench_train(const BenchOptions& o) {
+void bench_train(const BenchOptions& o) {
     set_num_threads(o.threads);
     const auto config = bench::peer_config(o.config);
     bench::TrainStep<> step(config);
     step.model().visual.transformer.checkpointing = step.model().text.transformer.checkpointing = o.checkpoint_activations;
     step.run();  // with the untimed call below: the arena and gradients reach their steady size
     double loss = 0;
-    const double seconds = detail::median_seconds(std::max(1, o.steps), [&] { loss = step.run(); });
+    const double seconds = median_seconds(std::max(1, o.steps), [&] { loss = step.run(); });
     const auto flops = model::forward_flops(config.clip);
     const double step_flops = 3 * double(config.batch) * (flops.per_image + flops.per_text);  // forward + backward
     const nlohmann::json line = {{"config", o.config},
@@ -60,7 +56,7 @@ inline void bench_train(const BenchOptions& o) {
     std::printf("%s\n", line.dump().c_str());
 }
 
-inline void bench_embed(const BenchOptions& o) {
+void bench_embed(const BenchOptions& o) {
     set_num_threads(o.threads);
     auto config = bench::peer_config("vitb32");
     config.batch = o.batch;
@@ -71,7 +67,7 @@ inline void bench_embed(const BenchOptions& o) {
     Tape::Active on(arena_only);
     NoGrad no_record;
     auto timed = [&](auto&& encode) {
-        return detail::median_seconds(std::max(1, o.steps), [&] {
+        return median_seconds(std::max(1, o.steps), [&] {
             arena_only.reset();
             (void)encode();
         });
@@ -89,7 +85,8 @@ inline void bench_embed(const BenchOptions& o) {
     std::printf("%s\n", line.dump().c_str());
 }
 
-inline void add_bench(CLI::App& app, BenchOptions& o, std::function<void()>& run) {
+void add_bench(CLI::App& app, std::function<void()>& run) {
+    static BenchOptions o;
     auto* cmd = app.add_subcommand("bench", "Time a training step or embedding, as the PyTorch peers do");
     cmd->require_subcommand(1);
     auto* train = cmd->add_subcommand("train", "One training step (forward, loss, backward, AdamW) on random data");
