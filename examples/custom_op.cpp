@@ -17,7 +17,7 @@ Var<T, B> softplus(const Var<T, B>& x) {
     ops::unary(B{}, ops::UnaryOp::exp, x.value(), e);     // e = eˣ
     ops::affine(B{}, e, acc_t<T>(1), acc_t<T>(1), e);     // e = 1 + eˣ (affine may work in place)
     ops::unary(B{}, ops::UnaryOp::log, e, y);             // y = log(1 + eˣ)
-    return record<T, B>(y, [x](const Tensor<T, device_of<B>>& g) {
+    return record<T, B>(y, [x](const TensorOn<T, B>& g) {
         auto s = ad::new_tensor<T, B>(g.shape());
         auto dx = ad::new_tensor<T, B>(g.shape());
         ops::unary(B{}, ops::UnaryOp::sigmoid, x.value(), s);  // σ(x)

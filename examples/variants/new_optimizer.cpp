@@ -2,10 +2,12 @@
 // Discovery of Optimization Algorithms"). For a parameter p with gradient g and momentum m:
 //   c = β1·m + (1 − β1)·g;   p ← p − lr·(sign(c) + λ·p);   m ← β2·m + (1 − β2)·g
 // It finds the model's parameters by the walk AdamW uses (for_each_parameter), decays the same ones
-// (optim::decays), and trains a tiny CLIP; one parameter's update is checked by hand.
+// (optim::decays), and trains a tiny CLIP; one parameter's update is checked by hand. It satisfies
+// optim::Optimizer, so train::fit and run::train take it as they take AdamW.
 #include <contra/contra.hpp>
 #include <contra/nn/nn.hpp>
 #include <contra/optim/optim.hpp>
+#include <contra/train/trainer.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -21,6 +23,8 @@ struct LionOptions {
 template <class T, class B>
 class Lion {
 public:
+    using value_type = T;  // optim::Optimizer asks for value_type, backend, step(lr), zero_grad(),
+    using backend = B;     // steps_taken(), set_steps_taken(n) and visit_state(f)
     struct Slot {
         std::string name;
         Parameter<T, B> param;  // a handle: the same value and gradient as the model's
@@ -37,6 +41,7 @@ public:
 
     // One update with learning rate lr for every parameter that received a gradient.
     void step(double lr) {
+        ++steps_;
         const double b1 = options_.beta1, b2 = options_.beta2;
         for (auto& s : slots_) {
             if (!s.param.has_grad()) continue;
@@ -55,6 +60,14 @@ public:
     void zero_grad() {
         for (auto& s : slots_) s.param.zero_grad();
     }
+    // What a checkpoint saves ("m/<parameter>"), and the update count it restores.
+    template <class F>
+    void visit_state(F&& f) {
+        for (auto& s : slots_) f("m/" + s.name, s.m);
+    }
+    std::int64_t steps_taken() const { return steps_; }
+    void set_steps_taken(std::int64_t steps) { steps_ = steps; }
+
     Slot& slot(const std::string& name) {
         for (auto& s : slots_)
             if (s.name == name) return s;
@@ -64,6 +77,14 @@ public:
 private:
     LionOptions options_;
     std::vector<Slot> slots_;
+    std::int64_t steps_ = 0;
+};
+
+// The same batch at every step: a train::PairSource of eight pairs.
+struct OneBatch {
+    train::PairBatch pairs;
+    std::int64_t size() const { return pairs.images.size(0); }
+    train::PairBatch batch(std::span<const std::int64_t>, std::int64_t) const { return pairs; }
 };
 }  // namespace my
 
@@ -106,5 +127,16 @@ int main() {
     }
     std::printf("Lion on the tiny CLIP: loss %.4f -> %.4f; largest difference from the hand update %.2g\n", first, last,
                 worst);
-    return worst < 1e-6 && last < first ? 0 : 1;
+
+    // Lion is an optim::Optimizer, so train::fit (and run::train) take it like AdamW.
+    static_assert(optim::Optimizer<my::Lion<float, cpu>>);
+    train::Options options;
+    options.batch_size = 8, options.max_steps = 20, options.lr = lr, options.warmup_steps = 0;
+    double fit_last = 0;
+    train::Hooks hooks;
+    hooks.on_step = [&](const train::StepRecord& r, const train::State&) { fit_last = r.loss; };
+    const auto state = train::fit(model, optimizer, my::OneBatch{{images, tokens}}, options, hooks);
+    std::printf("train::fit with Lion: %lld more steps, loss %.4f (%lld updates in all)\n", (long long)state.step, fit_last,
+                (long long)optimizer.steps_taken());
+    return worst < 1e-6 && last < first && fit_last < first && optimizer.steps_taken() == 50 ? 0 : 1;
 }

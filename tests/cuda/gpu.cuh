@@ -54,7 +54,7 @@ double atol() {
 // on(be, t): host test data as backend `be` reads it: t itself for reference and cpu, a device
 // copy for cuda.
 template <class B, class T>
-Tensor<T, device_of<B>> on(B, const Tensor<T, cpu>& t) {
+TensorOn<T, B> on(B, const Tensor<T, cpu>& t) {
     if constexpr (std::same_as<device_of<B>, cpu>) return t;
     else return to_device<device_of<B>>(t);
 }

@@ -13,7 +13,7 @@ using test::rand;
 
 namespace {
 template <class T, class B>
-const Tensor<T, device_of<B>>* no_bias(B) {
+const TensorOn<T, B>* no_bias(B) {
     return nullptr;
 }
 }  // namespace

@@ -31,7 +31,7 @@ void randomize(nn::ModifiedResNet<double, B>& m, std::uint64_t seed) {
         init_normal(p, s.rank() >= 2 ? 1.0 / std::sqrt(fan_in) : 0.3, seed, name);
         if (gain) ops::affine(B{}, p.value(), 1.0, 1.0, p.value());
     }, "");
-    m.visit_buffers([&](const std::string& name, Tensor<double, device_of<B>>& t) {
+    m.visit_buffers([&](const std::string& name, TensorOn<double, B>& t) {
         auto host = random_tensor(t.shape(), seed + std::uint64_t(t.numel()), 0.3);
         if (name.ends_with("running_var"))
             for (std::int64_t i = 0; i < host.numel(); ++i) host[i] = 0.6 + std::abs(host[i]);

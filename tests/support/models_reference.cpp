@@ -2,3 +2,4 @@
 #include "models.hpp"
 
 CONTRA_OPENAI_CLIP_INSTANCES(, double, ::contra::reference, ::contra::nn::QuickGelu);
+CONTRA_RESNET_CLIP_INSTANCES(, double, ::contra::reference);

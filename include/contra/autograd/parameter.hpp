@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "../core/parallel.hpp"
 #include "../core/random.hpp"
 #include "var.hpp"
 
@@ -18,7 +19,7 @@ template <class T, class B>
 struct Parameter : Var<T, B> {
     using Var<T, B>::Var;
     Parameter() = default;
-    explicit Parameter(const Shape& shape) : Var<T, B>(leaf<B>(Tensor<T, device_of<B>>::zeros(shape), true)) {}
+    explicit Parameter(const Shape& shape) : Var<T, B>(leaf<B>(TensorOn<T, B>::zeros(shape), true)) {}
 
     void zero_grad() const {
         if (this->slot()) this->slot()->zero_grad();
@@ -69,11 +70,15 @@ inline std::string join(std::string_view prefix, std::string_view name) {
 }
 
 namespace detail {
-// Fill p on the host with f(i), i the element index, then move it to p's device.
+// Fill p on the host with f(i), i the element index (in parallel: f is a pure function of i),
+// then move it to p's device.
 template <class T, class B, class F>
 void fill_host(Parameter<T, B>& p, F&& f) {
     auto host = Tensor<T, cpu>::empty(p.shape());
-    for (std::int64_t i = 0; i < host.numel(); ++i) host[i] = T(f(std::uint64_t(i)));
+    T* out = host.data();
+    parallel_for(host.numel(), 64, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t i = begin; i < end; ++i) out[i] = T(f(std::uint64_t(i)));
+    });
     copy(host, p.value());
 }
 }  // namespace detail

@@ -116,7 +116,7 @@ private:
 // leaf(value, requires_grad): a variable that gradients stop at (inputs, gradcheck arguments).
 // Its gradient lives on the heap and survives Tape::reset().
 template <class B = cpu, class T>
-Var<T, B> leaf(Tensor<T, device_of<B>> value, bool requires_grad = true) {
+Var<T, B> leaf(TensorOn<T, B> value, bool requires_grad = true) {
     if (!requires_grad) return Var<T, B>(std::move(value));
     auto slot = std::make_shared<GradSlot<T, device_of<B>>>();
     slot->persistent = true;
@@ -133,7 +133,7 @@ bool any_requires_grad(const V&... inputs) {
 // gets a node that calls backward_fn(dresult) once a gradient has reached the result.
 //   requires: backward_fn captures (by value) only what its backward reads.
 template <class T, class B, class F, class... Inputs>
-Var<T, B> record(Tensor<T, device_of<B>> value, F&& backward_fn, const Inputs&... inputs) {
+Var<T, B> record(TensorOn<T, B> value, F&& backward_fn, const Inputs&... inputs) {
     if (!grad_enabled() || !any_requires_grad(inputs...)) return Var<T, B>(std::move(value));
     auto slot = std::make_shared<GradSlot<T, device_of<B>>>();
     const Shape shape = value.shape();
@@ -144,7 +144,7 @@ Var<T, B> record(Tensor<T, device_of<B>> value, F&& backward_fn, const Inputs&..
     (note(inputs), ...);
     tape->push([slot, shape, fn = std::forward<F>(backward_fn)]() mutable {
         if (!slot->has_grad()) return;
-        const Tensor<T, device_of<B>> dresult = slot->grad.reshape(shape);
+        const TensorOn<T, B> dresult = slot->grad.reshape(shape);
         fn(dresult);
         slot->release();
     });
@@ -171,7 +171,7 @@ void backward(const Var<T, B>& loss) {
 
 // backward(output, seed): as above, starting from dOutput = seed (same shape as output).
 template <class T, class B>
-void backward(const Var<T, B>& output, const Tensor<T, device_of<B>>& seed) {
+void backward(const Var<T, B>& output, const TensorOn<T, B>& seed) {
     Tape* tape = Tape::active();
     CONTRA_CHECK(tape != nullptr, "backward: no active tape (create a Tape and a Tape::Active scope before the forward pass)");
     CONTRA_CHECK(output.requires_grad(), "backward: the output does not depend on anything that requires a gradient");

@@ -26,7 +26,6 @@ namespace contra::ops {
 
 template <class B> struct Kernels;  // specialised by each backend
 
-template <class T, class B> using BTensor = Tensor<T, device_of<B>>;
 using Index = std::int32_t;  // token ids, class labels, row indices
 
 enum class Trans : std::uint8_t { N, T };
@@ -67,8 +66,8 @@ void check_shape(const char* op, const char* what, const A& a, const Shape& expe
 //   requires: A is [M,K] (Trans::N) or [K,M] (Trans::T) as a matrix; B is [K,N] or [N,K]; C is [M,N].
 //   ensures:  with beta = 0, C's old contents are never read (NaN-safe).
 template <class B, class T>
-void gemm(B, Trans ta, Trans tb, acc_t<T> alpha, const BTensor<T, B>& a, const BTensor<T, B>& b, acc_t<T> beta,
-          BTensor<T, B>& c) {
+void gemm(B, Trans ta, Trans tb, acc_t<T> alpha, const TensorOn<T, B>& a, const TensorOn<T, B>& b, acc_t<T> beta,
+          TensorOn<T, B>& c) {
     const std::int64_t m = ta == Trans::N ? a.rows() : a.cols(), k = ta == Trans::N ? a.cols() : a.rows();
     const std::int64_t kb = tb == Trans::N ? b.rows() : b.cols(), n = tb == Trans::N ? b.cols() : b.rows();
     CONTRA_CHECK(k == kb && c.rows() == m && c.cols() == n, "gemm: op(A) ", m, "x", k, " times op(B) ", kb, "x", n,
@@ -80,7 +79,7 @@ void gemm(B, Trans ta, Trans tb, acc_t<T> alpha, const BTensor<T, B>& a, const B
 // null): a linear layer's forward in one pass over y.
 //   requires: x read as a matrix [R, I]; y [R, O] as a matrix; y overwritten.
 template <class B, class T>
-void linear(B, const BTensor<T, B>& x, const BTensor<T, B>& w, const BTensor<T, B>* bias, BTensor<T, B>& y) {
+void linear(B, const TensorOn<T, B>& x, const TensorOn<T, B>& w, const TensorOn<T, B>* bias, TensorOn<T, B>& y) {
     CONTRA_CHECK(w.rank() == 2 && x.cols() == w.size(1) && y.cols() == w.size(0) && y.rows() == x.rows(), "linear: x ",
                  x.shape(), " times weight ", w.shape(), "ᵀ does not give y ", y.shape());
     CONTRA_CHECK(!bias || bias->numel() == w.size(0), "linear: bias ", (bias ? bias->shape() : Shape{}), " for weight ",
@@ -92,8 +91,8 @@ void linear(B, const BTensor<T, B>& x, const BTensor<T, B>& w, const BTensor<T, 
 //   requires: rank ≥ 3; the last two axes are the matrices, all leading axes the batch (equal in
 //             A, B and C); matrix shapes as in gemm.
 template <class B, class T>
-void gemm_batched(B, Trans ta, Trans tb, acc_t<T> alpha, const BTensor<T, B>& a, const BTensor<T, B>& b,
-                  acc_t<T> beta, BTensor<T, B>& c) {
+void gemm_batched(B, Trans ta, Trans tb, acc_t<T> alpha, const TensorOn<T, B>& a, const TensorOn<T, B>& b,
+                  acc_t<T> beta, TensorOn<T, B>& c) {
     CONTRA_CHECK(a.rank() >= 3 && b.rank() == a.rank() && c.rank() == a.rank(), "gemm_batched: needs rank ≥ 3, got A ",
                  a.shape(), ", B ", b.shape(), ", C ", c.shape());
     const std::int64_t batch = a.numel() / std::max<std::int64_t>(1, a.size(-1) * a.size(-2));
@@ -113,7 +112,7 @@ void gemm_batched(B, Trans ta, Trans tb, acc_t<T> alpha, const BTensor<T, B>& a,
 //             Rb ∈ {1, R} and Cb ∈ {1, C} (a row, a column, a scalar or a full matrix).
 //             out may alias a.
 template <class B, class T>
-void binary(B, BinaryOp op, const BTensor<T, B>& a, const BTensor<T, B>& b, BTensor<T, B>& out) {
+void binary(B, BinaryOp op, const TensorOn<T, B>& a, const TensorOn<T, B>& b, TensorOn<T, B>& out) {
     CONTRA_CHECK(out.numel() == a.numel(), "binary: output ", out.shape(), " differs from input ", a.shape());
     const bool rows_ok = b.rows() == 1 || b.rows() == a.rows();
     const bool cols_ok = b.cols() == 1 || b.cols() == a.cols();
@@ -123,28 +122,28 @@ void binary(B, BinaryOp op, const BTensor<T, B>& a, const BTensor<T, B>& b, BTen
 
 // unary: out = f(x) elementwise. requires: equal element counts; out may alias x.
 template <class B, class T>
-void unary(B, UnaryOp op, const BTensor<T, B>& x, BTensor<T, B>& out) {
+void unary(B, UnaryOp op, const TensorOn<T, B>& x, TensorOn<T, B>& out) {
     CONTRA_CHECK(out.numel() == x.numel(), "unary: output ", out.shape(), " differs from input ", x.shape());
     Kernels<B>::unary(op, x, out);
 }
 
 // affine: out = alpha · x + beta (scalars). out may alias x.
 template <class B, class T>
-void affine(B, const BTensor<T, B>& x, acc_t<T> alpha, acc_t<T> beta, BTensor<T, B>& out) {
+void affine(B, const TensorOn<T, B>& x, acc_t<T> alpha, acc_t<T> beta, TensorOn<T, B>& out) {
     CONTRA_CHECK(out.numel() == x.numel(), "affine: output ", out.shape(), " differs from input ", x.shape());
     Kernels<B>::affine(x, alpha, beta, out);
 }
 
 // axpy: y += alpha · x. requires: equal element counts.
 template <class B, class T>
-void axpy(B, acc_t<T> alpha, const BTensor<T, B>& x, BTensor<T, B>& y) {
+void axpy(B, acc_t<T> alpha, const TensorOn<T, B>& x, TensorOn<T, B>& y) {
     CONTRA_CHECK(y.numel() == x.numel(), "axpy: ", x.shape(), " and ", y.shape(), " differ in size");
     Kernels<B>::axpy(alpha, x, y);
 }
 
 // fill: every element of out = value.
 template <class B, class T>
-void fill(B, acc_t<T> value, BTensor<T, B>& out) {
+void fill(B, acc_t<T> value, TensorOn<T, B>& out) {
     Kernels<B>::fill(value, out);
 }
 
@@ -152,7 +151,7 @@ void fill(B, acc_t<T> value, BTensor<T, B>& out) {
 
 // sum: out = alpha · (sum of x [R,C] over rows → [C], or over columns → [R]) + beta · out.
 template <class B, class T>
-void sum(B, Axis axis, acc_t<T> alpha, const BTensor<T, B>& x, acc_t<T> beta, BTensor<T, B>& out) {
+void sum(B, Axis axis, acc_t<T> alpha, const TensorOn<T, B>& x, acc_t<T> beta, TensorOn<T, B>& out) {
     const std::int64_t expected = axis == Axis::rows ? x.cols() : x.rows();
     CONTRA_CHECK(out.numel() == expected, "sum: output ", out.shape(), " should hold ", expected,
                  " values for input ", x.shape());
@@ -162,7 +161,7 @@ void sum(B, Axis axis, acc_t<T> alpha, const BTensor<T, B>& x, acc_t<T> beta, BT
 // reduce_all: one number over every element (in double, on the host):
 // sum, sum of squares, largest |x|, or the count of NaN/±inf elements.
 template <class B, class T>
-double reduce_all(B, ReduceOp op, const BTensor<T, B>& x) {
+double reduce_all(B, ReduceOp op, const TensorOn<T, B>& x) {
     return Kernels<B>::reduce_all(op, x);
 }
 
@@ -170,7 +169,7 @@ double reduce_all(B, ReduceOp op, const BTensor<T, B>& x) {
 
 // transpose: out[l, j, i] = x[l, i, j] for x [L..., M, N] (rank ≥ 2; leading axes are a batch).
 template <class B, class T>
-void transpose(B, const BTensor<T, B>& x, BTensor<T, B>& out) {
+void transpose(B, const TensorOn<T, B>& x, TensorOn<T, B>& out) {
     CONTRA_CHECK(x.rank() >= 2 && out.numel() == x.numel() && out.size(-1) == x.size(-2) && out.size(-2) == x.size(-1),
                  "transpose: ", x.shape(), " into ", out.shape());
     Kernels<B>::transpose(x.numel() / std::max<std::int64_t>(1, x.size(-1) * x.size(-2)), x.size(-2), x.size(-1), x, out);
@@ -178,7 +177,7 @@ void transpose(B, const BTensor<T, B>& x, BTensor<T, B>& out) {
 
 // permute_0213: out[a, c, b, d] = x[a, b, c, d] (split or merge attention heads).
 template <class B, class T>
-void permute_0213(B, const BTensor<T, B>& x, BTensor<T, B>& out) {
+void permute_0213(B, const TensorOn<T, B>& x, TensorOn<T, B>& out) {
     CONTRA_CHECK(x.rank() == 4, "permute_0213: needs rank 4, got ", x.shape());
     detail::check_shape("permute_0213", "output", out, Shape{x.size(0), x.size(2), x.size(1), x.size(3)});
     Kernels<B>::permute_0213(x, out);
@@ -186,7 +185,7 @@ void permute_0213(B, const BTensor<T, B>& x, BTensor<T, B>& out) {
 
 // concat_cols: out [R, Ca+Cb] = [a | b] for a [R,Ca], b [R,Cb] (rank-2 views).
 template <class B, class T>
-void concat_cols(B, const BTensor<T, B>& a, const BTensor<T, B>& b, BTensor<T, B>& out) {
+void concat_cols(B, const TensorOn<T, B>& a, const TensorOn<T, B>& b, TensorOn<T, B>& out) {
     CONTRA_CHECK(a.rank() == 2 && b.rank() == 2 && out.rank() == 2 && a.size(0) == b.size(0) &&
                      out.size(0) == a.size(0) && out.size(1) == a.size(1) + b.size(1),
                  "concat_cols: ", a.shape(), " | ", b.shape(), " into ", out.shape());
@@ -195,7 +194,7 @@ void concat_cols(B, const BTensor<T, B>& a, const BTensor<T, B>& b, BTensor<T, B
 
 // split_cols: the inverse of concat_cols: a = x[:, :Ca], b = x[:, Ca:].
 template <class B, class T>
-void split_cols(B, const BTensor<T, B>& x, BTensor<T, B>& a, BTensor<T, B>& b) {
+void split_cols(B, const TensorOn<T, B>& x, TensorOn<T, B>& a, TensorOn<T, B>& b) {
     CONTRA_CHECK(a.rank() == 2 && b.rank() == 2 && x.rank() == 2 && a.size(0) == b.size(0) &&
                      x.size(0) == a.size(0) && x.size(1) == a.size(1) + b.size(1),
                  "split_cols: ", x.shape(), " into ", a.shape(), " | ", b.shape());
@@ -205,7 +204,7 @@ void split_cols(B, const BTensor<T, B>& x, BTensor<T, B>& a, BTensor<T, B>& b) {
 // gather_rows: out[i, :] = table[index[i], :].
 //   requires: table [V, W], index [N] with 0 ≤ index[i] < V (checked), out [N, W].
 template <class B, class T>
-void gather_rows(B, const BTensor<T, B>& table, const BTensor<Index, B>& index, BTensor<T, B>& out) {
+void gather_rows(B, const TensorOn<T, B>& table, const TensorOn<Index, B>& index, TensorOn<T, B>& out) {
     CONTRA_CHECK(table.rank() == 2 && out.rank() == 2 && out.size(0) == index.numel() && out.size(1) == table.size(1),
                  "gather_rows: table ", table.shape(), ", ", index.numel(), " indices, output ", out.shape());
     Kernels<B>::gather_rows(table, index, out);
@@ -213,7 +212,7 @@ void gather_rows(B, const BTensor<T, B>& table, const BTensor<Index, B>& index, 
 
 // scatter_add_rows: table[index[i], :] += src[i, :] (repeated indices add up).
 template <class B, class T>
-void scatter_add_rows(B, const BTensor<T, B>& src, const BTensor<Index, B>& index, BTensor<T, B>& table) {
+void scatter_add_rows(B, const TensorOn<T, B>& src, const TensorOn<Index, B>& index, TensorOn<T, B>& table) {
     CONTRA_CHECK(table.rank() == 2 && src.rank() == 2 && src.size(0) == index.numel() && src.size(1) == table.size(1),
                  "scatter_add_rows: source ", src.shape(), ", ", index.numel(), " indices, table ", table.shape());
     Kernels<B>::scatter_add_rows(src, index, table);
@@ -224,7 +223,7 @@ void scatter_add_rows(B, const BTensor<T, B>& src, const BTensor<Index, B>& inde
 //   each flattened as (c, y, x) to match a conv weight [O, C, P, P].
 //   requires: P divides H and W.
 template <class B, class T>
-void im2patch(B, const BTensor<T, B>& img, int patch, BTensor<T, B>& out) {
+void im2patch(B, const TensorOn<T, B>& img, int patch, TensorOn<T, B>& out) {
     CONTRA_CHECK(img.rank() == 4 && patch > 0 && img.size(2) % patch == 0 && img.size(3) % patch == 0,
                  "im2patch: image ", img.shape(), " is not divisible into ", patch, "x", patch, " patches");
     const std::int64_t n = img.size(0), c = img.size(1), h = img.size(2), w = img.size(3);
@@ -234,7 +233,7 @@ void im2patch(B, const BTensor<T, B>& img, int patch, BTensor<T, B>& out) {
 
 // patch2im: the adjoint of im2patch: img = the patches put back in place (overwrites img).
 template <class B, class T>
-void patch2im(B, const BTensor<T, B>& patches, int patch, BTensor<T, B>& img) {
+void patch2im(B, const TensorOn<T, B>& patches, int patch, TensorOn<T, B>& img) {
     CONTRA_CHECK(img.rank() == 4 && patch > 0 && img.size(2) % patch == 0 && img.size(3) % patch == 0,
                  "patch2im: image ", img.shape(), " is not divisible into ", patch, "x", patch, " patches");
     const std::int64_t n = img.size(0), c = img.size(1), h = img.size(2), w = img.size(3);
@@ -249,7 +248,7 @@ void patch2im(B, const BTensor<T, B>& patches, int patch, BTensor<T, B>& img) {
 //   ensures: a row whose entries are all −inf (masked) comes out all zeros, never NaN.
 //   requires: causal ⇒ the rows are groups of C queries (R a multiple of C).
 template <class B, class T>
-void softmax(B, const BTensor<T, B>& x, SoftmaxMask mask, const BTensor<T, B>* bias, BTensor<T, B>& y) {
+void softmax(B, const TensorOn<T, B>& x, SoftmaxMask mask, const TensorOn<T, B>* bias, TensorOn<T, B>& y) {
     detail::check_same("softmax", "input and output", x, y);
     CONTRA_CHECK(!mask.causal || x.rows() % x.cols() == 0, "softmax: a causal mask needs square blocks, got ", x.shape());
     CONTRA_CHECK(!bias || (bias->cols() == x.cols() && bias->rows() > 0 && x.rows() % bias->rows() == 0),
@@ -259,7 +258,7 @@ void softmax(B, const BTensor<T, B>& x, SoftmaxMask mask, const BTensor<T, B>* b
 
 // softmax_backward: dx = y ⊙ (dy − Σ_c dy·y), rowwise.
 template <class B, class T>
-void softmax_backward(B, const BTensor<T, B>& y, const BTensor<T, B>& dy, BTensor<T, B>& dx) {
+void softmax_backward(B, const TensorOn<T, B>& y, const TensorOn<T, B>& dy, TensorOn<T, B>& dx) {
     detail::check_same("softmax_backward", "y and dy", y, dy);
     detail::check_same("softmax_backward", "y and dx", y, dx);
     Kernels<B>::softmax_backward(y, dy, dx);
@@ -267,14 +266,14 @@ void softmax_backward(B, const BTensor<T, B>& y, const BTensor<T, B>& dy, BTenso
 
 // log_softmax: y = x − logsumexp(x) rowwise (a row of all −inf gives all −inf).
 template <class B, class T>
-void log_softmax(B, const BTensor<T, B>& x, BTensor<T, B>& y) {
+void log_softmax(B, const TensorOn<T, B>& x, TensorOn<T, B>& y) {
     detail::check_same("log_softmax", "input and output", x, y);
     Kernels<B>::log_softmax(x, y);
 }
 
 // log_softmax_backward: dx = dy − exp(y) · Σ_c dy, rowwise.
 template <class B, class T>
-void log_softmax_backward(B, const BTensor<T, B>& y, const BTensor<T, B>& dy, BTensor<T, B>& dx) {
+void log_softmax_backward(B, const TensorOn<T, B>& y, const TensorOn<T, B>& dy, TensorOn<T, B>& dx) {
     detail::check_same("log_softmax_backward", "y and dy", y, dy);
     detail::check_same("log_softmax_backward", "y and dx", y, dx);
     Kernels<B>::log_softmax_backward(y, dy, dx);
@@ -289,8 +288,8 @@ void log_softmax_backward(B, const BTensor<T, B>& y, const BTensor<T, B>& dy, BT
 //     out[n, :, h·D : h·D+D] = probs[n, h] · v_h       [T, D]
 //   requires: 3W divisible by 3H; out [N, T, W]; probs [N, H, T, T] (saved for the backward pass).
 template <class B, class T>
-void attention(B, const BTensor<T, B>& qkv, std::int64_t heads, SoftmaxMask mask, double scale, BTensor<T, B>& out,
-               BTensor<T, B>& probs) {
+void attention(B, const TensorOn<T, B>& qkv, std::int64_t heads, SoftmaxMask mask, double scale, TensorOn<T, B>& out,
+               TensorOn<T, B>& probs) {
     CONTRA_CHECK(qkv.rank() == 3 && qkv.size(2) % 3 == 0 && heads > 0 && (qkv.size(2) / 3) % heads == 0,
                  "attention: qkv ", qkv.shape(), " is not [N, T, 3W] with W divisible into ", heads, " heads");
     const std::int64_t n = qkv.size(0), t = qkv.size(1), w = qkv.size(2) / 3;
@@ -303,8 +302,8 @@ void attention(B, const BTensor<T, B>& qkv, std::int64_t heads, SoftmaxMask mask
 // dout [N, T, W], given the forward's qkv and probs:
 //   dv = pᵀ·dout,  dp = dout·vᵀ,  ds = scale · p ⊙ (dp − rowsum(dp ⊙ p)),  dq = ds·k,  dk = dsᵀ·q.
 template <class B, class T>
-void attention_backward(B, const BTensor<T, B>& qkv, const BTensor<T, B>& probs, const BTensor<T, B>& dout,
-                        std::int64_t heads, double scale, BTensor<T, B>& dqkv) {
+void attention_backward(B, const TensorOn<T, B>& qkv, const TensorOn<T, B>& probs, const TensorOn<T, B>& dout,
+                        std::int64_t heads, double scale, TensorOn<T, B>& dqkv) {
     CONTRA_CHECK(qkv.rank() == 3 && qkv.size(2) % 3 == 0 && heads > 0 && (qkv.size(2) / 3) % heads == 0,
                  "attention_backward: qkv ", qkv.shape(), " is not [N, T, 3W] with W divisible into ", heads, " heads");
     const std::int64_t n = qkv.size(0), t = qkv.size(1), w = qkv.size(2) / 3;
@@ -320,8 +319,8 @@ void attention_backward(B, const BTensor<T, B>& qkv, const BTensor<T, B>& probs,
 // var the biased variance (two-pass, so rows with a large mean keep their precision).
 // mean [R] and rstd [R] are saved for the backward pass.
 template <class B, class T>
-void layer_norm(B, const BTensor<T, B>& x, const BTensor<T, B>& gamma, const BTensor<T, B>& beta, double eps,
-                BTensor<T, B>& y, BTensor<T, B>& mean, BTensor<T, B>& rstd) {
+void layer_norm(B, const TensorOn<T, B>& x, const TensorOn<T, B>& gamma, const TensorOn<T, B>& beta, double eps,
+                TensorOn<T, B>& y, TensorOn<T, B>& mean, TensorOn<T, B>& rstd) {
     detail::check_same("layer_norm", "input and output", x, y);
     CONTRA_CHECK(gamma.numel() == x.cols() && beta.numel() == x.cols(), "layer_norm: gamma ", gamma.shape(), " and beta ",
                  beta.shape(), " must have ", x.cols(), " elements for input ", x.shape());
@@ -331,9 +330,9 @@ void layer_norm(B, const BTensor<T, B>& x, const BTensor<T, B>& gamma, const BTe
 
 // layer_norm_backward: dx, dgamma = Σ_rows dy·x̂, dbeta = Σ_rows dy (all overwritten).
 template <class B, class T>
-void layer_norm_backward(B, const BTensor<T, B>& x, const BTensor<T, B>& gamma, const BTensor<T, B>& mean,
-                         const BTensor<T, B>& rstd, const BTensor<T, B>& dy, BTensor<T, B>& dx, BTensor<T, B>& dgamma,
-                         BTensor<T, B>& dbeta) {
+void layer_norm_backward(B, const TensorOn<T, B>& x, const TensorOn<T, B>& gamma, const TensorOn<T, B>& mean,
+                         const TensorOn<T, B>& rstd, const TensorOn<T, B>& dy, TensorOn<T, B>& dx, TensorOn<T, B>& dgamma,
+                         TensorOn<T, B>& dbeta) {
     detail::check_same("layer_norm_backward", "x and dy", x, dy);
     detail::check_same("layer_norm_backward", "x and dx", x, dx);
     CONTRA_CHECK(dgamma.numel() == x.cols() && dbeta.numel() == x.cols() && gamma.numel() == x.cols(),
@@ -343,7 +342,7 @@ void layer_norm_backward(B, const BTensor<T, B>& x, const BTensor<T, B>& gamma, 
 
 // l2_normalize: y = x / max(‖x‖, eps) per row; norm [R] holds ‖x‖ for the backward pass.
 template <class B, class T>
-void l2_normalize(B, const BTensor<T, B>& x, double eps, BTensor<T, B>& y, BTensor<T, B>& norm) {
+void l2_normalize(B, const TensorOn<T, B>& x, double eps, TensorOn<T, B>& y, TensorOn<T, B>& norm) {
     detail::check_same("l2_normalize", "input and output", x, y);
     CONTRA_CHECK(norm.numel() == x.rows(), "l2_normalize: norm needs ", x.rows(), " elements");
     Kernels<B>::l2_normalize(x, eps, y, norm);
@@ -351,8 +350,8 @@ void l2_normalize(B, const BTensor<T, B>& x, double eps, BTensor<T, B>& y, BTens
 
 // l2_normalize_backward: dx = (dy − y·(y·dy)) / ‖x‖ where ‖x‖ > eps, else dy / eps.
 template <class B, class T>
-void l2_normalize_backward(B, const BTensor<T, B>& y, const BTensor<T, B>& norm, double eps, const BTensor<T, B>& dy,
-                           BTensor<T, B>& dx) {
+void l2_normalize_backward(B, const TensorOn<T, B>& y, const TensorOn<T, B>& norm, double eps, const TensorOn<T, B>& dy,
+                           TensorOn<T, B>& dx) {
     detail::check_same("l2_normalize_backward", "y and dy", y, dy);
     detail::check_same("l2_normalize_backward", "y and dx", y, dx);
     Kernels<B>::l2_normalize_backward(y, norm, eps, dy, dx);
@@ -362,14 +361,14 @@ void l2_normalize_backward(B, const BTensor<T, B>& y, const BTensor<T, B>& norm,
 
 // activation: y = f(x): quick_gelu x·σ(1.702x), gelu x·Φ(x) (erf), gelu_tanh, relu.
 template <class B, class T>
-void activation(B, Activation f, const BTensor<T, B>& x, BTensor<T, B>& y) {
+void activation(B, Activation f, const TensorOn<T, B>& x, TensorOn<T, B>& y) {
     CONTRA_CHECK(y.numel() == x.numel(), "activation: output ", y.shape(), " differs from input ", x.shape());
     Kernels<B>::activation(f, x, y);
 }
 
 // activation_backward: dx = f'(x) · dy.
 template <class B, class T>
-void activation_backward(B, Activation f, const BTensor<T, B>& x, const BTensor<T, B>& dy, BTensor<T, B>& dx) {
+void activation_backward(B, Activation f, const TensorOn<T, B>& x, const TensorOn<T, B>& dy, TensorOn<T, B>& dx) {
     CONTRA_CHECK(dy.numel() == x.numel() && dx.numel() == x.numel(), "activation_backward: sizes differ");
     Kernels<B>::activation_backward(f, x, dy, dx);
 }
@@ -380,8 +379,8 @@ void activation_backward(B, Activation f, const BTensor<T, B>& x, const BTensor<
 //   requires: 0 ≤ target[r] < C (checked).
 //   ensures:  exact for logits of any magnitude; a row of all −inf gives loss +inf (no NaN).
 template <class B, class T>
-void cross_entropy(B, const BTensor<T, B>& logits, const BTensor<Index, B>& target, BTensor<T, B>& loss,
-                   BTensor<T, B>& lse) {
+void cross_entropy(B, const TensorOn<T, B>& logits, const TensorOn<Index, B>& target, TensorOn<T, B>& loss,
+                   TensorOn<T, B>& lse) {
     CONTRA_CHECK(target.numel() == logits.rows() && loss.numel() == logits.rows() && lse.numel() == logits.rows(),
                  "cross_entropy: logits ", logits.shape(), " need ", logits.rows(), " targets, losses and lse values");
     Kernels<B>::cross_entropy(logits, target, loss, lse);
@@ -390,8 +389,8 @@ void cross_entropy(B, const BTensor<T, B>& logits, const BTensor<Index, B>& targ
 // cross_entropy_backward: dlogits[r,c] = dloss[r] · (exp(logits[r,c] − lse[r]) − [c = target[r]]).
 //   ensures: rows with lse = −inf get a zero gradient.
 template <class B, class T>
-void cross_entropy_backward(B, const BTensor<T, B>& logits, const BTensor<Index, B>& target, const BTensor<T, B>& lse,
-                            const BTensor<T, B>& dloss, BTensor<T, B>& dlogits) {
+void cross_entropy_backward(B, const TensorOn<T, B>& logits, const TensorOn<Index, B>& target, const TensorOn<T, B>& lse,
+                            const TensorOn<T, B>& dloss, TensorOn<T, B>& dlogits) {
     detail::check_same("cross_entropy_backward", "logits and dlogits", logits, dlogits);
     CONTRA_CHECK(target.numel() == logits.rows() && dloss.numel() == logits.rows() && lse.numel() == logits.rows(),
                  "cross_entropy_backward: per-row tensors need ", logits.rows(), " elements");
@@ -419,21 +418,21 @@ void check_conv2d(const char* op, const X& x, const Wt& w, Conv2dShape s, const 
 
 // conv2d: y[n,o,i,j] = Σ_{c,u,v} w[o,c,u,v] · x[n, c, i·stride+u−pad, j·stride+v−pad] (zero padding).
 template <class B, class T>
-void conv2d(B, const BTensor<T, B>& x, const BTensor<T, B>& w, Conv2dShape s, BTensor<T, B>& y) {
+void conv2d(B, const TensorOn<T, B>& x, const TensorOn<T, B>& w, Conv2dShape s, TensorOn<T, B>& y) {
     detail::check_conv2d("conv2d", x, w, s, y);
     Kernels<B>::conv2d(x, w, s, y);
 }
 
 // conv2d_backward_data: dx = the adjoint of conv2d in x applied to dy (overwrites dx).
 template <class B, class T>
-void conv2d_backward_data(B, const BTensor<T, B>& dy, const BTensor<T, B>& w, Conv2dShape s, BTensor<T, B>& dx) {
+void conv2d_backward_data(B, const TensorOn<T, B>& dy, const TensorOn<T, B>& w, Conv2dShape s, TensorOn<T, B>& dx) {
     detail::check_conv2d("conv2d_backward_data", dx, w, s, dy);
     Kernels<B>::conv2d_backward_data(dy, w, s, dx);
 }
 
 // conv2d_backward_weight: dw = the adjoint of conv2d in w applied to dy (overwrites dw).
 template <class B, class T>
-void conv2d_backward_weight(B, const BTensor<T, B>& dy, const BTensor<T, B>& x, Conv2dShape s, BTensor<T, B>& dw) {
+void conv2d_backward_weight(B, const TensorOn<T, B>& dy, const TensorOn<T, B>& x, Conv2dShape s, TensorOn<T, B>& dw) {
     detail::check_conv2d("conv2d_backward_weight", x, dw, s, dy);
     Kernels<B>::conv2d_backward_weight(dy, x, s, dw);
 }
@@ -456,7 +455,7 @@ void check_nchw(const char* op, const X& x) {
 // batch_norm2d_statistics: mean[c] and the biased variance var[c] of x [N,C,H,W] over N, H and W
 // (two-pass, so channels with a large mean keep their precision).
 template <class B, class T>
-void batch_norm2d_statistics(B, const BTensor<T, B>& x, BTensor<T, B>& mean, BTensor<T, B>& var) {
+void batch_norm2d_statistics(B, const TensorOn<T, B>& x, TensorOn<T, B>& mean, TensorOn<T, B>& var) {
     detail::check_nchw("batch_norm2d_statistics", x);
     detail::check_channel_vector("batch_norm2d_statistics", "mean", x, mean);
     detail::check_channel_vector("batch_norm2d_statistics", "var", x, var);
@@ -467,11 +466,11 @@ void batch_norm2d_statistics(B, const BTensor<T, B>& x, BTensor<T, B>& mean, BTe
 // x [N,C,H,W]; mean/var are the batch's (training) or the running statistics (evaluation).
 // rstd [C] is written for the backward pass. y may not alias x.
 template <class B, class T>
-void batch_norm2d(B, const BTensor<T, B>& x, const BTensor<T, B>& gamma, const BTensor<T, B>& beta,
-                  const BTensor<T, B>& mean, const BTensor<T, B>& var, double eps, BTensor<T, B>& y, BTensor<T, B>& rstd) {
+void batch_norm2d(B, const TensorOn<T, B>& x, const TensorOn<T, B>& gamma, const TensorOn<T, B>& beta,
+                  const TensorOn<T, B>& mean, const TensorOn<T, B>& var, double eps, TensorOn<T, B>& y, TensorOn<T, B>& rstd) {
     detail::check_nchw("batch_norm2d", x);
     detail::check_same("batch_norm2d", "input and output", x, y);
-    for (const auto* p : {&gamma, &beta, &mean, &var, static_cast<const BTensor<T, B>*>(&rstd)})
+    for (const auto* p : {&gamma, &beta, &mean, &var, static_cast<const TensorOn<T, B>*>(&rstd)})
         detail::check_channel_vector("batch_norm2d", "a per-channel tensor", x, *p);
     Kernels<B>::batch_norm2d(x, gamma, beta, mean, var, eps, y, rstd);
 }
@@ -481,14 +480,14 @@ void batch_norm2d(B, const BTensor<T, B>& x, const BTensor<T, B>& gamma, const B
 //   fixed statistics (evaluation): dx = gamma·rstd·dy
 // (all three overwritten).
 template <class B, class T>
-void batch_norm2d_backward(B, const BTensor<T, B>& x, const BTensor<T, B>& gamma, const BTensor<T, B>& mean,
-                           const BTensor<T, B>& rstd, const BTensor<T, B>& dy, bool batch_statistics, BTensor<T, B>& dx,
-                           BTensor<T, B>& dgamma, BTensor<T, B>& dbeta) {
+void batch_norm2d_backward(B, const TensorOn<T, B>& x, const TensorOn<T, B>& gamma, const TensorOn<T, B>& mean,
+                           const TensorOn<T, B>& rstd, const TensorOn<T, B>& dy, bool batch_statistics, TensorOn<T, B>& dx,
+                           TensorOn<T, B>& dgamma, TensorOn<T, B>& dbeta) {
     detail::check_nchw("batch_norm2d_backward", x);
     detail::check_same("batch_norm2d_backward", "x and dy", x, dy);
     detail::check_same("batch_norm2d_backward", "x and dx", x, dx);
-    for (const auto* p : {&gamma, &mean, &rstd, static_cast<const BTensor<T, B>*>(&dgamma),
-                          static_cast<const BTensor<T, B>*>(&dbeta)})
+    for (const auto* p : {&gamma, &mean, &rstd, static_cast<const TensorOn<T, B>*>(&dgamma),
+                          static_cast<const TensorOn<T, B>*>(&dbeta)})
         detail::check_channel_vector("batch_norm2d_backward", "a per-channel tensor", x, *p);
     Kernels<B>::batch_norm2d_backward(x, gamma, mean, rstd, dy, batch_statistics, dx, dgamma, dbeta);
 }
@@ -499,7 +498,7 @@ void batch_norm2d_backward(B, const BTensor<T, B>& x, const BTensor<T, B>& gamma
 // (kernel = stride = k, no padding) for x [N,C,H,W] → y [N, C, H/k, W/k] (floor: trailing rows or
 // columns that fill no window are dropped, as PyTorch's AvgPool2d(k)).
 template <class B, class T>
-void avg_pool2d(B, const BTensor<T, B>& x, int k, BTensor<T, B>& y) {
+void avg_pool2d(B, const TensorOn<T, B>& x, int k, TensorOn<T, B>& y) {
     CONTRA_CHECK(x.rank() == 4 && k > 0 && x.size(2) >= k && x.size(3) >= k, "avg_pool2d: x ", x.shape(),
                  " cannot be pooled with a ", k, "x", k, " window");
     detail::check_shape("avg_pool2d", "output", y, Shape{x.size(0), x.size(1), x.size(2) / k, x.size(3) / k});
@@ -509,7 +508,7 @@ void avg_pool2d(B, const BTensor<T, B>& x, int k, BTensor<T, B>& y) {
 // avg_pool2d_backward: dx = the adjoint of avg_pool2d applied to dy: each element of a window gets
 // dy/k², dropped rows and columns get 0 (overwrites dx).
 template <class B, class T>
-void avg_pool2d_backward(B, const BTensor<T, B>& dy, int k, BTensor<T, B>& dx) {
+void avg_pool2d_backward(B, const TensorOn<T, B>& dy, int k, TensorOn<T, B>& dx) {
     CONTRA_CHECK(dx.rank() == 4 && k > 0 && dx.size(2) >= k && dx.size(3) >= k, "avg_pool2d_backward: dx ", dx.shape(),
                  " cannot be pooled with a ", k, "x", k, " window");
     detail::check_shape("avg_pool2d_backward", "dy", dy, Shape{dx.size(0), dx.size(1), dx.size(2) / k, dx.size(3) / k});
@@ -522,7 +521,7 @@ void avg_pool2d_backward(B, const BTensor<T, B>& dy, int k, BTensor<T, B>& dx) {
 //   p ← p·(1 − lr·wd);  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²
 //   p ← p − lr/(1−β1^t) · m / (sqrt(v)/sqrt(1−β2^t) + eps)
 template <class B, class T>
-void adamw(B, BTensor<T, B>& param, const BTensor<T, B>& grad, BTensor<T, B>& m, BTensor<T, B>& v, AdamWStep h) {
+void adamw(B, TensorOn<T, B>& param, const TensorOn<T, B>& grad, TensorOn<T, B>& m, TensorOn<T, B>& v, AdamWStep h) {
     CONTRA_CHECK(grad.numel() == param.numel() && m.numel() == param.numel() && v.numel() == param.numel(),
                  "adamw: parameter ", param.shape(), ", gradient ", grad.shape(), ", moments ", m.shape(), "/", v.shape());
     CONTRA_CHECK(h.step >= 1, "adamw: step counts from 1, got ", h.step);

@@ -92,13 +92,13 @@ public:
     std::size_t tape_peak_bytes() const { return tape_.host_peak_bytes(); }  // saved activations and temporaries
     std::int64_t parameters() { return model_.parameter_count(); }
     model::OpenAiClip<T, B>& model() { return model_; }
-    const Tensor<T, device_of<B>>& images() const { return images_; }
+    const TensorOn<T, B>& images() const { return images_; }
     const Tensor<ops::Index>& tokens() const { return tokens_; }
 
 private:
     model::OpenAiClip<T, B> model_;
     optim::AdamW<T, B> optimizer_;
-    Tensor<T, device_of<B>> images_;
+    TensorOn<T, B> images_;
     Tensor<ops::Index> tokens_;
     std::int64_t batch_;
     Tape tape_;

@@ -1,5 +1,5 @@
 // contra/core/tensor.hpp — Tensor<T, Device>: a handle to contiguous row-major storage.
-// defines: contra::Tensor, contra::copy, contra::to_device
+// defines: contra::Tensor, contra::TensorOn, contra::copy, contra::to_device
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "arena.hpp"
+#include "device.hpp"
 #include "dtype.hpp"
 #include "memory.hpp"
 #include "shape.hpp"
@@ -159,6 +160,11 @@ private:
     std::int64_t offset_ = 0;
     Shape shape_;
 };
+
+// TensorOn<T, B>: a tensor in the memory of backend B's device (host memory for the reference
+// and cpu backends, GPU memory for cuda): the one name for "a tensor B computes on".
+template <class T, class B>
+using TensorOn = Tensor<T, device_of<B>>;
 
 // copy(src, dst): elements from src to dst, across devices if need be.
 //   requires: equal element counts (shapes may differ, as with reshape).

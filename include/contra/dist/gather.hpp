@@ -19,7 +19,7 @@ Var<T, B> gather_with_grad(const Var<T, B>& x, Communicator& comm) {
     auto all = ad::new_tensor<T, B>(all_shape);                                    // [W·n, E]
     all_gather_rows(comm, x.value(), all);
     Communicator* group = &comm;
-    return record<T, B>(all, [x, group](const ad::DTensor<T, B>& g) {
+    return record<T, B>(all, [x, group](const TensorOn<T, B>& g) {
         auto dx = ad::new_tensor<T, B>(x.shape());                                   // [n, E]
         reduce_scatter_rows(*group, g, dx);
         x.accumulate(dx);

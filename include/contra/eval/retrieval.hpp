@@ -43,11 +43,11 @@ namespace detail {
 
 // Normalised copy of rows [R, E] on B's device; throws if an element is NaN or infinite.
 template <class B, class T>
-Tensor<T, device_of<B>> normalised_rows(const char* what, const Tensor<T, device_of<B>>& x) {
+TensorOn<T, B> normalised_rows(const char* what, const TensorOn<T, B>& x) {
     CONTRA_CHECK(ops::reduce_all(B{}, ops::ReduceOp::count_nonfinite, x) == 0, "retrieval_metrics: the ", what,
                  " embeddings ", x.shape(), " contain NaN or infinite values");
-    auto y = Tensor<T, device_of<B>>::empty(x.shape());        // [R, E]
-    auto norms = Tensor<T, device_of<B>>::empty(Shape{x.rows()});  // [R]
+    auto y = TensorOn<T, B>::empty(x.shape());        // [R, E]
+    auto norms = TensorOn<T, B>::empty(Shape{x.rows()});  // [R]
     ops::l2_normalize(B{}, x, 1e-12, y, norms);
     return y;
 }
@@ -58,7 +58,7 @@ Tensor<T, device_of<B>> normalised_rows(const char* what, const Tensor<T, device
 // memory) and ranked on the host; a query's whole row comes from one product, so ties compare
 // like with like.
 template <class B, class T, class Target, class Counts>
-std::vector<std::int64_t> rank_queries(const Tensor<T, device_of<B>>& queries, const Tensor<T, device_of<B>>& candidates,
+std::vector<std::int64_t> rank_queries(const TensorOn<T, B>& queries, const TensorOn<T, B>& candidates,
                                        std::int64_t block_rows, Target&& target, Counts&& counts_against) {
     const std::int64_t q = queries.size(0), k = candidates.size(0);
     const std::int64_t automatic = (std::int64_t(1) << 24) / std::max<std::int64_t>(1, k);  // ≤ 16M similarities
@@ -66,7 +66,7 @@ std::vector<std::int64_t> rank_queries(const Tensor<T, device_of<B>>& queries, c
     std::vector<std::int64_t> rank(static_cast<std::size_t>(q));
     for (std::int64_t b0 = 0; b0 < q; b0 += block) {
         const std::int64_t b1 = std::min(q, b0 + block);
-        auto block_sim = Tensor<T, device_of<B>>::empty(Shape{b1 - b0, k});  // [b, K]
+        auto block_sim = TensorOn<T, B>::empty(Shape{b1 - b0, k});  // [b, K]
         ops::gemm(B{}, ops::Trans::N, ops::Trans::T, acc_t<T>(1), queries.rows(b0, b1), candidates, acc_t<T>(0), block_sim);
         const auto sim = to_device<cpu>(block_sim);                        // [b, K] on the host
         parallel_for(b1 - b0, 2 * k, [&](std::int64_t r0, std::int64_t r1) {
@@ -107,7 +107,7 @@ inline double floor_median_of(std::vector<std::int64_t> v) {
 //             finite embeddings.
 //   ensures:  ranks in [1, M] (image → text) and [1, N] (text → image); recalls in [0, 1].
 template <class B = cpu, class T>
-RetrievalResult retrieval_metrics(const Tensor<T, device_of<B>>& image_embeddings, const Tensor<T, device_of<B>>& text_embeddings,
+RetrievalResult retrieval_metrics(const TensorOn<T, B>& image_embeddings, const TensorOn<T, B>& text_embeddings,
                                   std::span<const Label> text_to_image, std::int64_t block_rows = 0) {
     static_assert(std::same_as<T, float> || std::same_as<T, double>, "retrieval_metrics: float or double embeddings");
     CONTRA_CHECK(image_embeddings.rank() == 2 && text_embeddings.rank() == 2 && image_embeddings.size(0) >= 1 &&

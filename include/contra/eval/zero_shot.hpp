@@ -100,18 +100,18 @@ Tensor<T, cpu> class_embeddings(const std::vector<Tensor<T, cpu>>& per_class) {
 // (class_embeddings already normalised them).
 //   ensures: [N, C]; with a normalised classifier every entry lies in [−scale, scale].
 template <class B = cpu, class T>
-Tensor<T, device_of<B>> zero_shot_logits(const Tensor<T, device_of<B>>& image_embeddings,
-                                         const Tensor<T, device_of<B>>& classifier, double scale = 100.0) {
+TensorOn<T, B> zero_shot_logits(const TensorOn<T, B>& image_embeddings,
+                                         const TensorOn<T, B>& classifier, double scale = 100.0) {
     detail::require_host_float<T>();
     CONTRA_CHECK(image_embeddings.rank() == 2 && classifier.rank() == 2 &&
                      image_embeddings.size(1) == classifier.size(1),
                  "zero_shot_logits: image embeddings ", image_embeddings.shape(), " and classifier ", classifier.shape(),
                  " must be [N, E] and [C, E] with the same E");
     const std::int64_t n = image_embeddings.size(0), c = classifier.size(0);
-    auto normalised = Tensor<T, device_of<B>>::empty(image_embeddings.shape());  // [N, E]
-    auto norms = Tensor<T, device_of<B>>::empty(Shape{n});                      // [N]
+    auto normalised = TensorOn<T, B>::empty(image_embeddings.shape());  // [N, E]
+    auto norms = TensorOn<T, B>::empty(Shape{n});                      // [N]
     ops::l2_normalize(B{}, image_embeddings, 1e-12, normalised, norms);
-    auto logits = Tensor<T, device_of<B>>::empty(Shape{n, c});  // [N, C]
+    auto logits = TensorOn<T, B>::empty(Shape{n, c});  // [N, C]
     ops::gemm(B{}, ops::Trans::N, ops::Trans::T, acc_t<T>(scale), normalised, classifier, acc_t<T>(0), logits);
     return logits;
 }
@@ -126,7 +126,7 @@ concept TextEncoder = requires(const M& m, const Tensor<ops::Index, cpu>& tokens
 };
 // A model that maps images [N, ...] on its backend's device to image embeddings [N, E].
 template <class M>
-concept ImageEncoder = requires(const M& m, const Tensor<typename M::value_type, device_of<typename M::backend>>& images) {
+concept ImageEncoder = requires(const M& m, const TensorOn<typename M::value_type, typename M::backend>& images) {
     { m.encode_image(images).value() };
 };
 
@@ -157,7 +157,7 @@ auto encode_texts(const Model& model, const Tensor<ops::Index, cpu>& tokens, std
 // encode_images(model, images [N, ...], batch): image embeddings [N, E] on the host, as
 // encode_texts. The images stay on the model's device; batches are views of them.
 template <ImageEncoder Model>
-auto encode_images(const Model& model, const Tensor<typename Model::value_type, device_of<typename Model::backend>>& images,
+auto encode_images(const Model& model, const TensorOn<typename Model::value_type, typename Model::backend>& images,
                    std::int64_t batch = 256) {
     using U = detail::host_float_t<typename Model::value_type>;
     CONTRA_CHECK(images.rank() >= 1 && images.size(0) >= 1 && batch >= 1, "encode_images: images ", images.shape(),

@@ -25,7 +25,7 @@ Tensor<ops::Index, D> diagonal_targets(std::int64_t n) {
 }
 // A [n] tensor whose every element is the one-element g divided by `count`.
 template <class T, class B>
-Tensor<T, device_of<B>> spread(const Tensor<T, device_of<B>>& g, std::int64_t n, double count) {
+TensorOn<T, B> spread(const TensorOn<T, B>& g, std::int64_t n, double count) {
     auto out = ad::new_tensor<T, B>(Shape{n});
     ops::fill(B{}, acc_t<T>(0), out);
     ops::binary(B{}, ops::BinaryOp::add, out, g.reshape(Shape{1, 1}), out);
@@ -130,7 +130,7 @@ private:
                           acc_t<T>(0.5));
     }
 
-    V fused(const V& img, const V& txt, const Tensor<ops::Index, device_of<B>>& targets) const {
+    V fused(const V& img, const V& txt, const TensorOn<ops::Index, B>& targets) const {
         const std::int64_t n = img.shape()[0];
         const double scale = std::exp(double(to_device<cpu>(logit_scale.value())[0]));
         auto logits = ad::new_tensor<T, B>(Shape{n, n});  // saved for backward
@@ -151,7 +151,7 @@ private:
         ops::sum(B{}, ops::Axis::rows, acc_t<T>(0.5 / double(n)), losses, acc_t<T>(0), column_sums);
         ops::sum(B{}, ops::Axis::rows, acc_t<T>(1), column_sums.reshape(Shape{2, 1}), acc_t<T>(0), out1);
         const V scale_var = logit_scale;
-        return record<T, B>(out, [img, txt, scale_var, targets, logits, lse_rows, lse_cols, scale, n](const Tensor<T, device_of<B>>& g) {
+        return record<T, B>(out, [img, txt, scale_var, targets, logits, lse_rows, lse_cols, scale, n](const TensorOn<T, B>& g) {
             const auto dloss = detail::spread<T, B>(g, n, 2.0 * double(n));
             auto dlogits = ad::new_tensor<T, B>(Shape{n, n});
             ops::cross_entropy_backward(B{}, logits, targets, lse_rows, dloss, dlogits);

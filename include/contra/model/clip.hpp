@@ -70,13 +70,13 @@ struct Clip {
     }
 
     // images [N, C, S, S] → [N, E];  tokens [N, L] → [N, E]  (not normalised)
-    V encode_image(const Tensor<T, device_of<B>>& images) const { return visual.encode(images); }
+    V encode_image(const TensorOn<T, B>& images) const { return visual.encode(images); }
     V encode_text(const Tensor<ops::Index, cpu>& tokens) const { return text.encode(tokens); }
 
     // The training objective for a batch of matching pairs (row i of each): a scalar.
-    V loss(const Tensor<T, device_of<B>>& images, const Tensor<ops::Index, cpu>& tokens) const;
+    V loss(const TensorOn<T, B>& images, const Tensor<ops::Index, cpu>& tokens) const;
     // logits_per_image [N, M] (logits_per_text is its transpose).
-    V logits(const Tensor<T, device_of<B>>& images, const Tensor<ops::Index, cpu>& tokens) const;
+    V logits(const TensorOn<T, B>& images, const Tensor<ops::Index, cpu>& tokens) const;
 
     // exp(logit_scale): the factor on the cosine similarities (the inverse temperature).
     double scale() const { return loss_fn.scale(); }
@@ -86,7 +86,7 @@ struct Clip {
 
 template <nn::ImageTower Image, nn::TextTower Text, loss::ContrastiveLoss Loss>
     requires SameNumerics<Image, Text> && SameNumerics<Image, Loss>
-auto Clip<Image, Text, Loss>::loss(const Tensor<T, device_of<B>>& images, const Tensor<ops::Index, cpu>& tokens) const -> V {
+auto Clip<Image, Text, Loss>::loss(const TensorOn<T, B>& images, const Tensor<ops::Index, cpu>& tokens) const -> V {
     CONTRA_CHECK(images.rank() >= 1 && tokens.rank() >= 1 && images.size(0) == tokens.size(0), "Clip::loss: ",
                  images.shape(), " images but ", tokens.shape(), " texts; a batch pairs them row by row");
     return loss_fn(encode_image(images), encode_text(tokens));
@@ -94,7 +94,7 @@ auto Clip<Image, Text, Loss>::loss(const Tensor<T, device_of<B>>& images, const 
 
 template <nn::ImageTower Image, nn::TextTower Text, loss::ContrastiveLoss Loss>
     requires SameNumerics<Image, Text> && SameNumerics<Image, Loss>
-auto Clip<Image, Text, Loss>::logits(const Tensor<T, device_of<B>>& images, const Tensor<ops::Index, cpu>& tokens) const -> V {
+auto Clip<Image, Text, Loss>::logits(const TensorOn<T, B>& images, const Tensor<ops::Index, cpu>& tokens) const -> V {
     return loss_fn.logits(encode_image(images), encode_text(tokens));
 }
 

@@ -17,7 +17,7 @@ namespace contra::model {
 // visual, text and loss_fn (activation checkpointing, data-parallel gathering, ResNet eval mode).
 template <class M>
 concept ContrastiveModel = Numerics<M> &&
-    requires(M& m, const M& cm, const Tensor<typename M::value_type, device_of<typename M::backend>>& images,
+    requires(M& m, const M& cm, const TensorOn<typename M::value_type, typename M::backend>& images,
              const Tensor<ops::Index, cpu>& tokens) {
         m.visit_parameters(::contra::detail::ProbeVisitor<typename M::value_type, typename M::backend>{});
         { cm.loss(images, tokens) } -> std::same_as<Var<typename M::value_type, typename M::backend>>;

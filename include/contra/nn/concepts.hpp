@@ -44,7 +44,7 @@ concept BlockModule = SequenceModule<M> && std::constructible_from<M, std::int64
 // embedding width: M(M::config_type, embed_dim).
 template <class M>
 concept ImageTower = Module<M> && std::constructible_from<M, const typename M::config_type&, std::int64_t> &&
-                     requires(const M& m, const Tensor<typename M::value_type, device_of<typename M::backend>>& images) {
+                     requires(const M& m, const TensorOn<typename M::value_type, typename M::backend>& images) {
     { m.encode(images) } -> std::same_as<Var<typename M::value_type, typename M::backend>>;
     { m.output_dim() } -> std::convertible_to<std::int64_t>;
 };

@@ -19,7 +19,7 @@ struct Embedding {
     std::int64_t vocab_size() const { return weight.shape()[0]; }
 
     // ids [N] (each in [0, V)) → [N, W]; the gradient scatters back into the used rows.
-    Var<T, B> forward(const Tensor<ops::Index, device_of<B>>& ids) const { return ad::gather_rows<T, B>(weight, ids); }
+    Var<T, B> forward(const TensorOn<ops::Index, B>& ids) const { return ad::gather_rows<T, B>(weight, ids); }
 
     template <class F>
     void visit_parameters(F&& f, const std::string& prefix) {

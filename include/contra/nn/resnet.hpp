@@ -51,7 +51,7 @@ template <class T, class B>
 struct BatchNorm2d {
     using value_type = T;
     using backend = B;
-    using Buffer = Tensor<T, device_of<B>>;
+    using Buffer = TensorOn<T, B>;
     static constexpr double eps = 1e-5, momentum = 0.1;
 
     Parameter<T, B> weight, bias;
@@ -248,7 +248,7 @@ struct AttentionPool2d {
     }
 
 private:
-    static Tensor<ops::Index, device_of<B>> first_rows(std::int64_t n, std::int64_t tokens) {
+    static TensorOn<ops::Index, B> first_rows(std::int64_t n, std::int64_t tokens) {
         auto rows = Tensor<ops::Index, cpu>::empty(Shape{n});
         for (std::int64_t i = 0; i < n; ++i) rows[i] = ops::Index(i * tokens);
         return to_device<device_of<B>>(rows);
@@ -302,7 +302,7 @@ struct ModifiedResNet {
 
     // images [N, C, S, S] → embeddings [N, E] (not normalised)
     // Defined after the class, not inline: a program can compile it once (model/instances.hpp).
-    V encode(const Tensor<T, device_of<B>>& images) const;
+    V encode(const TensorOn<T, B>& images) const;
 
     template <class F>
     void visit_parameters(F&& f, const std::string& prefix) {
@@ -337,7 +337,7 @@ private:
 };
 
 template <class T, class B>
-auto ModifiedResNet<T, B>::encode(const Tensor<T, device_of<B>>& images) const -> Var<T, B> {
+auto ModifiedResNet<T, B>::encode(const TensorOn<T, B>& images) const -> Var<T, B> {
     const auto& c = config;
     CONTRA_CHECK(images.rank() == 4 && images.size(1) == c.channels && images.size(2) == c.image_size &&
                      images.size(3) == c.image_size,

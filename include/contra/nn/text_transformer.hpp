@@ -105,7 +105,7 @@ auto TextTransformer<Block>::encode(const Tensor<ops::Index, cpu>& tokens) const
         }
         pooled[i] = ops::Index(i * len + best);
     }
-    using DIndex = Tensor<ops::Index, device_of<B>>;
+    using DIndex = TensorOn<ops::Index, B>;
     const DIndex ids = to_device<device_of<B>>(tokens.reshape(Shape{n * len}));
     auto x = token_embedding.forward(ids).reshape(Shape{n, len * w});      // [N, L·W]
     x = ad::add(x, positions(len).reshape(Shape{len * w}));                // + pos

@@ -50,7 +50,7 @@ struct VisionTransformer {
 
     // images [N, C, S, S] → embeddings [N, E] (not normalised)
     // Defined after the class, not inline: a program can compile it once (model/instances.hpp).
-    V encode(const Tensor<T, device_of<B>>& images) const;
+    V encode(const TensorOn<T, B>& images) const;
 
     template <class F>
     void visit_parameters(F&& f, const std::string& prefix) {
@@ -84,7 +84,7 @@ struct VisionTransformer {
 
 private:
     // Row n·T of the flattened [N·T, W] sequence: each image's class token.
-    static Tensor<ops::Index, device_of<B>> class_rows(std::int64_t n, std::int64_t tokens) {
+    static TensorOn<ops::Index, B> class_rows(std::int64_t n, std::int64_t tokens) {
         auto rows = Tensor<ops::Index, cpu>::empty(Shape{n});
         for (std::int64_t i = 0; i < n; ++i) rows[i] = ops::Index(i * tokens);
         return to_device<device_of<B>>(rows);
@@ -93,7 +93,7 @@ private:
 
 template <BlockModule Block>
     requires(!Block::attention_type::mask::causal)
-auto VisionTransformer<Block>::encode(const Tensor<T, device_of<B>>& images) const -> V {
+auto VisionTransformer<Block>::encode(const TensorOn<T, B>& images) const -> V {
     const auto& c = config;
     CONTRA_CHECK(images.rank() == 4 && images.size(1) == c.channels && images.size(2) == c.image_size &&
                      images.size(3) == c.image_size,
@@ -107,7 +107,7 @@ auto VisionTransformer<Block>::encode(const Tensor<T, device_of<B>>& images) con
     const auto pixels = ad::im2patch(features, int(c.patch_size));                   // [N, G², C·P·P]
     const auto embedded = ad::matmul(pixels.reshape(Shape{n * patches, patch_dim}),   // [N·G², W]
                                      conv1.reshape(Shape{w, patch_dim}), ops::Trans::N, ops::Trans::T);
-    const auto cls = ad::add(V(Tensor<T, device_of<B>>::zeros(Shape{n, w})), V(class_embedding));  // [N, W]
+    const auto cls = ad::add(V(TensorOn<T, B>::zeros(Shape{n, w})), V(class_embedding));  // [N, W]
     auto x = ad::concat_cols(cls, embedded.reshape(Shape{n, patches * w}));                // [N, T·W]
     x = ad::add(x, positional_embedding.reshape(Shape{tokens * w}));                      // + pos
     x = transformer.forward(ln_pre.forward(x.reshape(Shape{n, tokens, w})));              // [N, T, W]

@@ -33,15 +33,15 @@ public:
     struct Slot {
         std::string name;
         Parameter<T, B> param;  // a handle: same value and gradient as the model's
-        Tensor<T, device_of<B>> m, v;
+        TensorOn<T, B> m, v;
         bool decay;
     };
 
     template <class Model>
     AdamW(Model& model, AdamWOptions options = {}) : options_(options) {
         for_each_parameter(model, [&](const std::string& name, Parameter<T, B>& p) {
-            slots_.push_back(Slot{name, p, Tensor<T, device_of<B>>::zeros(p.shape()),
-                                  Tensor<T, device_of<B>>::zeros(p.shape()), decays(name, p.shape())});
+            slots_.push_back(Slot{name, p, TensorOn<T, B>::zeros(p.shape()),
+                                  TensorOn<T, B>::zeros(p.shape()), decays(name, p.shape())});
         });
     }
 

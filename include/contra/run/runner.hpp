@@ -48,7 +48,7 @@ struct Probe {
 // What a run writes and where.
 struct RunSpec {
     std::filesystem::path out;                    // the run folder (created when missing)
-    json options;                                 // the run's options: in every checkpoint and in results.json
+    json options = json::object();                // the run's options: in every checkpoint and in results.json
     std::map<std::string, std::string> metadata;  // more checkpoint metadata (model config, tokenizer, seed, ...)
     std::int64_t checkpoint_every = 1000;         // steps between checkpoints (and one at the end)
     int keep_checkpoints = 3;                     // the newest step checkpoints kept

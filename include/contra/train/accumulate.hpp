@@ -19,7 +19,7 @@ namespace contra::train {
 //      gradient; the loss's own parameters (logit_scale) take theirs once, from the first pass.
 //   requires: k divides the batch; the model is deterministic (the same features when recomputed).
 template <class Model, class T = typename Model::value_type>
-double accumulate_gradients(Model& model, const Tensor<T, device_of<typename Model::backend>>& images,
+double accumulate_gradients(Model& model, const TensorOn<T, typename Model::backend>& images,
                             const Tensor<ops::Index, cpu>& tokens, std::int64_t k, Tape& tape) {
     using B = typename Model::backend;
     using V = Var<T, B>;
@@ -33,7 +33,7 @@ double accumulate_gradients(Model& model, const Tensor<T, device_of<typename Mod
         backward(loss);
         return double(to_device<cpu>(loss.value())[0]);
     }
-    Tensor<T, device_of<B>> image_cache, text_cache;  // [k·b, E], on the heap: they outlive tape resets
+    TensorOn<T, B> image_cache, text_cache;  // [k·b, E], on the heap: they outlive tape resets
     for (std::int64_t j = 0; j < k; ++j) {
         tape.reset();
         Tape::Active on(tape);
@@ -41,8 +41,8 @@ double accumulate_gradients(Model& model, const Tensor<T, device_of<typename Mod
         const auto img = model.encode_image(images.rows(j * b, (j + 1) * b)).value();
         const auto txt = model.encode_text(tokens.rows(j * b, (j + 1) * b)).value();
         if (j == 0) {
-            image_cache = Tensor<T, device_of<B>>::empty(Shape{total, img.size(1)});
-            text_cache = Tensor<T, device_of<B>>::empty(Shape{total, txt.size(1)});
+            image_cache = TensorOn<T, B>::empty(Shape{total, img.size(1)});
+            text_cache = TensorOn<T, B>::empty(Shape{total, txt.size(1)});
         }
         auto image_rows = image_cache.rows(j * b, (j + 1) * b), text_rows = text_cache.rows(j * b, (j + 1) * b);
         copy(img, image_rows);

@@ -41,7 +41,7 @@ Var<T, B> attention(const Var<T, B>& qkv, std::int64_t heads, ops::SoftmaxMask m
         auto out = new_tensor<T, B>(Shape{s.batch, s.tokens, W});                      // [N, T, W]
         auto probs = new_tensor<T, B>(Shape{s.batch, heads, s.tokens, s.tokens});      // [N, H, T, T]
         ops::attention(B{}, qkv.value(), heads, mask, s.scale(), out, probs);
-        return record<T, B>(out, [qkv, probs, heads, s](const DTensor<T, B>& g) {
+        return record<T, B>(out, [qkv, probs, heads, s](const TensorOn<T, B>& g) {
             auto dqkv = new_tensor<T, B>(qkv.shape());                                // [N, T, 3W]
             ops::attention_backward(B{}, qkv.value(), probs, g, heads, s.scale(), dqkv);
             qkv.accumulate(dqkv);

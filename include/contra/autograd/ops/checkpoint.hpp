@@ -26,7 +26,7 @@ Var<T, B> checkpoint(F f, const Var<T, B>& x, Module& owner) {
         NoGrad not_recorded;
         y = f(x);
     }
-    return record<T, B>(y.value(), [f, x](const DTensor<T, B>& g) {
+    return record<T, B>(y.value(), [f, x](const TensorOn<T, B>& g) {
         Tape recompute;
         auto input = leaf<B>(x.value(), x.requires_grad());
         {

@@ -14,10 +14,7 @@ template <class Impl>
 concept ImplPolicy = std::same_as<Impl, Composite> || std::same_as<Impl, Fused>;
 
 template <class T, class B>
-using DTensor = Tensor<T, device_of<B>>;
-
-template <class T, class B>
-DTensor<T, B> new_tensor(const Shape& shape) {
+TensorOn<T, B> new_tensor(const Shape& shape) {
     return step_tensor<T, device_of<B>>(shape);
 }
 

@@ -16,7 +16,7 @@ Var<T, B> conv2d(const Var<T, B>& x, const Var<T, B>& w, ops::Conv2dShape s = {}
     auto y = new_tensor<T, B>(Shape{xs[0], ws[0], ops::conv2d_out_extent(xs[2], ws[2], s),
                                     ops::conv2d_out_extent(xs[3], ws[3], s)});
     ops::conv2d(B{}, x.value(), w.value(), s, y);
-    return record<T, B>(y, [x, w, s](const DTensor<T, B>& g) {
+    return record<T, B>(y, [x, w, s](const TensorOn<T, B>& g) {
         if (x.requires_grad()) {
             auto dx = new_tensor<T, B>(x.shape());
             ops::conv2d_backward_data(B{}, g, w.value(), s, dx);
@@ -45,8 +45,8 @@ struct BatchNormMode {
 // as PyTorch's BatchNorm2d. running_mean and running_var [C] are buffers, not variables: no
 // gradient reaches them (in training mode they may be undefined: no running statistics).
 template <class T, class B>
-Var<T, B> batch_norm2d(const Var<T, B>& x, const Var<T, B>& gamma, const Var<T, B>& beta, DTensor<T, B> running_mean,
-                       DTensor<T, B> running_var, BatchNormMode mode = {}) {
+Var<T, B> batch_norm2d(const Var<T, B>& x, const Var<T, B>& gamma, const Var<T, B>& beta, TensorOn<T, B> running_mean,
+                       TensorOn<T, B> running_var, BatchNormMode mode = {}) {
     const Shape& xs = x.shape();
     CONTRA_CHECK(xs.rank() == 4 && gamma.numel() == xs[1] && beta.numel() == xs[1], "batch_norm2d: x ", xs, ", gamma ",
                  gamma.shape(), ", beta ", beta.shape(), " (expects x [N,C,H,W] and [C] parameters)");
@@ -76,7 +76,7 @@ Var<T, B> batch_norm2d(const Var<T, B>& x, const Var<T, B>& gamma, const Var<T, 
     auto rstd = new_tensor<T, B>(Shape{xs[1]});
     ops::batch_norm2d(B{}, x.value(), gamma.value(), beta.value(), mean, var, mode.eps, y, rstd);
     const bool batch_statistics = mode.training;
-    return record<T, B>(y, [x, gamma, beta, mean, rstd, batch_statistics](const DTensor<T, B>& g) {
+    return record<T, B>(y, [x, gamma, beta, mean, rstd, batch_statistics](const TensorOn<T, B>& g) {
         auto dx = new_tensor<T, B>(x.shape());
         auto dgamma = new_tensor<T, B>(gamma.shape());
         auto dbeta = new_tensor<T, B>(beta.shape());
@@ -94,7 +94,7 @@ Var<T, B> avg_pool2d(const Var<T, B>& x, int k) {
     CONTRA_CHECK(xs.rank() == 4 && k > 0, "avg_pool2d: expects x [N,C,H,W] and k > 0, got ", xs, " and ", k);
     auto y = new_tensor<T, B>(Shape{xs[0], xs[1], xs[2] / k, xs[3] / k});
     ops::avg_pool2d(B{}, x.value(), k, y);
-    return record<T, B>(y, [x, k](const DTensor<T, B>& g) {
+    return record<T, B>(y, [x, k](const TensorOn<T, B>& g) {
         auto dx = new_tensor<T, B>(x.shape());
         ops::avg_pool2d_backward(B{}, g, k, dx);
         x.accumulate(dx);

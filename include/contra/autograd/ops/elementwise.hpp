@@ -7,7 +7,7 @@ namespace contra::ad {
 
 namespace detail {
 template <class T, class B>
-DTensor<T, B> binary_value(ops::BinaryOp op, const DTensor<T, B>& a, const DTensor<T, B>& b) {
+TensorOn<T, B> binary_value(ops::BinaryOp op, const TensorOn<T, B>& a, const TensorOn<T, B>& b) {
     auto out = new_tensor<T, B>(a.shape());
     ops::binary(B{}, op, a, b, out);
     return out;
@@ -19,7 +19,7 @@ template <class T, class B>
 Var<T, B> add(const Var<T, B>& a, const Var<T, B>& b) {
     auto out = detail::binary_value<T, B>(ops::BinaryOp::add, a.value(), b.value());
     const std::int64_t br = b.value().rows(), bc = b.value().cols();
-    return record<T, B>(out, [a, b, br, bc](const DTensor<T, B>& g) {
+    return record<T, B>(out, [a, b, br, bc](const TensorOn<T, B>& g) {
         a.accumulate(g, false);
         if (b.requires_grad()) b.accumulate(reduce_to<T, B>(g, br, bc), false);
     }, a, b);
@@ -30,7 +30,7 @@ template <class T, class B>
 Var<T, B> sub(const Var<T, B>& a, const Var<T, B>& b) {
     auto out = detail::binary_value<T, B>(ops::BinaryOp::sub, a.value(), b.value());
     const std::int64_t br = b.value().rows(), bc = b.value().cols();
-    return record<T, B>(out, [a, b, br, bc](const DTensor<T, B>& g) {
+    return record<T, B>(out, [a, b, br, bc](const TensorOn<T, B>& g) {
         a.accumulate(g, false);
         if (b.requires_grad()) b.accumulate(reduce_to<T, B>(g, br, bc, acc_t<T>(-1)));
     }, a, b);
@@ -41,7 +41,7 @@ template <class T, class B>
 Var<T, B> mul(const Var<T, B>& a, const Var<T, B>& b) {
     auto out = detail::binary_value<T, B>(ops::BinaryOp::mul, a.value(), b.value());
     const std::int64_t br = b.value().rows(), bc = b.value().cols();
-    return record<T, B>(out, [a, b, br, bc](const DTensor<T, B>& g) {
+    return record<T, B>(out, [a, b, br, bc](const TensorOn<T, B>& g) {
         if (a.requires_grad()) a.accumulate(detail::binary_value<T, B>(ops::BinaryOp::mul, g, b.value()));
         if (b.requires_grad()) {
             auto ga = detail::binary_value<T, B>(ops::BinaryOp::mul, g, a.value());
@@ -55,7 +55,7 @@ template <class T, class B>
 Var<T, B> div(const Var<T, B>& a, const Var<T, B>& b) {
     auto out = detail::binary_value<T, B>(ops::BinaryOp::div, a.value(), b.value());
     const std::int64_t br = b.value().rows(), bc = b.value().cols();
-    return record<T, B>(out, [a, b, out, br, bc](const DTensor<T, B>& g) {
+    return record<T, B>(out, [a, b, out, br, bc](const TensorOn<T, B>& g) {
         auto g_over_b = detail::binary_value<T, B>(ops::BinaryOp::div, g, b.value());
         if (b.requires_grad()) {  // d/db (a/b) = −(a/b)/b
             auto gb = detail::binary_value<T, B>(ops::BinaryOp::mul, g_over_b, out);
@@ -70,7 +70,7 @@ template <class T, class B>
 Var<T, B> affine(const Var<T, B>& x, acc_t<T> alpha, acc_t<T> beta = 0) {
     auto out = new_tensor<T, B>(x.shape());
     ops::affine(B{}, x.value(), alpha, beta, out);
-    return record<T, B>(out, [x, alpha](const DTensor<T, B>& g) {
+    return record<T, B>(out, [x, alpha](const TensorOn<T, B>& g) {
         auto dx = new_tensor<T, B>(g.shape());
         ops::affine(B{}, g, alpha, acc_t<T>(0), dx);
         x.accumulate(dx);
@@ -88,7 +88,7 @@ template <class T, class B>
 Var<T, B> unary(const Var<T, B>& x, ops::UnaryOp op) {
     auto y = new_tensor<T, B>(x.shape());
     ops::unary(B{}, op, x.value(), y);
-    return record<T, B>(y, [x, y, op](const DTensor<T, B>& g) {
+    return record<T, B>(y, [x, y, op](const TensorOn<T, B>& g) {
         using U = ops::UnaryOp;
         auto t = new_tensor<T, B>(g.shape());  // f'(x), then f'(x)·g
         switch (op) {
@@ -143,7 +143,7 @@ template <class T, class B>
 Var<T, B> activation(const Var<T, B>& x, ops::Activation f) {
     auto y = new_tensor<T, B>(x.shape());
     ops::activation(B{}, f, x.value(), y);
-    return record<T, B>(y, [x, f](const DTensor<T, B>& g) {
+    return record<T, B>(y, [x, f](const TensorOn<T, B>& g) {
         auto dx = new_tensor<T, B>(g.shape());
         ops::activation_backward(B{}, f, x.value(), g, dx);
         x.accumulate(dx);

@@ -13,7 +13,7 @@ Var<T, B> transpose(const Var<T, B>& x) {
     std::swap(s[-1], s[-2]);
     auto y = new_tensor<T, B>(s);
     ops::transpose(B{}, x.value(), y);
-    return record<T, B>(y, [x](const DTensor<T, B>& g) {
+    return record<T, B>(y, [x](const TensorOn<T, B>& g) {
         auto dx = new_tensor<T, B>(x.shape());
         ops::transpose(B{}, g, dx);
         x.accumulate(dx);
@@ -26,7 +26,7 @@ Var<T, B> permute_0213(const Var<T, B>& x) {
     const Shape s = x.shape();
     auto y = new_tensor<T, B>(Shape{s[0], s[2], s[1], s[3]});
     ops::permute_0213(B{}, x.value(), y);
-    return record<T, B>(y, [x](const DTensor<T, B>& g) {
+    return record<T, B>(y, [x](const TensorOn<T, B>& g) {
         auto dx = new_tensor<T, B>(x.shape());
         ops::permute_0213(B{}, g, dx);
         x.accumulate(dx);
@@ -38,7 +38,7 @@ template <class T, class B>
 Var<T, B> concat_cols(const Var<T, B>& a, const Var<T, B>& b) {
     auto out = new_tensor<T, B>(Shape{a.shape()[0], a.shape()[1] + b.shape()[1]});
     ops::concat_cols(B{}, a.value(), b.value(), out);
-    return record<T, B>(out, [a, b](const DTensor<T, B>& g) {
+    return record<T, B>(out, [a, b](const TensorOn<T, B>& g) {
         auto da = new_tensor<T, B>(a.shape());
         auto db = new_tensor<T, B>(b.shape());
         ops::split_cols(B{}, g, da, db);
@@ -59,7 +59,7 @@ Var<T, B> slice_cols(const Var<T, B>& x, std::int64_t begin, std::int64_t end) {
     auto rest = new_tensor<T, B>(Shape{R, C - begin});
     ops::split_cols(B{}, x.value(), left, rest);
     ops::split_cols(B{}, rest, middle, right);
-    return record<T, B>(middle, [x, R, begin, end, C](const DTensor<T, B>& g) {
+    return record<T, B>(middle, [x, R, begin, end, C](const TensorOn<T, B>& g) {
         auto zl = new_tensor<T, B>(Shape{R, begin});
         auto zr = new_tensor<T, B>(Shape{R, C - end});
         ops::fill(B{}, acc_t<T>(0), zl);
@@ -75,7 +75,7 @@ Var<T, B> slice_cols(const Var<T, B>& x, std::int64_t begin, std::int64_t end) {
 // with_rows(base, part, first): base [R, …] (a constant) with rows [first, first + n) replaced by
 // part [n, …]; the gradient reaches part only (gradient accumulation over cached features).
 template <class T, class B>
-Var<T, B> with_rows(const DTensor<T, B>& base, const Var<T, B>& part, std::int64_t first) {
+Var<T, B> with_rows(const TensorOn<T, B>& base, const Var<T, B>& part, std::int64_t first) {
     const std::int64_t n = part.shape()[0];
     CONTRA_CHECK(base.rank() == part.shape().rank() && first >= 0 && first + n <= base.size(0) &&
                      base.numel() / std::max<std::int64_t>(1, base.size(0)) == part.numel() / std::max<std::int64_t>(1, n),
@@ -84,17 +84,17 @@ Var<T, B> with_rows(const DTensor<T, B>& base, const Var<T, B>& part, std::int64
     copy(base, out);
     auto slot = out.rows(first, first + n);
     copy(part.value(), slot);
-    return record<T, B>(out, [part, first, n](const DTensor<T, B>& g) { part.accumulate(g.rows(first, first + n), false); }, part);
+    return record<T, B>(out, [part, first, n](const TensorOn<T, B>& g) { part.accumulate(g.rows(first, first + n), false); }, part);
 }
 
 // gather_rows(table, index): rows of table [V, W] at index [N] → [N, W]: embedding lookup, and
 // pooling one row per sequence (the end-of-text token). The gradient scatter-adds back.
 template <class T, class B>
-Var<T, B> gather_rows(const Var<T, B>& table, const Tensor<ops::Index, device_of<B>>& index) {
+Var<T, B> gather_rows(const Var<T, B>& table, const TensorOn<ops::Index, B>& index) {
     auto out = new_tensor<T, B>(Shape{index.numel(), table.shape()[-1]});
     const auto table2 = table.value().reshape(Shape{table.value().rows(), table.value().cols()});
     ops::gather_rows(B{}, table2, index, out);
-    return record<T, B>(out, [table, index](const DTensor<T, B>& g) {
+    return record<T, B>(out, [table, index](const TensorOn<T, B>& g) {
         const Shape t2{table.value().rows(), table.value().cols()};
         auto [dt, beta] = table.slot()->destination(B{}, t2);
         if (beta == acc_t<T>(0)) ops::fill(B{}, acc_t<T>(0), dt);
@@ -109,7 +109,7 @@ Var<T, B> im2patch(const Var<T, B>& img, int patch) {
     CONTRA_CHECK(s.rank() == 4, "im2patch: expects images [N,C,H,W], got ", s);
     auto out = new_tensor<T, B>(Shape{s[0], (s[2] / patch) * (s[3] / patch), s[1] * patch * patch});
     ops::im2patch(B{}, img.value(), patch, out);
-    return record<T, B>(out, [img, patch](const DTensor<T, B>& g) {
+    return record<T, B>(out, [img, patch](const TensorOn<T, B>& g) {
         auto dimg = new_tensor<T, B>(img.shape());
         ops::patch2im(B{}, g, patch, dimg);
         img.accumulate(dimg);

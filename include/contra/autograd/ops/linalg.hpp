@@ -31,7 +31,7 @@ Var<T, B> matmul(const Var<T, B>& a, const Var<T, B>& b, ops::Trans ta = ops::Tr
     const std::int64_t n = tb == ops::Trans::N ? b.value().cols() : b.value().rows();
     auto c = new_tensor<T, B>(Shape{m, n});
     ops::gemm(B{}, ta, tb, acc_t<T>(1), a.value(), b.value(), acc_t<T>(0), c);
-    return record<T, B>(c, [a, b, ta, tb](const DTensor<T, B>& g) {
+    return record<T, B>(c, [a, b, ta, tb](const TensorOn<T, B>& g) {
         if (a.requires_grad()) {
             const auto r = detail::grad_a(ta, tb);
             auto [da, beta] = a.slot()->destination(B{}, Shape{a.value().rows(), a.value().cols()});
@@ -55,7 +55,7 @@ Var<T, B> bmm(const Var<T, B>& a, const Var<T, B>& b, ops::Trans ta = ops::Trans
     cs[-1] = tb == ops::Trans::N ? b.shape()[-1] : b.shape()[-2];
     auto c = new_tensor<T, B>(cs);
     ops::gemm_batched(B{}, ta, tb, acc_t<T>(1), a.value(), b.value(), acc_t<T>(0), c);
-    return record<T, B>(c, [a, b, ta, tb](const DTensor<T, B>& g) {
+    return record<T, B>(c, [a, b, ta, tb](const TensorOn<T, B>& g) {
         if (a.requires_grad()) {
             const auto r = detail::grad_a(ta, tb);
             auto [da, beta] = a.slot()->destination(B{}, a.shape());
@@ -85,7 +85,7 @@ Var<T, B> linear(const Var<T, B>& x, const Var<T, B>& weight, const Var<T, B>& b
     auto y2 = y.reshape(Shape{x.value().rows(), out_features});
     ops::linear(B{}, x.value(), weight.value(), has_bias ? &bias.value() : nullptr, y2);
     const std::int64_t rows = x.value().rows();
-    return record<T, B>(y, [x, weight, bias, has_bias, rows, in, out_features](const DTensor<T, B>& g) {
+    return record<T, B>(y, [x, weight, bias, has_bias, rows, in, out_features](const TensorOn<T, B>& g) {
         auto g2 = g.reshape(Shape{rows, out_features});
         if (x.requires_grad()) {
             auto [dx, beta] = x.slot()->destination(B{}, Shape{rows, in});

@@ -12,7 +12,7 @@ namespace contra::ad {
 
 // cross_entropy<Impl>(logits [R, C], target [R]) = mean_r (logsumexp(logits[r]) − logits[r, target[r]]).
 template <class Impl, class T, class B>
-Var<T, B> cross_entropy(const Var<T, B>& logits, const Tensor<ops::Index, device_of<B>>& target) {
+Var<T, B> cross_entropy(const Var<T, B>& logits, const TensorOn<ops::Index, B>& target) {
     static_assert(ImplPolicy<Impl>, "cross_entropy: Impl is ad::Composite or ad::Fused");
     const std::int64_t R = logits.value().rows(), C = logits.value().cols();
     CONTRA_CHECK(target.numel() == R, "cross_entropy: ", R, " rows of logits ", logits.shape(), " but ", target.numel(),
@@ -26,7 +26,7 @@ Var<T, B> cross_entropy(const Var<T, B>& logits, const Tensor<ops::Index, device
                          host_target[std::size_t(r)], " of row ", r, " is outside [0, ", C, ")");
             flat[r] = ops::Index(r * C + host_target[std::size_t(r)]);
         }
-        Tensor<ops::Index, device_of<B>> index = to_device<device_of<B>>(flat);
+        TensorOn<ops::Index, B> index = to_device<device_of<B>>(flat);
         const auto log_probs = log_softmax(logits.reshape(Shape{R, C})).reshape(Shape{R * C, 1});
         return affine(mean(gather_rows(log_probs, index)), acc_t<T>(-1));
     } else {
@@ -36,7 +36,7 @@ Var<T, B> cross_entropy(const Var<T, B>& logits, const Tensor<ops::Index, device
         auto out = new_tensor<T, B>(Shape{});
         auto out1 = out.reshape(Shape{1});
         ops::sum(B{}, ops::Axis::rows, acc_t<T>(1) / acc_t<T>(R), losses.reshape(Shape{R, 1}), acc_t<T>(0), out1);
-        return record<T, B>(out, [logits, target, lse, R](const DTensor<T, B>& g) {
+        return record<T, B>(out, [logits, target, lse, R](const TensorOn<T, B>& g) {
             auto dloss = new_tensor<T, B>(Shape{R});
             ops::fill(B{}, acc_t<T>(0), dloss);
             ops::binary(B{}, ops::BinaryOp::add, dloss, g.reshape(Shape{1, 1}), dloss);

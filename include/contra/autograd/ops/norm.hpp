@@ -25,7 +25,7 @@ Var<T, B> layer_norm(const Var<T, B>& x, const Var<T, B>& gamma, const Var<T, B>
         auto mu = new_tensor<T, B>(Shape{R});
         auto rstd = new_tensor<T, B>(Shape{R});
         ops::layer_norm(B{}, x.value(), gamma.value(), beta.value(), eps, y, mu, rstd);
-        return record<T, B>(y, [x, gamma, beta, mu, rstd](const DTensor<T, B>& g) {
+        return record<T, B>(y, [x, gamma, beta, mu, rstd](const TensorOn<T, B>& g) {
             auto dx = new_tensor<T, B>(x.shape());
             auto dgamma = new_tensor<T, B>(gamma.shape());
             auto dbeta = new_tensor<T, B>(beta.shape());
@@ -43,7 +43,7 @@ Var<T, B> l2_normalize(const Var<T, B>& x, double eps = 1e-12) {
     auto y = new_tensor<T, B>(x.shape());
     auto norm = new_tensor<T, B>(Shape{x.value().rows()});
     ops::l2_normalize(B{}, x.value(), eps, y, norm);
-    return record<T, B>(y, [x, y, norm, eps](const DTensor<T, B>& g) {
+    return record<T, B>(y, [x, y, norm, eps](const TensorOn<T, B>& g) {
         auto dx = new_tensor<T, B>(x.shape());
         ops::l2_normalize_backward(B{}, y, norm, eps, g, dx);
         x.accumulate(dx);

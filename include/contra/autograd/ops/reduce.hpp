@@ -8,7 +8,7 @@ namespace contra::ad {
 // reduce_to(g [R,C], rows, cols): g summed down to a [rows, cols] matrix, rows ∈ {1, R},
 // cols ∈ {1, C}: the gradient of an operand that was broadcast.
 template <class T, class B>
-DTensor<T, B> reduce_to(const DTensor<T, B>& g, std::int64_t rows, std::int64_t cols, acc_t<T> alpha = 1) {
+TensorOn<T, B> reduce_to(const TensorOn<T, B>& g, std::int64_t rows, std::int64_t cols, acc_t<T> alpha = 1) {
     const std::int64_t R = g.rows(), C = g.cols();
     if (rows == R && cols == C) {
         if (alpha == acc_t<T>(1)) return g;
@@ -32,7 +32,7 @@ DTensor<T, B> reduce_to(const DTensor<T, B>& g, std::int64_t rows, std::int64_t 
 
 // broadcast(g [rows, cols] (rows, cols ∈ {1,...}), shape): g spread over a tensor of `shape`.
 template <class T, class B>
-DTensor<T, B> broadcast(const DTensor<T, B>& g, const Shape& shape) {
+TensorOn<T, B> broadcast(const TensorOn<T, B>& g, const Shape& shape) {
     auto out = new_tensor<T, B>(shape);
     ops::fill(B{}, acc_t<T>(0), out);
     ops::binary(B{}, ops::BinaryOp::add, out, g, out);
@@ -47,7 +47,7 @@ Var<T, B> sum(const Var<T, B>& x) {
     auto out1 = out.reshape(Shape{1});
     ops::sum(B{}, ops::Axis::rows, acc_t<T>(1), flat, acc_t<T>(0), out1);
     const Shape shape = x.shape();
-    return record<T, B>(out, [x, shape](const DTensor<T, B>& g) {
+    return record<T, B>(out, [x, shape](const TensorOn<T, B>& g) {
         x.accumulate(broadcast<T, B>(g.reshape(Shape{1, 1}), shape));
     }, x);
 }
@@ -61,7 +61,7 @@ Var<T, B> mean(const Var<T, B>& x) {
     auto out1 = out.reshape(Shape{1});
     ops::sum(B{}, ops::Axis::rows, inv, flat, acc_t<T>(0), out1);
     const Shape shape = x.shape();
-    return record<T, B>(out, [x, shape, inv](const DTensor<T, B>& g) {
+    return record<T, B>(out, [x, shape, inv](const TensorOn<T, B>& g) {
         auto spread = broadcast<T, B>(g.reshape(Shape{1, 1}), shape);
         ops::affine(B{}, spread, inv, acc_t<T>(0), spread);
         x.accumulate(spread);
@@ -75,7 +75,7 @@ Var<T, B> sum(const Var<T, B>& x, ops::Axis axis, acc_t<T> alpha = 1) {
     auto out = new_tensor<T, B>(axis == ops::Axis::rows ? Shape{C} : Shape{R});
     ops::sum(B{}, axis, alpha, x.value(), acc_t<T>(0), out);
     const Shape shape = x.shape();
-    return record<T, B>(out, [x, shape, axis, alpha, R, C](const DTensor<T, B>& g) {
+    return record<T, B>(out, [x, shape, axis, alpha, R, C](const TensorOn<T, B>& g) {
         auto g2 = axis == ops::Axis::rows ? g.reshape(Shape{1, C}) : g.reshape(Shape{R, 1});
         auto spread = broadcast<T, B>(g2, Shape{R, C});
         if (alpha != acc_t<T>(1)) ops::affine(B{}, spread, alpha, acc_t<T>(0), spread);

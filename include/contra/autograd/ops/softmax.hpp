@@ -8,8 +8,8 @@ namespace contra::ad {
 template <class T, class B>
 Var<T, B> softmax(const Var<T, B>& x, ops::SoftmaxMask mask = {}) {
     auto y = new_tensor<T, B>(x.shape());
-    ops::softmax(B{}, x.value(), mask, static_cast<const DTensor<T, B>*>(nullptr), y);
-    return record<T, B>(y, [x, y](const DTensor<T, B>& g) {
+    ops::softmax(B{}, x.value(), mask, static_cast<const TensorOn<T, B>*>(nullptr), y);
+    return record<T, B>(y, [x, y](const TensorOn<T, B>& g) {
         auto dx = new_tensor<T, B>(x.shape());
         ops::softmax_backward(B{}, y, g, dx);
         x.accumulate(dx);
@@ -21,7 +21,7 @@ template <class T, class B>
 Var<T, B> log_softmax(const Var<T, B>& x) {
     auto y = new_tensor<T, B>(x.shape());
     ops::log_softmax(B{}, x.value(), y);
-    return record<T, B>(y, [x, y](const DTensor<T, B>& g) {
+    return record<T, B>(y, [x, y](const TensorOn<T, B>& g) {
         auto dx = new_tensor<T, B>(x.shape());
         ops::log_softmax_backward(B{}, y, g, dx);
         x.accumulate(dx);

@@ -43,12 +43,12 @@ void launch_activation_backward(cudaStream_t stream, ops::Activation f, Index64 
 
 struct Activations {
     template <class T>
-    static void activation(ops::Activation f, const DTensor<T>& x, DTensor<T>& y) {
+    static void activation(ops::Activation f, const Tensor<T, cuda>& x, Tensor<T, cuda>& y) {
         require_cuda_type<T>();
         launch_activation(current_stream(), f, x.numel(), x.data(), y.data());
     }
     template <class T>
-    static void activation_backward(ops::Activation f, const DTensor<T>& x, const DTensor<T>& dy, DTensor<T>& dx) {
+    static void activation_backward(ops::Activation f, const Tensor<T, cuda>& x, const Tensor<T, cuda>& dy, Tensor<T, cuda>& dx) {
         require_cuda_type<T>();
         launch_activation_backward(current_stream(), f, x.numel(), x.data(), dy.data(), dx.data());
     }

@@ -161,15 +161,15 @@ struct Attention {
         return {qkv[1], w, heads, w / heads};
     }
     template <class T>
-    static void attention(const DTensor<T>& qkv, Index64 heads, ops::SoftmaxMask mask, double scale, DTensor<T>& out,
-                          DTensor<T>& probs) {
+    static void attention(const Tensor<T, cuda>& qkv, Index64 heads, ops::SoftmaxMask mask, double scale, Tensor<T, cuda>& out,
+                          Tensor<T, cuda>& probs) {
         require_cuda_type<T>();
         launch_attention(current_stream(), qkv.size(0), layout(qkv.shape(), heads), mask.causal, scale, qkv.data(),
                          out.data(), probs.data());
     }
     template <class T>
-    static void attention_backward(const DTensor<T>& qkv, const DTensor<T>& probs, const DTensor<T>& dout, Index64 heads,
-                                   double scale, DTensor<T>& dqkv) {
+    static void attention_backward(const Tensor<T, cuda>& qkv, const Tensor<T, cuda>& probs, const Tensor<T, cuda>& dout, Index64 heads,
+                                   double scale, Tensor<T, cuda>& dqkv) {
         require_cuda_type<T>();
         launch_attention_backward(current_stream(), qkv.size(0), layout(qkv.shape(), heads), scale, qkv.data(),
                                   probs.data(), dout.data(), dqkv.data());

@@ -187,22 +187,22 @@ void launch_batch_norm_backward(cudaStream_t stream, Index64 N, Index64 C, Index
 
 struct BatchNorm {
     template <class T>
-    static void batch_norm2d_statistics(const DTensor<T>& x, DTensor<T>& mean, DTensor<T>& var) {
+    static void batch_norm2d_statistics(const Tensor<T, cuda>& x, Tensor<T, cuda>& mean, Tensor<T, cuda>& var) {
         require_cuda_type<T>();
         launch_batch_norm_statistics(current_stream(), x.size(0), x.size(1), x.size(2) * x.size(3), x.data(), mean.data(),
                                      var.data());
     }
     template <class T>
-    static void batch_norm2d(const DTensor<T>& x, const DTensor<T>& gamma, const DTensor<T>& beta, const DTensor<T>& mean,
-                             const DTensor<T>& var, double eps, DTensor<T>& y, DTensor<T>& rstd) {
+    static void batch_norm2d(const Tensor<T, cuda>& x, const Tensor<T, cuda>& gamma, const Tensor<T, cuda>& beta, const Tensor<T, cuda>& mean,
+                             const Tensor<T, cuda>& var, double eps, Tensor<T, cuda>& y, Tensor<T, cuda>& rstd) {
         require_cuda_type<T>();
         launch_batch_norm(current_stream(), x.size(0), x.size(1), x.size(2) * x.size(3), x.data(), gamma.data(),
                           beta.data(), mean.data(), var.data(), eps, y.data(), rstd.data());
     }
     template <class T>
-    static void batch_norm2d_backward(const DTensor<T>& x, const DTensor<T>& gamma, const DTensor<T>& mean,
-                                      const DTensor<T>& rstd, const DTensor<T>& dy, bool batch_statistics,
-                                      DTensor<T>& dx, DTensor<T>& dgamma, DTensor<T>& dbeta) {
+    static void batch_norm2d_backward(const Tensor<T, cuda>& x, const Tensor<T, cuda>& gamma, const Tensor<T, cuda>& mean,
+                                      const Tensor<T, cuda>& rstd, const Tensor<T, cuda>& dy, bool batch_statistics,
+                                      Tensor<T, cuda>& dx, Tensor<T, cuda>& dgamma, Tensor<T, cuda>& dbeta) {
         require_cuda_type<T>();
         launch_batch_norm_backward(current_stream(), x.size(0), x.size(1), x.size(2) * x.size(3), x.data(), gamma.data(),
                                    mean.data(), rstd.data(), dy.data(), batch_statistics, dx.data(), dgamma.data(),

@@ -1,7 +1,7 @@
 // contra/backend/cuda/common.cuh — what every CUDA file of contra shares: error checks, launch
 // geometry, the element types the kernels accept.
 // defines: CONTRA_CUDA_CHECK, CONTRA_CUBLAS_CHECK, CONTRA_CUDA_CHECK_LAUNCH,
-//          contra::cu::{DTensor, Index64, kBlock, ceil_div, grid_for, require_cuda_type,
+//          contra::cu::{Index64, kBlock, ceil_div, grid_for, require_cuda_type,
 //          infinity, warp_sum, warp_max, block_sum, block_max, RowTeam, rows_grid, launch_rows, Sums}
 //
 // Errors. Every CUDA runtime and cuBLAS call is wrapped: a failure becomes a contra::Error whose
@@ -52,8 +52,6 @@ inline void check_cublas(cublasStatus_t status, const char* call, const char* fi
 #define CONTRA_CUBLAS_CHECK(call) ::contra::cu::detail::check_cublas((call), #call, __FILE__, __LINE__)
 // CONTRA_CUDA_CHECK_LAUNCH(): right after a kernel<<<...>>> launch.
 #define CONTRA_CUDA_CHECK_LAUNCH() CONTRA_CUDA_CHECK(cudaGetLastError())
-
-template <class T> using DTensor = Tensor<T, cuda>;  // a tensor in device memory
 
 // ─── launch geometry ──────────────────────────────────────────────────────────────────────────
 

@@ -146,18 +146,18 @@ void launch_conv2d_backward_weight(cudaStream_t stream, const ConvGeometry& geo,
 
 struct Conv {
     template <class T>
-    static void conv2d(const DTensor<T>& x, const DTensor<T>& w, ops::Conv2dShape s, DTensor<T>& y) {
+    static void conv2d(const Tensor<T, cuda>& x, const Tensor<T, cuda>& w, ops::Conv2dShape s, Tensor<T, cuda>& y) {
         require_cuda_type<T>();
         launch_conv2d(current_stream(), conv_geometry(x.shape(), w.shape(), s), x.data(), w.data(), y.data());
     }
     template <class T>
-    static void conv2d_backward_data(const DTensor<T>& dy, const DTensor<T>& w, ops::Conv2dShape s, DTensor<T>& dx) {
+    static void conv2d_backward_data(const Tensor<T, cuda>& dy, const Tensor<T, cuda>& w, ops::Conv2dShape s, Tensor<T, cuda>& dx) {
         require_cuda_type<T>();
         launch_conv2d_backward_data(current_stream(), conv_geometry(dx.shape(), w.shape(), s), dy.data(), w.data(),
                                     dx.data());
     }
     template <class T>
-    static void conv2d_backward_weight(const DTensor<T>& dy, const DTensor<T>& x, ops::Conv2dShape s, DTensor<T>& dw) {
+    static void conv2d_backward_weight(const Tensor<T, cuda>& dy, const Tensor<T, cuda>& x, ops::Conv2dShape s, Tensor<T, cuda>& dw) {
         require_cuda_type<T>();
         launch_conv2d_backward_weight(current_stream(), conv_geometry(x.shape(), dw.shape(), s), dy.data(), x.data(),
                                       dw.data());

@@ -88,28 +88,28 @@ void launch_fill(cudaStream_t stream, Index64 n, T value, T* out) {
 
 struct Elementwise {
     template <class T>
-    static void binary(ops::BinaryOp op, Index64 rows, Index64 cols, const DTensor<T>& a, Index64 brows, Index64 bcols,
-                       const DTensor<T>& b, DTensor<T>& out) {
+    static void binary(ops::BinaryOp op, Index64 rows, Index64 cols, const Tensor<T, cuda>& a, Index64 brows, Index64 bcols,
+                       const Tensor<T, cuda>& b, Tensor<T, cuda>& out) {
         require_cuda_type<T>();
         launch_binary(current_stream(), op, rows, cols, a.data(), brows, bcols, b.data(), out.data());
     }
     template <class T>
-    static void unary(ops::UnaryOp op, const DTensor<T>& x, DTensor<T>& out) {
+    static void unary(ops::UnaryOp op, const Tensor<T, cuda>& x, Tensor<T, cuda>& out) {
         require_cuda_type<T>();
         launch_unary(current_stream(), op, x.numel(), x.data(), out.data());
     }
     template <class T>
-    static void affine(const DTensor<T>& x, acc_t<T> alpha, acc_t<T> beta, DTensor<T>& out) {
+    static void affine(const Tensor<T, cuda>& x, acc_t<T> alpha, acc_t<T> beta, Tensor<T, cuda>& out) {
         require_cuda_type<T>();
         launch_affine(current_stream(), x.numel(), alpha, beta, x.data(), out.data());
     }
     template <class T>
-    static void axpy(acc_t<T> alpha, const DTensor<T>& x, DTensor<T>& y) {
+    static void axpy(acc_t<T> alpha, const Tensor<T, cuda>& x, Tensor<T, cuda>& y) {
         require_cuda_type<T>();
         launch_axpy(current_stream(), x.numel(), alpha, x.data(), y.data());
     }
     template <class T>
-    static void fill(acc_t<T> value, DTensor<T>& out) {
+    static void fill(acc_t<T> value, Tensor<T, cuda>& out) {
         require_cuda_type<T>();
         launch_fill(current_stream(), out.numel(), T(value), out.data());
     }

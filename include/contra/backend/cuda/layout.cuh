@@ -302,12 +302,12 @@ void launch_scatter_add_rows(cudaStream_t stream, Index64 n, Index64 width, cons
 
 struct Layout {
     template <class T>
-    static void transpose(Index64 batch, Index64 m, Index64 n, const DTensor<T>& x, DTensor<T>& out) {
+    static void transpose(Index64 batch, Index64 m, Index64 n, const Tensor<T, cuda>& x, Tensor<T, cuda>& out) {
         require_cuda_type<T>();
         launch_transpose(current_stream(), batch, m, n, x.data(), out.data());
     }
     template <class T>
-    static void permute_0213(const DTensor<T>& x, DTensor<T>& out) {
+    static void permute_0213(const Tensor<T, cuda>& x, Tensor<T, cuda>& out) {
         require_cuda_type<T>();
         const Index64 total = x.numel();
         if (total == 0) return;
@@ -316,7 +316,7 @@ struct Layout {
         CONTRA_CUDA_CHECK_LAUNCH();
     }
     template <class T>
-    static void concat_cols(const DTensor<T>& a, const DTensor<T>& b, DTensor<T>& out) {
+    static void concat_cols(const Tensor<T, cuda>& a, const Tensor<T, cuda>& b, Tensor<T, cuda>& out) {
         require_cuda_type<T>();
         const Index64 rows = a.size(0), ca = a.size(1), cb = b.size(1);
         if (rows * (ca + cb) == 0) return;
@@ -325,7 +325,7 @@ struct Layout {
         CONTRA_CUDA_CHECK_LAUNCH();
     }
     template <class T>
-    static void split_cols(const DTensor<T>& x, DTensor<T>& a, DTensor<T>& b) {
+    static void split_cols(const Tensor<T, cuda>& x, Tensor<T, cuda>& a, Tensor<T, cuda>& b) {
         require_cuda_type<T>();
         const Index64 rows = a.size(0), ca = a.size(1), cb = b.size(1);
         if (rows * (ca + cb) == 0) return;
@@ -334,7 +334,7 @@ struct Layout {
         CONTRA_CUDA_CHECK_LAUNCH();
     }
     template <class T>
-    static void gather_rows(const DTensor<T>& table, const DTensor<ops::Index>& index, DTensor<T>& out) {
+    static void gather_rows(const Tensor<T, cuda>& table, const Tensor<ops::Index, cuda>& index, Tensor<T, cuda>& out) {
         require_cuda_type<T>();
         const Index64 n = index.numel(), width = table.size(1);
         check_rows(current_stream(), "gather_rows", n, index.data(), table.size(0));
@@ -344,14 +344,14 @@ struct Layout {
         CONTRA_CUDA_CHECK_LAUNCH();
     }
     template <class T>
-    static void scatter_add_rows(const DTensor<T>& src, const DTensor<ops::Index>& index, DTensor<T>& table) {
+    static void scatter_add_rows(const Tensor<T, cuda>& src, const Tensor<ops::Index, cuda>& index, Tensor<T, cuda>& table) {
         require_cuda_type<T>();
         const Index64 n = index.numel();
         check_rows(current_stream(), "scatter_add_rows", n, index.data(), table.size(0));
         launch_scatter_add_rows(current_stream(), n, table.size(1), src.data(), index.data(), table.size(0), table.data());
     }
     template <class T>
-    static void im2patch(const DTensor<T>& img, int patch, DTensor<T>& out) {
+    static void im2patch(const Tensor<T, cuda>& img, int patch, Tensor<T, cuda>& out) {
         require_cuda_type<T>();
         const Index64 total = out.numel();
         if (total == 0) return;
@@ -360,7 +360,7 @@ struct Layout {
         CONTRA_CUDA_CHECK_LAUNCH();
     }
     template <class T>
-    static void patch2im(const DTensor<T>& patches, int patch, DTensor<T>& img) {
+    static void patch2im(const Tensor<T, cuda>& patches, int patch, Tensor<T, cuda>& img) {
         require_cuda_type<T>();
         const Index64 total = img.numel();
         if (total == 0) return;

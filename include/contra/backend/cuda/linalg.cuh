@@ -115,13 +115,13 @@ void gemm_strided_batched(cublasHandle_t handle, ops::Trans ta, ops::Trans tb, I
 
 struct Linalg {
     template <class T>
-    static void gemm(ops::Trans ta, ops::Trans tb, Index64 m, Index64 n, Index64 k, acc_t<T> alpha, const DTensor<T>& a,
-                     const DTensor<T>& b, acc_t<T> beta, DTensor<T>& c) {
+    static void gemm(ops::Trans ta, ops::Trans tb, Index64 m, Index64 n, Index64 k, acc_t<T> alpha, const Tensor<T, cuda>& a,
+                     const Tensor<T, cuda>& b, acc_t<T> beta, Tensor<T, cuda>& c) {
         gemm_strided_batched<T>(cublas_handle(), ta, tb, 1, m, n, k, alpha, a.data(), b.data(), beta, c.data());
     }
     // y = x·wᵀ + bias: the bias broadcast into y, then one GEMM with beta = 1.
     template <class T>
-    static void linear(const DTensor<T>& x, const DTensor<T>& w, const DTensor<T>* bias, DTensor<T>& y) {
+    static void linear(const Tensor<T, cuda>& x, const Tensor<T, cuda>& w, const Tensor<T, cuda>* bias, Tensor<T, cuda>& y) {
         const Index64 rows = x.rows(), out = w.size(0), in = x.cols();
         if (bias && rows * out > 0) {
             broadcast_rows_kernel<T><<<grid_for(rows * out), kBlock, 0, current_stream()>>>(rows, out, bias->data(), y.data());
@@ -132,7 +132,7 @@ struct Linalg {
     }
     template <class T>
     static void gemm_batched(ops::Trans ta, ops::Trans tb, Index64 batch, Index64 m, Index64 n, Index64 k,
-                             acc_t<T> alpha, const DTensor<T>& a, const DTensor<T>& b, acc_t<T> beta, DTensor<T>& c) {
+                             acc_t<T> alpha, const Tensor<T, cuda>& a, const Tensor<T, cuda>& b, acc_t<T> beta, Tensor<T, cuda>& c) {
         gemm_strided_batched<T>(cublas_handle(), ta, tb, batch, m, n, k, alpha, a.data(), b.data(), beta, c.data());
     }
 };

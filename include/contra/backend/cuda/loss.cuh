@@ -84,15 +84,15 @@ void launch_cross_entropy_backward(cudaStream_t stream, Index64 rows, Index64 co
 
 struct Loss {
     template <class T>
-    static void cross_entropy(const DTensor<T>& logits, const DTensor<ops::Index>& target, DTensor<T>& loss,
-                              DTensor<T>& lse) {
+    static void cross_entropy(const Tensor<T, cuda>& logits, const Tensor<ops::Index, cuda>& target, Tensor<T, cuda>& loss,
+                              Tensor<T, cuda>& lse) {
         require_cuda_type<T>();
         launch_cross_entropy(current_stream(), logits.rows(), logits.cols(), logits.data(), target.data(), loss.data(),
                              lse.data());
     }
     template <class T>
-    static void cross_entropy_backward(const DTensor<T>& logits, const DTensor<ops::Index>& target, const DTensor<T>& lse,
-                                       const DTensor<T>& dloss, DTensor<T>& dlogits) {
+    static void cross_entropy_backward(const Tensor<T, cuda>& logits, const Tensor<ops::Index, cuda>& target, const Tensor<T, cuda>& lse,
+                                       const Tensor<T, cuda>& dloss, Tensor<T, cuda>& dlogits) {
         require_cuda_type<T>();
         launch_cross_entropy_backward(current_stream(), logits.rows(), logits.cols(), logits.data(), target.data(),
                                       lse.data(), dloss.data(), dlogits.data());

@@ -152,28 +152,28 @@ void launch_l2_normalize_backward(cudaStream_t stream, Index64 rows, Index64 col
 
 struct Norm {
     template <class T>
-    static void layer_norm(const DTensor<T>& x, const DTensor<T>& gamma, const DTensor<T>& beta, double eps,
-                           DTensor<T>& y, DTensor<T>& mean, DTensor<T>& rstd) {
+    static void layer_norm(const Tensor<T, cuda>& x, const Tensor<T, cuda>& gamma, const Tensor<T, cuda>& beta, double eps,
+                           Tensor<T, cuda>& y, Tensor<T, cuda>& mean, Tensor<T, cuda>& rstd) {
         require_cuda_type<T>();
         launch_layer_norm(current_stream(), x.rows(), x.cols(), x.data(), gamma.data(), beta.data(), eps, y.data(),
                           mean.data(), rstd.data());
     }
     template <class T>
-    static void layer_norm_backward(const DTensor<T>& x, const DTensor<T>& gamma, const DTensor<T>& mean,
-                                    const DTensor<T>& rstd, const DTensor<T>& dy, DTensor<T>& dx, DTensor<T>& dgamma,
-                                    DTensor<T>& dbeta) {
+    static void layer_norm_backward(const Tensor<T, cuda>& x, const Tensor<T, cuda>& gamma, const Tensor<T, cuda>& mean,
+                                    const Tensor<T, cuda>& rstd, const Tensor<T, cuda>& dy, Tensor<T, cuda>& dx, Tensor<T, cuda>& dgamma,
+                                    Tensor<T, cuda>& dbeta) {
         require_cuda_type<T>();
         launch_layer_norm_backward(current_stream(), x.rows(), x.cols(), x.data(), gamma.data(), mean.data(),
                                    rstd.data(), dy.data(), dx.data(), dgamma.data(), dbeta.data());
     }
     template <class T>
-    static void l2_normalize(const DTensor<T>& x, double eps, DTensor<T>& y, DTensor<T>& norm) {
+    static void l2_normalize(const Tensor<T, cuda>& x, double eps, Tensor<T, cuda>& y, Tensor<T, cuda>& norm) {
         require_cuda_type<T>();
         launch_l2_normalize(current_stream(), x.rows(), x.cols(), x.data(), eps, y.data(), norm.data());
     }
     template <class T>
-    static void l2_normalize_backward(const DTensor<T>& y, const DTensor<T>& norm, double eps, const DTensor<T>& dy,
-                                      DTensor<T>& dx) {
+    static void l2_normalize_backward(const Tensor<T, cuda>& y, const Tensor<T, cuda>& norm, double eps, const Tensor<T, cuda>& dy,
+                                      Tensor<T, cuda>& dx) {
         require_cuda_type<T>();
         launch_l2_normalize_backward(current_stream(), y.rows(), y.cols(), y.data(), norm.data(), eps, dy.data(),
                                      dx.data());

@@ -50,7 +50,7 @@ void launch_adamw(cudaStream_t stream, Index64 n, const ops::AdamWStep& h, T* pa
 
 struct Optim {
     template <class T>
-    static void adamw(DTensor<T>& param, const DTensor<T>& grad, DTensor<T>& m, DTensor<T>& v, ops::AdamWStep h) {
+    static void adamw(Tensor<T, cuda>& param, const Tensor<T, cuda>& grad, Tensor<T, cuda>& m, Tensor<T, cuda>& v, ops::AdamWStep h) {
         require_cuda_type<T>();
         launch_adamw(current_stream(), param.numel(), h, param.data(), grad.data(), m.data(), v.data());
     }

@@ -58,12 +58,12 @@ void launch_avg_pool_backward(cudaStream_t stream, Index64 planes, Index64 H, In
 
 struct Pool {
     template <class T>
-    static void avg_pool2d(const DTensor<T>& x, int k, DTensor<T>& y) {
+    static void avg_pool2d(const Tensor<T, cuda>& x, int k, Tensor<T, cuda>& y) {
         require_cuda_type<T>();
         launch_avg_pool(current_stream(), x.size(0) * x.size(1), x.size(2), x.size(3), k, x.data(), y.data());
     }
     template <class T>
-    static void avg_pool2d_backward(const DTensor<T>& dy, int k, DTensor<T>& dx) {
+    static void avg_pool2d_backward(const Tensor<T, cuda>& dy, int k, Tensor<T, cuda>& dx) {
         require_cuda_type<T>();
         launch_avg_pool_backward(current_stream(), dx.size(0) * dx.size(1), dx.size(2), dx.size(3), k, dy.data(),
                                  dx.data());

@@ -189,7 +189,7 @@ double launch_reduce_all(cudaStream_t stream, ops::ReduceOp op, Index64 n, const
 
 struct Reduce {
     template <class T>
-    static void sum(ops::Axis axis, acc_t<T> alpha, const DTensor<T>& x, acc_t<T> beta, DTensor<T>& out) {
+    static void sum(ops::Axis axis, acc_t<T> alpha, const Tensor<T, cuda>& x, acc_t<T> beta, Tensor<T, cuda>& out) {
         require_cuda_type<T>();
         const Index64 rows = x.rows(), cols = x.cols();
         if (axis == ops::Axis::cols) {
@@ -200,7 +200,7 @@ struct Reduce {
                                     StoreScaledSum<T>{alpha, beta, out.data()});
     }
     template <class T>
-    static double reduce_all(ops::ReduceOp op, const DTensor<T>& x) {
+    static double reduce_all(ops::ReduceOp op, const Tensor<T, cuda>& x) {
         require_cuda_type<T>();
         return launch_reduce_all(current_stream(), op, x.numel(), x.data());
     }

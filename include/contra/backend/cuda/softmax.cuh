@@ -130,25 +130,25 @@ void launch_log_softmax_backward(cudaStream_t stream, Index64 rows, Index64 cols
 
 struct Softmax {
     template <class T>
-    static void softmax(const DTensor<T>& x, ops::SoftmaxMask mask, const DTensor<T>* bias, DTensor<T>& y) {
+    static void softmax(const Tensor<T, cuda>& x, ops::SoftmaxMask mask, const Tensor<T, cuda>* bias, Tensor<T, cuda>& y) {
         require_cuda_type<T>();
         const Index64 cols = x.cols();
         const MaskedRow<T> row{x.data(), bias ? bias->data() : nullptr, bias ? bias->rows() : 1, cols, mask.causal};
         launch_softmax(current_stream(), x.rows(), cols, row, y.data());
     }
     template <class T>
-    static void softmax_backward(const DTensor<T>& y, const DTensor<T>& dy, DTensor<T>& dx) {
+    static void softmax_backward(const Tensor<T, cuda>& y, const Tensor<T, cuda>& dy, Tensor<T, cuda>& dx) {
         require_cuda_type<T>();
         launch_softmax_backward(current_stream(), y.rows(), y.cols(), y.data(), dy.data(), dx.data());
     }
     template <class T>
-    static void log_softmax(const DTensor<T>& x, DTensor<T>& y) {
+    static void log_softmax(const Tensor<T, cuda>& x, Tensor<T, cuda>& y) {
         require_cuda_type<T>();
         const MaskedRow<T> row{x.data(), nullptr, 1, x.cols(), false};
         launch_log_softmax(current_stream(), x.rows(), x.cols(), row, y.data());
     }
     template <class T>
-    static void log_softmax_backward(const DTensor<T>& y, const DTensor<T>& dy, DTensor<T>& dx) {
+    static void log_softmax_backward(const Tensor<T, cuda>& y, const Tensor<T, cuda>& dy, Tensor<T, cuda>& dx) {
         require_cuda_type<T>();
         launch_log_softmax_backward(current_stream(), y.rows(), y.cols(), y.data(), dy.data(), dx.data());
     }
