@@ -3,6 +3,7 @@
 // Run: build/bin/bench_embed
 #include <benchmark/benchmark.h>
 
+#include <contra/contra.hpp>
 #include <contra/bench/train_step.hpp>
 
 using namespace contra;

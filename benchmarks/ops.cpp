@@ -6,6 +6,7 @@
 #include <benchmark/benchmark.h>
 
 #include <Eigen/Core>
+#include <contra/contra.hpp>
 #include <contra/bench/train_step.hpp>
 #include <string>
 

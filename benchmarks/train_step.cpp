@@ -5,6 +5,7 @@
 // Run: build/bin/bench_train_step [--benchmark_filter=fmnist]
 #include <benchmark/benchmark.h>
 
+#include <contra/contra.hpp>
 #include <contra/bench/train_step.hpp>
 
 using namespace contra;

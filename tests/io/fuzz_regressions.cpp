@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "../support/temp_dir.hpp"
+
 using namespace contra;
 namespace fs = std::filesystem;
 
@@ -34,20 +36,12 @@ fs::path write_bytes(const std::string& name, const std::string& bytes) {
     std::ofstream(path, std::ios::binary) << bytes;
     return path;
 }
-// The message of the contra::Error that f throws, or "(accepted)". Any other exception fails the test.
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(accepted)";
-}
+// The expression throws a contra::Error whose message holds every part (any other exception
+// fails the test).
 #define CHECK_ERROR(expression, ...)                                  \
     do {                                                              \
-        const std::string why_ = error_of([&] { (void)(expression); }); \
-        INFO("message: ", why_);                                      \
+        const std::string why_ = test::error_of([&] { (void)(expression); }); \
+        INFO("message: ", why_.empty() ? "(accepted)" : why_);        \
         for (const char* part_ : {__VA_ARGS__}) CHECK(why_.find(part_) != std::string::npos); \
     } while (0)
 
