@@ -72,21 +72,14 @@ struct Dataset {
     }
 };
 
-// Labelled images: images(begin, end) gives a batch; labels[i] the class of image i.
-struct LabelledImages {
-    tasks::ImageSource images;
-    std::vector<eval::Label> labels;
-    std::int64_t size() const { return std::int64_t(labels.size()); }
-};
-
 // Images of one split and their labels (the first `limit` when limit > 0).
-inline LabelledImages labelled_images(const Dataset& d, bool test_split, std::uint64_t seed, std::int64_t limit) {
+inline tasks::LabelledImages labelled_images(const Dataset& d, bool test_split, std::uint64_t seed, std::int64_t limit) {
     if (d.is_shapes()) {
         namespace sh = data::shapes;
         const sh::Split split = test_split ? sh::Split::test : sh::Split::train;
         const std::int64_t available = test_split ? kShapesTestImages : kShapesProbeImages;
         const std::int64_t n = limit > 0 ? std::min(limit, available) : available;
-        LabelledImages out{[seed, split](std::int64_t b, std::int64_t e) {
+        tasks::LabelledImages out{[seed, split](std::int64_t b, std::int64_t e) {
                                return sh::make_batch(std::uint64_t(b), e - b, seed, split).images;
                            },
                            {}};
@@ -95,7 +88,7 @@ inline LabelledImages labelled_images(const Dataset& d, bool test_split, std::ui
     }
     const auto& images = test_split ? *d.test : *d.train;
     const std::int64_t n = limit > 0 ? std::min(limit, images.size()) : images.size();
-    LabelledImages out{[&images](std::int64_t b, std::int64_t e) {
+    tasks::LabelledImages out{[&images](std::int64_t b, std::int64_t e) {
                            std::vector<std::int64_t> idx(static_cast<std::size_t>(e - b));
                            for (std::int64_t i = b; i < e; ++i) idx[std::size_t(i - b)] = i;
                            return images.images_batch(idx);
@@ -104,16 +97,16 @@ inline LabelledImages labelled_images(const Dataset& d, bool test_split, std::ui
     for (std::int64_t i = 0; i < n; ++i) out.labels.push_back(images.label(i));
     return out;
 }
-inline LabelledImages test_images(const Dataset& d, std::uint64_t seed, std::int64_t limit) {
+inline tasks::LabelledImages test_images(const Dataset& d, std::uint64_t seed, std::int64_t limit) {
     return labelled_images(d, true, seed, limit);
 }
-inline LabelledImages probe_train_images(const Dataset& d, std::uint64_t seed, std::int64_t limit) {
+inline tasks::LabelledImages probe_train_images(const Dataset& d, std::uint64_t seed, std::int64_t limit) {
     return labelled_images(d, false, seed, limit);
 }
 
 // Zero-shot top-1 on test images (a quick look during training, or the full figure).
 inline tasks::ZeroShotResult zero_shot_on(const Model& model, const Dataset& d, const tasks::CaptionEncoder& encoder,
-                                          const LabelledImages& test) {
+                                          const tasks::LabelledImages& test) {
     const auto classifier = tasks::zero_shot_classifier(model, encoder, d.class_names(), d.eval_templates());  // [C, E]
     const auto features = tasks::embed_images(model, test.images, test.size());                               // [N, E]
     return tasks::zero_shot(features, classifier, test.labels);
@@ -132,16 +125,18 @@ struct Evaluation {
     std::vector<std::string> class_names;
 };
 
-// The evaluation that ends every run: zero-shot top-1/top-5 (and held-out vs seen for shapes),
-// a linear probe on frozen features, and image↔text retrieval on captioned test images.
+// The evaluation that ends every run on labelled images (tasks::evaluate_labelled: zero-shot
+// top-1/top-5, a linear probe on frozen features, image↔text retrieval), as results.json holds it;
+// for shapes also the accuracy on the combinations training never saw, and on those it saw.
 inline Evaluation evaluate(const Model& model, const Dataset& d, const tasks::CaptionEncoder& encoder, std::uint64_t seed,
                            std::int64_t test_limit, std::int64_t probe_limit, bool with_probe) {
     Evaluation ev;
     ev.class_names = d.class_names();
     const auto test = test_images(d, seed, test_limit);
-    const auto classifier = tasks::zero_shot_classifier(model, encoder, ev.class_names, d.eval_templates());
-    const auto features = tasks::embed_images(model, test.images, test.size());
-    ev.zero_shot = tasks::zero_shot(features, classifier, test.labels);
+    const auto probe = with_probe ? std::optional(probe_train_images(d, seed, probe_limit)) : std::nullopt;
+    const auto measured = tasks::evaluate_labelled(model, encoder, ev.class_names, d.eval_templates(), test,
+                                                   probe ? &*probe : nullptr);
+    ev.zero_shot = measured.zero_shot;
     ev.results["zero_shot_top1"] = ev.zero_shot.top1;
     ev.results["zero_shot_top5"] = ev.zero_shot.top5;
     ev.results["test_images"] = test.size();
@@ -162,24 +157,12 @@ inline Evaluation evaluate(const Model& model, const Dataset& d, const tasks::Ca
         ev.results["zero_shot_seen_top1"] = seen ? double(seen_hits) / double(seen) : 0.0;
         ev.results["heldout_test_images"] = held;
     }
-    if (with_probe) {
-        const auto train = probe_train_images(d, seed, probe_limit);
-        const auto train_features = tasks::embed_images(model, train.images, train.size());
-        ev.results["linear_probe_top1"] =
-            tasks::linear_probe_accuracy(train_features, train.labels, features, test.labels, std::int64_t(ev.class_names.size()));
-        ev.results["linear_probe_train_images"] = train.size();
+    if (measured.linear_probe_top1) {
+        ev.results["linear_probe_top1"] = *measured.linear_probe_top1;
+        ev.results["linear_probe_train_images"] = probe->size();
     }
-    {   // retrieval: the first (up to) 1000 test images, each with one caption from an evaluation template
-        const std::int64_t n = std::min<std::int64_t>(1000, test.size());
-        const auto templates = d.eval_templates();
-        std::vector<std::string> captions;
-        for (std::int64_t i = 0; i < n; ++i)
-            captions.push_back(data::caption(ev.class_names[std::size_t(test.labels[std::size_t(i)])],
-                                             templates[std::size_t(i) % templates.size()]));
-        const auto r = tasks::retrieval(model, encoder, features.rows(0, n), captions);
-        ev.results["retrieval"] = retrieval_json(r);
-        ev.results["retrieval"]["images"] = n;
-    }
+    ev.results["retrieval"] = retrieval_json(measured.retrieval);
+    ev.results["retrieval"]["images"] = measured.retrieval_images;
     return ev;
 }
 

@@ -244,7 +244,7 @@ void train_command(TrainOptions& o) {
     spec.metadata = run_metadata(config, encoder, dataset, o.seed);
     spec.checkpoint_every = o.checkpoint_every;
     spec.keep_checkpoints = o.keep_checkpoints;
-    const auto quick_test = files ? LabelledImages{} : test_images(dataset, o.seed, 1000);
+    const auto quick_test = files ? tasks::LabelledImages{} : test_images(dataset, o.seed, 1000);
     if (o.eval_points > 0)
         spec.probes.push_back(run::Probe{"eval_zero_shot_top1_1k", "zero_shot_accuracy",
                                          "Zero-shot top-1 during training (1,000 test images)",

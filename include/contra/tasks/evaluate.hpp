@@ -2,9 +2,10 @@
 // classification from class-name prompts, a linear probe on frozen image features, and
 // image↔text retrieval.
 // defines: tasks::embed_images, tasks::ZeroShotResult, tasks::zero_shot, tasks::linear_probe_accuracy,
-//          tasks::retrieval
+//          tasks::retrieval, tasks::LabelledImages, tasks::LabelledEvaluation, tasks::evaluate_labelled
 #pragma once
 #include <functional>
+#include <optional>
 
 #include "../eval/eval.hpp"
 #include "captions.hpp"
@@ -75,6 +76,49 @@ eval::RetrievalResult retrieval(const Model& model, const CaptionEncoder& encode
     std::vector<eval::Label> text_to_image(captions.size());
     for (std::size_t i = 0; i < captions.size(); ++i) text_to_image[i] = eval::Label(i);
     return eval::retrieval_metrics(image_embeddings, texts, text_to_image);
+}
+
+// Labelled images: images(begin, end) gives a batch; labels[i] is the class of image i.
+struct LabelledImages {
+    ImageSource images;
+    std::vector<eval::Label> labels;
+    std::int64_t size() const { return std::int64_t(labels.size()); }
+};
+
+// What evaluate_labelled measures.
+struct LabelledEvaluation {
+    ZeroShotResult zero_shot;
+    std::optional<double> linear_probe_top1;  // when probe images were given
+    eval::RetrievalResult retrieval;          // the first retrieval_images test images, one caption each
+    std::int64_t retrieval_images = 0;
+};
+
+// evaluate_labelled(model, encoder, class_names, templates, test, probe_train): the evaluation
+// that ends a run on labelled images, for any model:
+//   zero-shot top-1/top-5 and confusion on `test` (prompt ensembling over `templates`);
+//   a linear probe trained on `probe_train`'s frozen features (when given), scored on `test`;
+//   image↔text retrieval between the first (up to) 1000 test images and one caption each, the
+//   evaluation template cycled (caption i: templates[i % K] of image i's class).
+template <class Model>
+LabelledEvaluation evaluate_labelled(const Model& model, const CaptionEncoder& encoder, const std::vector<std::string>& class_names,
+                                     const std::vector<std::string>& templates, const LabelledImages& test,
+                                     const LabelledImages* probe_train) {
+    LabelledEvaluation ev;
+    const auto classifier = zero_shot_classifier(model, encoder, class_names, templates);  // [C, E]
+    const auto features = embed_images(model, test.images, test.size());                   // [N, E]
+    ev.zero_shot = zero_shot(features, classifier, test.labels);
+    if (probe_train) {
+        const auto train_features = embed_images(model, probe_train->images, probe_train->size());
+        ev.linear_probe_top1 = linear_probe_accuracy(train_features, probe_train->labels, features, test.labels,
+                                                     std::int64_t(class_names.size()));
+    }
+    ev.retrieval_images = std::min<std::int64_t>(1000, test.size());
+    std::vector<std::string> captions;
+    for (std::int64_t i = 0; i < ev.retrieval_images; ++i)
+        captions.push_back(data::caption(class_names[std::size_t(test.labels[std::size_t(i)])],
+                                         templates[std::size_t(i) % templates.size()]));
+    ev.retrieval = retrieval(model, encoder, features.rows(0, ev.retrieval_images), captions);
+    return ev;
 }
 
 }  // namespace contra::tasks
