@@ -1,10 +1,7 @@
 // examples/compose.cpp — the README's example: compose a CLIP variant as a type, train it.
-#include <contra/contra.hpp>
-#include <contra/nn/nn.hpp>
-#include <contra/optim/optim.hpp>
-#include <contra/tasks/shapes.hpp>
-#include <contra/train/trainer.hpp>
-
+#include <contra/contra.hpp>         // tensors, autograd, nn, losses, models, optimizers
+#include <contra/tasks/shapes.hpp>    // the shapes task (and BPE learning)
+#include <contra/train/trainer.hpp>   // train::fit
 #include <cstdio>
 
 using namespace contra;

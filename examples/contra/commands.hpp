@@ -33,7 +33,7 @@ struct TrainOptions {
     std::string device = "cpu";
     std::string schedule = "cosine";
     std::int64_t batch = 128, warmup = 50, epochs = 0, checkpoint_every = 1000, vocab_size = 1000, accumulate = 1;
-    std::int64_t patch_size = 0, vision_layers = 0, vision_width = 0, stem_channels = -1;  // ≥ 0 / > 0: override the preset
+    std::int64_t patch_size = 0, vision_layers = 0, vision_width = 0, vision_heads = 0, stem_channels = -1;  // ≥ 0 / > 0: override the preset
     std::int64_t train_subset = 0, eval_subset = 0, probe_subset = 0, eval_points = 10, shapes_train_size = 50000;
     double lr = 2e-3, weight_decay = 0.1, grad_clip = 1.0, time_budget = 0;
     std::uint64_t seed = 0;

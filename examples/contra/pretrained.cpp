@@ -30,9 +30,9 @@ void add_model_options(CLI::App* cmd, ModelOptions& o) {
     cmd->add_option("--model", o.path,
                     "An HF CLIPModel folder, an OpenAI/open_clip-layout .safetensors file, or a contra checkpoint")
         ->required();
-    cmd->add_option("--vision-heads", o.vision_heads, "Image attention heads (OpenAI layout only; default width/64)");
-    cmd->add_option("--text-heads", o.text_heads, "Text attention heads (OpenAI layout only; default width/64)");
-    cmd->add_option("--activation", o.activation, "MLP activation if the file does not say: quick_gelu or gelu");
+    cmd->add_option("--vision-heads", o.vision_heads, "Image attention heads, when the file and no open_clip_config.json beside it say");
+    cmd->add_option("--text-heads", o.text_heads, "Text attention heads, when the file and no open_clip_config.json beside it say");
+    cmd->add_option("--activation", o.activation, "MLP activation (quick_gelu or gelu), when the file and no open_clip_config.json beside it say");
 }
 }  // namespace
 

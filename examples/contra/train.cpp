@@ -84,10 +84,19 @@ model::ClipConfig fresh_config(const TrainOptions& o, const tasks::CaptionEncode
     auto config = model::preset(o.arch);
     if (o.patch_size > 0) config.vision.patch_size = o.patch_size;
     if (o.vision_layers > 0) config.vision.layers = o.vision_layers;
-    if (o.vision_width > 0) {
-        CONTRA_CHECK(o.vision_width % 32 == 0, "--vision-width must be a multiple of 32 (heads of 32), got ", o.vision_width);
-        config.vision.width = o.vision_width;
-        config.vision.heads = o.vision_width / 32;
+    if (o.vision_width > 0 || o.vision_heads > 0) {
+        // Unless --vision-heads says, the heads keep the preset's head width (32 for fmnist and
+        // shapes, 64 for the OpenAI presets); the MLP keeps its ratio to the width.
+        const std::int64_t head_width = config.vision.width / config.vision.heads;
+        const std::int64_t mlp_ratio = config.vision.mlp_hidden() / config.vision.width;
+        const std::int64_t width = o.vision_width > 0 ? o.vision_width : config.vision.width;
+        CONTRA_CHECK(o.vision_heads > 0 || width % head_width == 0, "--vision-width ", width, " is not a multiple of the ",
+                     o.arch, " preset's head width ", head_width, ": give --vision-heads");
+        const std::int64_t heads = o.vision_heads > 0 ? o.vision_heads : width / head_width;
+        CONTRA_CHECK(width % heads == 0, "--vision-heads ", heads, " does not divide the image width ", width);
+        config.vision.width = width;
+        config.vision.heads = heads;
+        config.vision.mlp_width = mlp_ratio * width;
     }
     if (o.stem_channels >= 0) config.vision.stem_channels = o.stem_channels;
     if (o.image_size > 0) config.vision.image_size = o.image_size;
@@ -173,6 +182,8 @@ void train_command(TrainOptions& o) {
     if (o.arch.empty()) o.arch = o.dataset == "fashion-mnist" ? "fmnist" : "shapes";
     if (o.epochs <= 0) o.epochs = o.dataset == "fashion-mnist" ? 12 : 10;  // measured: docs/benchmarks.md
     if (files) o.eval_points = 0;  // no labels to check zero-shot on during training
+    CONTRA_CHECK(!files || o.train_subset == 0, "--train-subset takes the first N pairs of fashion-mnist or shapes; for --dataset ",
+                 o.dataset, " give a shorter caption table or fewer shards");
     if (o.out.empty()) o.out = default_out_dir(o.dataset);
     const fs::path out(o.out);
 
@@ -296,7 +307,10 @@ void add_train(CLI::App& app, std::function<void()>& run) {
     cmd->add_option("--arch", o.arch, "Model preset (default: fmnist for fashion-mnist, shapes otherwise)");
     cmd->add_option("--patch-size", o.patch_size, "Override the preset's patch size (must divide the image size)");
     cmd->add_option("--vision-layers", o.vision_layers, "Override the preset's number of image transformer blocks");
-    cmd->add_option("--vision-width", o.vision_width, "Override the preset's image transformer width (heads of 32)");
+    cmd->add_option("--vision-width", o.vision_width,
+                    "Override the preset's image transformer width (the heads keep the preset's head width: 32 for fmnist "
+                    "and shapes, 64 for ViT-B-32)");
+    cmd->add_option("--vision-heads", o.vision_heads, "Override the image transformer's number of heads");
     cmd->add_option("--stem-channels", o.stem_channels, "Override the preset's 3×3 convolution stem (0: none)");
     cmd->add_option("--bpe", o.bpe, "A BPE merges file (e.g. CLIP's bpe_simple_vocab_16e6.txt.gz) instead of learning one");
     cmd->add_option("--vocab-size", o.vocab_size, "Vocabulary size when learning BPE from the captions")->capture_default_str();
@@ -318,12 +332,14 @@ void add_train(CLI::App& app, std::function<void()>& run) {
         ->capture_default_str();
     cmd->add_option("--seed", o.seed, "Seed of initialisation, order and captions")->capture_default_str();
     cmd->add_option("--threads", o.threads, "CPU threads (0: all)")->capture_default_str();
-    cmd->add_option("--train-subset", o.train_subset, "Train on the first N pairs only (0: all)");
+    cmd->add_option("--train-subset", o.train_subset, "Fashion-MNIST, shapes: train on the first N pairs only (0: all)");
     cmd->add_option("--eval-subset", o.eval_subset, "Evaluate on the first N test images only (0: all)");
     cmd->add_option("--probe-subset", o.probe_subset, "Linear probe on the first N training images (0: all)");
     cmd->add_option("--eval-points", o.eval_points, "Zero-shot checks during training (for the accuracy curve)")->capture_default_str();
     cmd->add_flag("--no-probe", o.no_probe, "Skip the linear probe");
-    cmd->add_flag("--no-augment", o.no_augment, "Fashion-MNIST: no random flips and shifts of training images");
+    cmd->add_flag("--no-augment", o.no_augment,
+                  "No augmentation of training images: Fashion-MNIST's random flips and shifts, or the random resized "
+                  "crop of image files (CLIP's centre crop instead)");
     cmd->add_option("--accumulate", o.accumulate,
                     "Gradient accumulation: each batch in this many micro-batches (same gradient, less memory)")
         ->capture_default_str();

@@ -46,11 +46,13 @@ TEST_CASE_TEMPLATE("fused and composite cross-entropy agree", T, float, double) 
                     value_and_grads<T>([&](auto& v) { return ad::cross_entropy<ad::Composite>(v[0], target); }, in));
 }
 
-TEST_CASE_TEMPLATE("fused and composite attention agree, with and without the causal mask", T, float, double) {
-    for (bool causal : {false, true}) {
-        const std::vector<Tensor<T>> in{cast<T>(test::random_tensor(Shape{3, 7, 3 * 12}, 5))};
-        const ops::SoftmaxMask mask{causal};
-        check_all_close(value_and_grads<T>([&](auto& v) { return ad::attention<ad::Fused>(v[0], 4, mask); }, in),
-                        value_and_grads<T>([&](auto& v) { return ad::attention<ad::Composite>(v[0], 4, mask); }, in));
-    }
+TEST_CASE_TEMPLATE("fused and composite attention agree, with and without the causal and key-padding masks", T, float, double) {
+    const std::vector<std::int64_t> lengths{7, 2, 5};
+    for (bool causal : {false, true})
+        for (bool padded : {false, true}) {
+            const std::vector<Tensor<T>> in{cast<T>(test::random_tensor(Shape{3, 7, 3 * 12}, 5))};
+            const ops::SoftmaxMask mask{causal, padded ? std::span<const std::int64_t>(lengths) : std::span<const std::int64_t>()};
+            check_all_close(value_and_grads<T>([&](auto& v) { return ad::attention<ad::Fused>(v[0], 4, mask); }, in),
+                            value_and_grads<T>([&](auto& v) { return ad::attention<ad::Composite>(v[0], 4, mask); }, in));
+        }
 }

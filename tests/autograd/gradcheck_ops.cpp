@@ -128,4 +128,11 @@ TEST_CASE_TEMPLATE("gradcheck: layer norm, cross-entropy and attention in both f
         expect_gradients<B>([h, mask](auto& v) { return ad::attention<ad::Fused>(v[0], h, mask); }, {qkv});
         expect_gradients<B>([h, mask](auto& v) { return ad::attention<ad::Composite>(v[0], h, mask); }, {qkv});
     }
+    static const std::vector<std::int64_t> lengths{2, 4, 1};  // a key-padding mask
+    for (bool causal : {false, true}) {
+        auto qkv = random_tensor(Shape{3, 4, 3 * 4}, 24);
+        const ops::SoftmaxMask mask{causal, lengths};
+        expect_gradients<B>([mask](auto& v) { return ad::attention<ad::Fused>(v[0], 2, mask); }, {qkv});
+        expect_gradients<B>([mask](auto& v) { return ad::attention<ad::Composite>(v[0], 2, mask); }, {qkv});
+    }
 }

@@ -126,6 +126,15 @@ TEST_CASE_TEMPLATE("softmax family agrees, including masks and all-masked rows",
     agree<T>([&](auto be, auto& o) { ops::softmax(be, x, {}, static_cast<const Tensor<T>*>(nullptr), o[0]); }, {x.shape()});
     agree<T>([&](auto be, auto& o) { ops::softmax(be, x, {true}, static_cast<const Tensor<T>*>(nullptr), o[0]); },
              {x.shape()});
+    const std::vector<std::int64_t> lengths{4, 9};  // two sequences of 3·9 rows: a key-padding mask
+    for (bool causal : {false, true})
+        agree<T>([&](auto be, auto& o) {
+            ops::softmax(be, x, ops::SoftmaxMask{causal, lengths}, static_cast<const Tensor<T>*>(nullptr), o[0]);
+        }, {x.shape()});
+    auto padded = Tensor<T>::empty(x.shape());
+    ops::softmax(cpu{}, x, ops::SoftmaxMask{false, lengths}, static_cast<const Tensor<T>*>(nullptr), padded);
+    for (std::int64_t r = 0; r < 27; ++r)
+        for (std::int64_t c = 4; c < 9; ++c) CHECK(padded[r * 9 + c] == T(0));  // sequence 0 sees keys 0..3 only
     auto bias = rand<T>(Shape{9, 9}, 18);
     for (int c = 0; c < 9; ++c) bias.at(4, c) = -INFINITY;  // row 4 of every block fully masked
     agree<T>([&](auto be, auto& o) { ops::softmax(be, x, {}, &bias, o[0]); }, {x.shape()});
@@ -161,6 +170,29 @@ TEST_CASE_TEMPLATE("attention from a fused qkv agrees (forward and backward), wi
             agree<T>([&](auto be, auto& o) { ops::attention_backward(be, qkv, probs, dout, h, scale, o[0]); },
                      {Shape{n, t, 3 * w}});
         }
+}
+
+TEST_CASE_TEMPLATE("attention with a key-padding mask agrees, and equals attention over the unpadded sequence", T, TYPES) {
+    const std::int64_t n = 3, t = 7, w = 12, h = 3;
+    const std::vector<std::int64_t> lengths{7, 3, 1};
+    const auto qkv = rand<T>(Shape{n, t, 3 * w}, 25, 2.0);
+    const double scale = 1.0 / std::sqrt(double(w / h));
+    for (bool causal : {false, true})
+        agree<T>([&](auto be, auto& o) { ops::attention(be, qkv, h, ops::SoftmaxMask{causal, lengths}, scale, o[0], o[1]); },
+                 {Shape{n, t, w}, Shape{n, h, t, t}});
+    // Sequence 1 cut to its 3 tokens gives, on those tokens, what the padded batch gives.
+    auto out = Tensor<T>::empty(Shape{n, t, w}), probs = Tensor<T>::empty(Shape{n, h, t, t});
+    ops::attention(cpu{}, qkv, h, ops::SoftmaxMask{false, lengths}, scale, out, probs);
+    auto alone = Tensor<T>::empty(Shape{1, 3, 3 * w});
+    for (std::int64_t i = 0; i < 3; ++i)
+        for (std::int64_t c = 0; c < 3 * w; ++c) alone[i * 3 * w + c] = qkv[(t + i) * 3 * w + c];
+    auto alone_out = Tensor<T>::empty(Shape{1, 3, w}), alone_probs = Tensor<T>::empty(Shape{1, h, 3, 3});
+    ops::attention(cpu{}, alone, h, ops::SoftmaxMask{}, scale, alone_out, alone_probs);
+    for (std::int64_t i = 0; i < 3 * w; ++i) CHECK(double(out[t * w + i]) == doctest::Approx(double(alone_out[i])).epsilon(1e-5));
+    CHECK_THROWS_WITH_AS(ops::attention(cpu{}, qkv, h, ops::SoftmaxMask{false, std::vector<std::int64_t>{7, 0, 1}}, scale, out, probs),
+                         doctest::Contains("key length 0 is outside [1, 7]"), Error);
+    CHECK_THROWS_WITH_AS(ops::attention(cpu{}, qkv, h, ops::SoftmaxMask{false, std::vector<std::int64_t>{7}}, scale, out, probs),
+                         doctest::Contains("1 key lengths for 3 sequences"), Error);
 }
 
 TEST_CASE("attention checks its shapes") {

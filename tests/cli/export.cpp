@@ -26,6 +26,17 @@ std::vector<double> parameters_of(const std::string& path) {
     });
     return out;
 }
+
+// A fresh model of `config` saved as a contra checkpoint that carries its byte-level tokenizer.
+std::string save_fresh_checkpoint(model::ClipConfig config, const fs::path& path) {
+    const data::Tokenizer bytes_only;
+    config.text.vocab_size = bytes_only.vocab_size();
+    model::OpenAiClip<float, cpu> model(config, 3);
+    optim::AdamW<float, cpu> optimizer(model);
+    io::save_checkpoint(path, model, optimizer,
+                        {{"config", io::to_json(config).dump()}, {"tokenizer_merges", tasks::merges_to_text(bytes_only)}});
+    return path.string();
+}
 }  // namespace
 
 TEST_CASE("contra export: HF → open_clip → the same parameters; a checkpoint → HF with its tokenizer") {
@@ -42,19 +53,21 @@ TEST_CASE("contra export: HF → open_clip → the same parameters; a checkpoint
     REQUIRE(golden.size() == exported.size());
     for (std::size_t i = 0; i < golden.size(); ++i) CHECK(exported[i] == double(float(golden[i])));
 
-    model::ClipConfig config = model::preset("tiny");
-    const data::Tokenizer bytes_only;
-    config.text.vocab_size = bytes_only.vocab_size();
-    model::OpenAiClip<float, cpu> model(config, 3);
-    optim::AdamW<float, cpu> optimizer(model);
-    io::save_checkpoint(dir / "checkpoint.safetensors", model, optimizer,
-                        {{"config", io::to_json(config).dump()}, {"tokenizer_merges", tasks::merges_to_text(bytes_only)}});
-    o.model.path = (dir / "checkpoint.safetensors").string();
+    o.model.path = save_fresh_checkpoint(model::preset("tiny"), dir / "checkpoint.safetensors");
     o.to = "hf";
     o.out = (dir / "hf").string();
     cli::export_command(o);
     CHECK(io::describe_pretrained(dir / "hf").layout == io::WeightLayout::hf);
-    CHECK(data::tokenizer_from_hf_folder(dir / "hf").vocab_size() == bytes_only.vocab_size());
+    CHECK(data::tokenizer_from_hf_folder(dir / "hf").vocab_size() == data::Tokenizer().vocab_size());
     CHECK(parameters_of((dir / "hf").string()) == parameters_of(o.model.path));
+
+    // A model with the fmnist preset's convolution stem: HF has no place for it, open_clip has.
+    o.model.path = save_fresh_checkpoint(model::preset("fmnist"), dir / "stem.safetensors");
+    o.out = (dir / "stem_hf").string();
+    CHECK_THROWS_WITH_AS(cli::export_command(o), doctest::Contains("convolution stem (visual.stem, as the fmnist preset)"), Error);
+    o.to = "open_clip";
+    o.out = (dir / "stem_open_clip.safetensors").string();
+    cli::export_command(o);
+    CHECK(io::describe_pretrained(o.out).config.vision.stem_channels == 16);
     fs::remove_all(dir);
 }

@@ -169,4 +169,12 @@ TEST_CASE("contra train --dataset webdataset: shards counted, a broken image ski
     no_vocab.train_data = o.train_data;
     no_vocab.train_samples = 42;  // no counting pass: no captions to learn a vocabulary from
     CHECK_THROWS_WITH_AS(cli::train_command(no_vocab), doctest::Contains("give --bpe FILE"), Error);
+    auto subset = f.options("s");
+    subset.train_subset = 10;  // not silently ignored: refused
+    CHECK_THROWS_WITH_AS(cli::train_command(subset), doctest::Contains("--train-subset takes the first N pairs of fashion-mnist"),
+                         Error);
+    auto odd_width = f.options("w");
+    odd_width.vision_width = 100;  // the tiny preset's heads are 8 wide
+    CHECK_THROWS_WITH_AS(cli::train_command(odd_width), doctest::Contains("not a multiple of the tiny preset's head width 8"),
+                         Error);
 }

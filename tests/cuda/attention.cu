@@ -50,6 +50,23 @@ TEST_CASE_TEMPLATE("attention agrees, forward and backward, with and without the
         }
 }
 
+TEST_CASE_TEMPLATE("attention and softmax with a key-padding mask agree", T, CUDA_TYPES) {
+    if (!have_gpu()) return;
+    const std::int64_t n = 3, t = 77, w = 64, h = 2;
+    const std::vector<std::int64_t> lengths{77, 12, 1};
+    const auto qkv = rand<T>(Shape{n, t, 3 * w}, 26, 2.0);
+    for (bool causal : {false, true}) {
+        INFO("causal " << causal);
+        agree<T>([&](auto be, auto& o) {
+            ops::attention(be, on(be, qkv), h, ops::SoftmaxMask{causal, lengths}, 0.125, o[0], o[1]);
+        }, {Shape{n, t, w}, Shape{n, h, t, t}}, attention_tolerance<T>());
+        const auto scores = rand<T>(Shape{n, h, t, t}, 27, 2.0);
+        agree<T>([&](auto be, auto& o) {
+            ops::softmax(be, on(be, scores), ops::SoftmaxMask{causal, lengths}, static_cast<const TensorOn<T, decltype(be)>*>(nullptr), o[0]);
+        }, {scores.shape()}, attention_tolerance<T>());
+    }
+}
+
 TEST_CASE("attention_backward writes every column of dqkv, and the same bits on every run") {
     if (!have_gpu()) return;
     const std::int64_t n = 2, t = 77, w = 128, h = 2;

@@ -39,14 +39,15 @@ class QuickGELU(nn.Module):
 
 
 class ResidualAttentionBlock(nn.Module):
-    def __init__(self, d_model, n_head, mlp_ratio, attn_mask=None):
+    """OpenAI's pre-norm block; `hidden` MLP units and the activation `act` (QuickGELU for OpenAI)."""
+    def __init__(self, d_model, n_head, hidden, attn_mask=None, act=QuickGELU):
         super().__init__()
         self.attn = nn.MultiheadAttention(d_model, n_head)
         self.ln_1 = nn.LayerNorm(d_model)
         self.mlp = nn.Sequential(OrderedDict([
-            ("c_fc", nn.Linear(d_model, d_model * mlp_ratio)),
-            ("gelu", QuickGELU()),
-            ("c_proj", nn.Linear(d_model * mlp_ratio, d_model)),
+            ("c_fc", nn.Linear(d_model, hidden)),
+            ("gelu", act()),
+            ("c_proj", nn.Linear(hidden, d_model)),
         ]))
         self.ln_2 = nn.LayerNorm(d_model)
         self.attn_mask = attn_mask
@@ -58,9 +59,9 @@ class ResidualAttentionBlock(nn.Module):
 
 
 class Transformer(nn.Module):
-    def __init__(self, width, layers, heads, mlp_ratio, attn_mask=None):
+    def __init__(self, width, layers, heads, hidden, attn_mask=None, act=QuickGELU):
         super().__init__()
-        self.resblocks = nn.Sequential(*[ResidualAttentionBlock(width, heads, mlp_ratio, attn_mask) for _ in range(layers)])
+        self.resblocks = nn.Sequential(*[ResidualAttentionBlock(width, heads, hidden, attn_mask, act) for _ in range(layers)])
 
     def forward(self, x):
         return self.resblocks(x)
@@ -74,7 +75,7 @@ class VisionTransformer(nn.Module):
         self.class_embedding = nn.Parameter(torch.randn(V_WIDTH))
         self.positional_embedding = nn.Parameter(torch.randn(grid * grid + 1, V_WIDTH))
         self.ln_pre = nn.LayerNorm(V_WIDTH)
-        self.transformer = Transformer(V_WIDTH, V_LAYERS, V_HEADS, V_MLP)
+        self.transformer = Transformer(V_WIDTH, V_LAYERS, V_HEADS, V_WIDTH * V_MLP)
         self.ln_post = nn.LayerNorm(V_WIDTH)
         self.proj = nn.Parameter(torch.randn(V_WIDTH, EMBED))
 
@@ -93,7 +94,7 @@ class CLIP(nn.Module):
         super().__init__()
         self.visual = VisionTransformer()
         mask = torch.empty(T_CTX, T_CTX).fill_(float("-inf")).triu_(1)
-        self.transformer = Transformer(T_WIDTH, T_LAYERS, T_HEADS, T_MLP, attn_mask=mask)
+        self.transformer = Transformer(T_WIDTH, T_LAYERS, T_HEADS, T_WIDTH * T_MLP, attn_mask=mask)
         self.token_embedding = nn.Embedding(T_VOCAB, T_WIDTH)
         self.positional_embedding = nn.Parameter(torch.randn(T_CTX, T_WIDTH))
         self.ln_final = nn.LayerNorm(T_WIDTH)

@@ -220,7 +220,13 @@ TEST_CASE("fuzz regression: OpenAI-layout shapes and metadata describe_pretraine
                 "tensor visual.conv1.weight has shape [9223372036854775807,1,1,0], an extent above");
     auto heads = resnet(Shape{32, 3, 3, 0});
     heads.write(fuzz_scratch("rn.safetensors"));
-    CHECK(io::describe_pretrained(fuzz_scratch("rn.safetensors")).resnet->heads == 32);  // width 64: 64·32/64
+    CHECK_ERROR(io::describe_pretrained(fuzz_scratch("rn.safetensors")), "rn.safetensors",
+                "--vision-heads 32 --text-heads 1");  // OpenAI's rule, width / 64, suggested: pool 2048, text 64
+    io::PretrainedOptions given;
+    given.vision_heads = 32;
+    given.text_heads = 1;
+    given.activation = ops::Activation::quick_gelu;
+    CHECK(io::describe_pretrained(fuzz_scratch("rn.safetensors"), given).resnet->heads == 32);
     heads.set_metadata("resnet_heads", "four");
     heads.write(fuzz_scratch("rn_heads.safetensors"));
     CHECK_ERROR(io::describe_pretrained(fuzz_scratch("rn_heads.safetensors")), "rn_heads.safetensors",

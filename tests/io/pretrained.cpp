@@ -103,11 +103,15 @@ TEST_CASE("pretrained: an HF CLIPModel folder, read and loaded, reproduces PyTor
 
 TEST_CASE("pretrained: the OpenAI layout, with and without module., in float32, architecture from shapes") {
     const auto plain = write_openai_file("openai.safetensors");
-    // widths 16 and 12 are not multiples of 64: OpenAI's heads rule cannot apply, so say so.
-    CHECK_THROWS_WITH_AS(io::describe_pretrained(plain), doctest::Contains("number of heads"), Error);
+    // Nothing beside the file says its heads or activation: describe_pretrained names the options.
+    CHECK_THROWS_WITH_AS(io::describe_pretrained(plain),
+                         doctest::Contains("pass --activation quick_gelu|gelu (quick_gelu for OpenAI's own models"), Error);
+    CHECK_THROWS_WITH_AS(io::describe_pretrained(plain), doctest::Contains("--vision-heads N --text-heads N"), Error);
     io::PretrainedOptions heads;
     heads.vision_heads = 2;
     heads.text_heads = 3;
+    CHECK_THROWS_WITH_AS(io::describe_pretrained(plain, heads), doctest::Contains("or pass --activation"), Error);
+    heads.activation = ops::Activation::quick_gelu;
     for (const auto& file : {plain, write_openai_file("module.safetensors", "module.")}) {
         const auto p = io::describe_pretrained(file, heads);
         CHECK(p.layout == io::WeightLayout::openai);
@@ -140,13 +144,14 @@ TEST_CASE("pretrained: every mismatch is named") {
     io::PretrainedOptions heads;
     heads.vision_heads = 2;
     heads.text_heads = 3;
+    heads.activation = ops::Activation::quick_gelu;
     Model model(model::preset("tiny"), 0);
     const auto missing = io::describe_pretrained(write_openai_file("missing.safetensors", "", "ln_final.bias"), heads);
     CHECK_THROWS_WITH_AS(io::load_pretrained(missing, model), doctest::Contains("1 missing: ln_final.bias"), Error);
     const auto extra = io::describe_pretrained(write_openai_file("extra.safetensors", "", "", "visual.bonus"), heads);
     CHECK_THROWS_WITH_AS(io::load_pretrained(extra, model), doctest::Contains("1 not in the model: visual.bonus"), Error);
     model::ClipConfig wider = model::preset("tiny");
-    wider.vision.mlp_ratio = 4;
+    wider.vision.mlp_width = 64;
     model::OpenAiClip<double, cpu> other(wider, 0);
     const auto right = io::describe_pretrained(write_openai_file("right.safetensors"), heads);
     CHECK_THROWS_WITH_AS(io::load_pretrained(right, other), doctest::Contains("misshapen: visual.transformer.resblocks.0.mlp.c_fc.weight"),

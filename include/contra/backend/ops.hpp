@@ -18,6 +18,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <span>
 
 #include "../core/device.hpp"
 #include "../core/tensor.hpp"
@@ -35,9 +36,31 @@ enum class Axis : std::uint8_t { rows, cols };  // rows: reduce over rows (→ [
 enum class ReduceOp : std::uint8_t { sum, sum_squares, max_abs, count_nonfinite };
 enum class Activation : std::uint8_t { quick_gelu, gelu, gelu_tanh, relu };
 
+// Which keys (columns) a query (row) sees. The rows form equal groups, one per sequence; row r of
+// a group of G rows is query r mod C of sequence r / G.
+//   causal:      query q sees keys ≤ q.
+//   key_lengths: empty, or one count per sequence in host memory: sequence n's queries see only
+//                keys [0, key_lengths[n]) (a key-padding mask: the keys past it are padding).
 struct SoftmaxMask {
-    bool causal = false;  // row r (query r mod C) ignores columns c > r mod C
+    bool causal = false;
+    std::span<const std::int64_t> key_lengths{};
+    // The keys [0, live) that query q of sequence n sees, of `keys`.
+    std::int64_t live(std::int64_t n, std::int64_t q, std::int64_t keys) const {
+        const std::int64_t visible = causal ? std::min(q + 1, keys) : keys;
+        return key_lengths.empty() ? visible : std::min(visible, key_lengths[std::size_t(n)]);
+    }
 };
+
+namespace detail {
+// The mask's key lengths: none, or one per sequence in [1, keys].
+inline void check_key_lengths(const char* op, const SoftmaxMask& mask, std::int64_t sequences, std::int64_t keys) {
+    if (mask.key_lengths.empty()) return;
+    CONTRA_CHECK(std::int64_t(mask.key_lengths.size()) == sequences, op, ": ", mask.key_lengths.size(),
+                 " key lengths for ", sequences, " sequences");
+    for (const auto length : mask.key_lengths)
+        CONTRA_CHECK(length >= 1 && length <= keys, op, ": key length ", length, " is outside [1, ", keys, "]");
+}
+}  // namespace detail
 
 struct Conv2dShape {
     int stride = 1;
@@ -243,14 +266,18 @@ void patch2im(B, const TensorOn<T, B>& patches, int patch, TensorOn<T, B>& img) 
 
 // ─── softmax ──────────────────────────────────────────────────────────────────────────────────
 
-// softmax: y = softmax over the columns of (x + bias) for x [R,C], with an optional causal mask
-// and an optional additive bias [P,C] (row r adds bias row r mod P; −inf entries mask).
+// softmax: y = softmax over the columns of (x + bias) for x [R,C], with an optional mask (causal,
+// key lengths: the R rows are key_lengths.size() equal groups) and an optional additive bias [P,C]
+// (row r adds bias row r mod P; −inf entries mask). Masked entries come out 0.
 //   ensures: a row whose entries are all −inf (masked) comes out all zeros, never NaN.
 //   requires: causal ⇒ the rows are groups of C queries (R a multiple of C).
 template <class B, class T>
 void softmax(B, const TensorOn<T, B>& x, SoftmaxMask mask, const TensorOn<T, B>* bias, TensorOn<T, B>& y) {
     detail::check_same("softmax", "input and output", x, y);
     CONTRA_CHECK(!mask.causal || x.rows() % x.cols() == 0, "softmax: a causal mask needs square blocks, got ", x.shape());
+    CONTRA_CHECK(mask.key_lengths.empty() || x.rows() % std::int64_t(mask.key_lengths.size()) == 0, "softmax: ",
+                 mask.key_lengths.size(), " key lengths do not divide the ", x.rows(), " rows into sequences");
+    detail::check_key_lengths("softmax", mask, std::int64_t(mask.key_lengths.size()), x.cols());
     CONTRA_CHECK(!bias || (bias->cols() == x.cols() && bias->rows() > 0 && x.rows() % bias->rows() == 0),
                  "softmax: additive mask ", (bias ? bias->shape() : Shape{}), " does not tile ", x.shape());
     Kernels<B>::softmax(x, mask, bias, y);
@@ -284,7 +311,8 @@ void log_softmax_backward(B, const TensorOn<T, B>& y, const TensorOn<T, B>& dy, 
 // attention: multi-head scaled dot-product self-attention straight from the fused projection.
 //   qkv [N, T, 3W] holds queries | keys | values side by side; head h of H reads columns
 //   h·D … h·D+D−1 of each (D = W/H). For every image or text n and head h:
-//     probs[n, h] = softmax(scale · q_h k_hᵀ, mask)   [T, T]   (causal: query t sees keys ≤ t)
+//     probs[n, h] = softmax(scale · q_h k_hᵀ, mask)   [T, T]   (causal: query t sees keys ≤ t;
+//                                                              key_lengths[n]: keys < it only)
 //     out[n, :, h·D : h·D+D] = probs[n, h] · v_h       [T, D]
 //   requires: 3W divisible by 3H; out [N, T, W]; probs [N, H, T, T] (saved for the backward pass).
 template <class B, class T>
@@ -295,6 +323,7 @@ void attention(B, const TensorOn<T, B>& qkv, std::int64_t heads, SoftmaxMask mas
     const std::int64_t n = qkv.size(0), t = qkv.size(1), w = qkv.size(2) / 3;
     detail::check_shape("attention", "output", out, Shape{n, t, w});
     detail::check_shape("attention", "probabilities", probs, Shape{n, heads, t, t});
+    detail::check_key_lengths("attention", mask, n, t);
     Kernels<B>::attention(qkv, heads, mask, scale, out, probs);
 }
 

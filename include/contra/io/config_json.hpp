@@ -1,8 +1,10 @@
 // contra/io/config_json.hpp — ClipConfig to and from JSON (checkpoint metadata, results files).
 // defines: io::to_json(ClipConfig), io::config_from_json, io::to_json(ResNetConfig),
-//          io::resnet_config_from_json, io::detail::config_int
+//          io::resnet_config_from_json, io::detail::config_int, io::detail::read_json_file
 #pragma once
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string_view>
 
@@ -17,10 +19,10 @@ inline nlohmann::json to_json(const model::ClipConfig& c) {
     return {{"name", c.name},
             {"embed_dim", c.embed_dim},
             {"vision", {{"image_size", v.image_size}, {"patch_size", v.patch_size}, {"channels", v.channels},
-                        {"width", v.width}, {"layers", v.layers}, {"heads", v.heads}, {"mlp_ratio", v.mlp_ratio},
+                        {"width", v.width}, {"layers", v.layers}, {"heads", v.heads}, {"mlp_width", v.mlp_hidden()},
                         {"stem_channels", v.stem_channels}}},
             {"text", {{"context_length", t.context_length}, {"vocab_size", t.vocab_size}, {"width", t.width},
-                      {"layers", t.layers}, {"heads", t.heads}, {"mlp_ratio", t.mlp_ratio}}}};
+                      {"layers", t.layers}, {"heads", t.heads}, {"mlp_width", t.mlp_hidden()}}}};
 }
 
 namespace detail {
@@ -34,6 +36,17 @@ inline std::int64_t config_int(const nlohmann::json& value, std::string_view key
                  where, ": \"", key, "\" must be an integer in [0, 2^31), got ", value.dump());
     return value.get<std::int64_t>();
 }
+// read_json_file(file): a JSON file's value; an unreadable file or invalid JSON is an Error naming it.
+inline nlohmann::json read_json_file(const std::filesystem::path& file) {
+    std::ifstream f(file);
+    CONTRA_CHECK(f.good(), file.string(), ": cannot be read");
+    try {
+        return nlohmann::json::parse(f);
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(file.string() + ": not valid JSON (" + e.what() + ")");
+    }
+}
+
 // config_int(j, key, fallback, where): the same, fallback when j has no such key.
 inline std::int64_t config_int(const nlohmann::json& object, const char* key, std::int64_t fallback, std::string_view where) {
     const auto it = object.find(key);
@@ -44,11 +57,19 @@ inline std::int64_t config_int(const nlohmann::json& object, const char* key, st
 
 // config_from_json(j): the inverse of to_json; a missing or mistyped field is a contra::Error
 // (except vision.stem_channels, absent from checkpoints of towers without a stem). Sizes must be
-// integers in [0, 2^31).
+// integers in [0, 2^31). Each tower's MLP is "mlp_width" hidden units, or, in files written before
+// any width was allowed, "mlp_ratio" × width.
 inline model::ClipConfig config_from_json(const nlohmann::json& j) {
     try {
         const auto size = [](const nlohmann::json& object, const char* key) {
             return detail::config_int(object.at(key), key, "model config");
+        };
+        const auto mlp_width = [&](const nlohmann::json& tower) {
+            const auto hidden = tower.contains("mlp_width") || !tower.contains("mlp_ratio")
+                                    ? size(tower, "mlp_width")
+                                    : size(tower, "mlp_ratio") * size(tower, "width");
+            CONTRA_CHECK(hidden > 0, "model config: the MLP width must be positive");
+            return hidden;
         };
         model::ClipConfig c;
         c.name = j.at("name").get<std::string>();
@@ -56,10 +77,10 @@ inline model::ClipConfig config_from_json(const nlohmann::json& j) {
         const auto& v = j.at("vision");
         c.vision = nn::VisionConfig{size(v, "image_size"), size(v, "patch_size"), size(v, "channels"),
                                     size(v, "width"),      size(v, "layers"),     size(v, "heads"),
-                                    size(v, "mlp_ratio"),  detail::config_int(v, "stem_channels", 0, "model config")};
+                                    mlp_width(v),          detail::config_int(v, "stem_channels", 0, "model config")};
         const auto& t = j.at("text");
         c.text = nn::TextConfig{size(t, "context_length"), size(t, "vocab_size"), size(t, "width"),
-                                size(t, "layers"),         size(t, "heads"),      size(t, "mlp_ratio")};
+                                size(t, "layers"),         size(t, "heads"),      mlp_width(t)};
         return c;
     } catch (const nlohmann::json::exception& e) {
         throw Error(std::string("model config: ") + e.what());

@@ -50,12 +50,12 @@ inline nlohmann::json hf_config_json(const model::ClipConfig& c, ops::Activation
             {"logit_scale_init_value", 2.6592},
             {"torch_dtype", "float32"},
             {"text_config",
-             {{"model_type", "clip_text_model"}, {"hidden_size", t.width}, {"intermediate_size", t.width * t.mlp_ratio},
+             {{"model_type", "clip_text_model"}, {"hidden_size", t.width}, {"intermediate_size", t.mlp_hidden()},
               {"num_hidden_layers", t.layers}, {"num_attention_heads", t.heads}, {"max_position_embeddings", t.context_length},
               {"vocab_size", t.vocab_size}, {"hidden_act", act}, {"layer_norm_eps", 1e-5}, {"projection_dim", c.embed_dim},
               {"bos_token_id", t.vocab_size - 2}, {"eos_token_id", t.vocab_size - 1}, {"pad_token_id", 1}}},
             {"vision_config",
-             {{"model_type", "clip_vision_model"}, {"hidden_size", v.width}, {"intermediate_size", v.width * v.mlp_ratio},
+             {{"model_type", "clip_vision_model"}, {"hidden_size", v.width}, {"intermediate_size", v.mlp_hidden()},
               {"num_hidden_layers", v.layers}, {"num_attention_heads", v.heads}, {"image_size", v.image_size},
               {"patch_size", v.patch_size}, {"num_channels", v.channels}, {"hidden_act", act}, {"layer_norm_eps", 1e-5},
               {"projection_dim", c.embed_dim}}}};
@@ -68,6 +68,9 @@ void write_layout(Model& model, WeightLayout layout, const model::ClipConfig& c,
     const auto buffers = buffer_tensors(model);
     CONTRA_CHECK(buffers.empty() || layout != WeightLayout::hf, file.string(),
                  ": the Hugging Face CLIPModel layout has no ResNet image tower; export to open_clip instead");
+    CONTRA_CHECK(c.vision.stem_channels == 0 || layout != WeightLayout::hf, file.string(), ": this model has a ",
+                 c.vision.stem_channels, "-channel convolution stem (visual.stem, as the fmnist preset), which the Hugging ",
+                 "Face CLIPModel layout has no place for; export to open_clip instead (contra export --to open_clip)");
     SafetensorsWriter out;
     for (auto& [name, t] : layout_tensors(model, layout, [](auto& p) { return p.value(); })) out.add(name, t);
     for (auto& [name, t] : buffers) out.add(name, t);

@@ -2,6 +2,7 @@
 //   contra checkpoint   model/<OpenAI name>, metadata "config"            (contra train)
 //   OpenAI / open_clip  <OpenAI name> (a leading "module." is stripped)  (open_clip_model.safetensors)
 //   Hugging Face        a CLIPModel folder: config.json + model.safetensors (HF names, hf_names.hpp)
+//   open_clip's heads, activation: open_clip_config.json beside the weights (open_clip_config.hpp)
 // The architecture is read from the file (tensor shapes, config.json, metadata), never guessed
 // from a name: describe_pretrained tells what a file holds, load_pretrained fills a model with it.
 // Image towers: ViT, or ModifiedResNet (OpenAI/open_clip layout only: HF CLIPModel is ViT only).
@@ -15,12 +16,14 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 
 #include "../backend/ops.hpp"
 #include "../autograd/parameter.hpp"
 #include "checkpoint.hpp"
 #include "config_json.hpp"
 #include "hf_names.hpp"
+#include "open_clip_config.hpp"
 #include "safetensors.hpp"
 
 namespace contra::io {
@@ -42,11 +45,14 @@ inline ops::Activation activation_from_name(const std::string& name) {
     throw Error("unknown activation '" + name + "' (known: quick_gelu, gelu, gelu_pytorch_tanh, relu)");
 }
 
-// What the OpenAI layout cannot say about itself: heads (OpenAI's rule is width / 64) and the
-// MLP activation (QuickGELU for every OpenAI model; many open_clip models use GELU).
+// What a file may leave unsaid, given by the caller. The OpenAI/open_clip layout's tensor shapes
+// fix every size but the attention heads and the MLP activation; those come from the file's
+// metadata, an open_clip_config.json (or HF config.json) beside it, or these options. When none of
+// them says, describe_pretrained stops and names the option: it never guesses. An option that
+// contradicts what the file says is an error too.
 struct PretrainedOptions {
-    std::int64_t vision_heads = 0, text_heads = 0;  // 0: from the file, else width / 64
-    std::optional<ops::Activation> activation;      // unset: from the file, else QuickGELU
+    std::int64_t vision_heads = 0, text_heads = 0;  // 0: not given (vision: the ResNet pool's for RN)
+    std::optional<ops::Activation> activation;      // unset: not given
 };
 
 struct Pretrained {
@@ -116,34 +122,22 @@ inline std::int64_t count_blocks(const SafetensorsFile& in, const std::string& h
     return blocks;
 }
 
-inline std::int64_t heads_for(std::int64_t width, std::int64_t given, const std::string& tower) {
-    if (given > 0) return given;
-    CONTRA_CHECK(width % 64 == 0, "the ", tower, " width ", width,
-                 " is not a multiple of 64, so its number of heads cannot follow OpenAI's rule (width / 64): give it");
-    return width / 64;
-}
-
-inline std::int64_t ratio(std::int64_t hidden, std::int64_t width, const std::string& what) {
-    CONTRA_CHECK(width > 0 && hidden % width == 0, what, ": the MLP width ", hidden, " is not a multiple of the width ",
-                 width, " (contra's MLP is width × an integer ratio)");
-    return hidden / width;
-}
-
-// The text tower and embedding sizes of an OpenAI-layout state dict, from its shapes.
-inline void infer_openai_text(const SafetensorsFile& in, const std::string& p, const PretrainedOptions& o, model::ClipConfig& c) {
+// The text tower and embedding sizes of an OpenAI-layout state dict, from its shapes (heads: 0,
+// which shapes cannot tell).
+inline void infer_openai_text(const SafetensorsFile& in, const std::string& p, model::ClipConfig& c) {
     auto& t = c.text;
     const Shape& tok = shape_of(in, p + "token_embedding.weight", 2);         // [V, W]
     t.vocab_size = tok[0];
     t.width = tok[1];
     t.context_length = shape_of(in, p + "positional_embedding", 2)[0];
     t.layers = count_blocks(in, p + "transformer.resblocks.");
-    t.heads = heads_for(t.width, o.text_heads, "text");
-    t.mlp_ratio = ratio(shape_of(in, p + "transformer.resblocks.0.mlp.c_fc.weight", 2)[0], t.width, "text");
+    t.heads = 0;
+    t.mlp_width = shape_of(in, p + "transformer.resblocks.0.mlp.c_fc.weight", 2)[0];  // [hidden, W]
     c.embed_dim = shape_of(in, p + "text_projection", 2)[1];                   // [W, E]
 }
 
-// The ViT image tower of an OpenAI-layout state dict, from its shapes.
-inline nn::VisionConfig infer_openai_vit(const SafetensorsFile& in, const std::string& p, const PretrainedOptions& o) {
+// The ViT image tower of an OpenAI-layout state dict, from its shapes (heads: 0).
+inline nn::VisionConfig infer_openai_vit(const SafetensorsFile& in, const std::string& p) {
     const Shape& conv = shape_of(in, p + "visual.conv1.weight");             // [W, C, P, P]
     const Shape& vpos = shape_of(in, p + "visual.positional_embedding");     // [G² + 1, W]
     CONTRA_CHECK(conv.rank() == 4 && conv[2] == conv[3] && vpos.rank() == 2, in.source(), ": visual.conv1.weight ",
@@ -157,15 +151,15 @@ inline nn::VisionConfig infer_openai_vit(const SafetensorsFile& in, const std::s
     v.patch_size = conv[2];
     v.image_size = grid * v.patch_size;
     v.layers = count_blocks(in, p + "visual.transformer.resblocks.");
-    v.heads = heads_for(v.width, o.vision_heads, "image");
-    v.mlp_ratio = ratio(shape_of(in, p + "visual.transformer.resblocks.0.mlp.c_fc.weight", 2)[0], v.width, "image");
+    v.heads = 0;
+    v.mlp_width = shape_of(in, p + "visual.transformer.resblocks.0.mlp.c_fc.weight", 2)[0];  // [hidden, W]
     return v;
 }
 
 // The ModifiedResNet image tower of an OpenAI-layout state dict (OpenAI's build_model rules:
-// width from the stem, blocks per stage counted, image size from the attention pool's positions,
-// heads = width·32 / 64).
-inline nn::ResNetConfig infer_openai_resnet(const SafetensorsFile& in, const std::string& p, const PretrainedOptions& o) {
+// width from the stem, blocks per stage counted, image size from the attention pool's positions;
+// heads: 0, which shapes cannot tell).
+inline nn::ResNetConfig infer_openai_resnet(const SafetensorsFile& in, const std::string& p) {
     nn::ResNetConfig r;
     const Shape& stem = shape_of(in, p + "visual.conv1.weight", 4);           // [W/2, C, 3, 3]
     r.width = 2 * stem[0];
@@ -176,22 +170,13 @@ inline nn::ResNetConfig infer_openai_resnet(const SafetensorsFile& in, const std
     CONTRA_CHECK(grid >= 0, in.source(), ": visual.attnpool.positional_embedding has ", rows,
                  " rows, not a square grid plus the mean token");
     r.image_size = grid * 32;
-    r.heads = o.vision_heads > 0 ? o.vision_heads : r.width * 32 / 64;
-    CONTRA_CHECK(r.heads > 0 && (r.width * 32) % r.heads == 0, in.source(), ": ", r.heads,
-                 " heads do not divide the attention pool's width ", r.width * 32);
+    r.heads = 0;
     return r;
 }
 
 // HF CLIPConfig: the fields contra needs, with the library's defaults for absent ones.
 inline model::ClipConfig read_hf_config(const std::filesystem::path& file, ops::Activation& activation) {
-    std::ifstream f(file);
-    CONTRA_CHECK(f.good(), file.string(), ": cannot be read");
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(f);
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(file.string() + ": not valid JSON (" + e.what() + ")");
-    }
+    const nlohmann::json j = detail::read_json_file(file);
     try {
         const auto text = j.value("text_config", nlohmann::json::object());
         const auto vision = j.value("vision_config", nlohmann::json::object());
@@ -206,7 +191,7 @@ inline model::ClipConfig read_hf_config(const std::filesystem::path& file, ops::
         v.width = config_int(vision, "hidden_size", 768, vision_where);
         v.layers = config_int(vision, "num_hidden_layers", 12, vision_where);
         v.heads = config_int(vision, "num_attention_heads", 12, vision_where);
-        v.mlp_ratio = ratio(config_int(vision, "intermediate_size", 3072, vision_where), v.width, vision_where);
+        v.mlp_width = config_int(vision, "intermediate_size", 3072, vision_where);
         v.image_size = config_int(vision, "image_size", 224, vision_where);
         v.patch_size = config_int(vision, "patch_size", 32, vision_where);
         v.channels = config_int(vision, "num_channels", 3, vision_where);
@@ -214,9 +199,13 @@ inline model::ClipConfig read_hf_config(const std::filesystem::path& file, ops::
         t.width = config_int(text, "hidden_size", 512, text_where);
         t.layers = config_int(text, "num_hidden_layers", 12, text_where);
         t.heads = config_int(text, "num_attention_heads", 8, text_where);
-        t.mlp_ratio = ratio(config_int(text, "intermediate_size", 2048, text_where), t.width, text_where);
+        t.mlp_width = config_int(text, "intermediate_size", 2048, text_where);
         t.context_length = config_int(text, "max_position_embeddings", 77, text_where);
         t.vocab_size = config_int(text, "vocab_size", 49408, text_where);
+        CONTRA_CHECK(v.mlp_width > 0 && t.mlp_width > 0, file.string(), ": intermediate_size must be positive");
+        CONTRA_CHECK(v.heads > 0 && v.width % v.heads == 0 && t.heads > 0 && t.width % t.heads == 0, file.string(),
+                     ": num_attention_heads must divide hidden_size (image ", v.heads, " of ", v.width, ", text ", t.heads,
+                     " of ", t.width, ")");
         const auto act = vision.value("hidden_act", std::string("quick_gelu"));
         CONTRA_CHECK(act == text.value("hidden_act", std::string("quick_gelu")), file.string(),
                      ": the towers use different activations; contra builds both with one");
@@ -235,6 +224,96 @@ inline model::ClipConfig read_hf_config(const std::filesystem::path& file, ops::
     }
 }
 
+// What a file beside OpenAI-layout weights says: open_clip_config.json, else an HF config.json.
+inline std::optional<OpenClipConfig> description_beside(const std::filesystem::path& weights) {
+    namespace fs = std::filesystem;
+    const auto folder = weights.parent_path().empty() ? fs::path(".") : weights.parent_path();
+    if (fs::exists(folder / "open_clip_config.json")) return read_open_clip_config(folder / "open_clip_config.json");
+    if (!fs::exists(folder / "config.json")) return std::nullopt;
+    OpenClipConfig d;
+    d.file = folder / "config.json";
+    const auto c = read_hf_config(d.file, d.activation);
+    d.embed_dim = c.embed_dim;
+    d.vision = {c.vision.width, c.vision.layers, c.vision.heads, c.vision.mlp_width};
+    d.text = {c.text.width, c.text.layers, c.text.heads, c.text.mlp_width};
+    d.image_size = c.vision.image_size;
+    d.patch_size = c.vision.patch_size;
+    d.context_length = c.text.context_length;
+    d.vocab_size = c.text.vocab_size;
+    return d;
+}
+
+// agree(source, what, stated, found): a size the description states must be the weights' size.
+inline void agree(const std::filesystem::path& source, const char* what, const std::optional<std::int64_t>& stated,
+                  std::int64_t found) {
+    CONTRA_CHECK(!stated || *stated == found, source.string(), " says ", what, " ", stated.value_or(0),
+                 ", the weights have ", found, ": they do not belong together");
+}
+
+// settle(value, given, source): a described value and the caller's; they must agree when both exist.
+template <class V>
+void settle(std::optional<V>& value, const std::optional<V>& given, const std::string& what, const std::string& source) {
+    if (!given) return;
+    if constexpr (std::same_as<V, ops::Activation>)
+        CONTRA_CHECK(!value || *value == *given, what, " ", activation_name(*given), " contradicts ", source,
+                     ", which says ", activation_name(*value));
+    else
+        CONTRA_CHECK(!value || *value == *given, what, " ", *given, " contradicts ", source, ", which says ", *value);
+    value = given;
+}
+inline std::optional<std::int64_t> given(std::int64_t heads) { return heads > 0 ? std::optional(heads) : std::nullopt; }
+
+// Heads and activation of an OpenAI-layout file: from its metadata and a description beside it,
+// then the caller's options; what none of them says is an Error naming the option to pass.
+inline void describe_heads_and_activation(const std::filesystem::path& path, Pretrained& p, std::optional<ops::Activation> activation,
+                                          const PretrainedOptions& options) {
+    auto& v = p.config.vision;
+    auto& t = p.config.text;
+    std::optional<std::int64_t> vision_heads = p.resnet ? p.resnet->heads : v.heads, text_heads = t.heads;
+    for (auto* heads : {&vision_heads, &text_heads})
+        if (heads->value_or(0) == 0) heads->reset();
+    std::string source = path.string() + "'s metadata";
+    const auto d = vision_heads && text_heads && activation ? std::nullopt : description_beside(path);
+    if (d) {
+        agree(d->file, "the embedding width", d->embed_dim, p.config.embed_dim);
+        agree(d->file, "the text width", d->text.width, t.width);
+        agree(d->file, "the text layers", d->text.layers, t.layers);
+        agree(d->file, "the text MLP width", d->text.mlp_width, t.mlp_hidden());
+        agree(d->file, "the context length", d->context_length, t.context_length);
+        agree(d->file, "the vocabulary size", d->vocab_size, t.vocab_size);
+        agree(d->file, "the image size", d->image_size, p.resnet ? p.resnet->image_size : v.image_size);
+        CONTRA_CHECK(d->resnet == p.resnet.has_value(), d->file.string(), " describes a ", d->resnet ? "ResNet" : "ViT",
+                     " image tower, the weights hold a ", p.resnet ? "ResNet" : "ViT");
+        agree(d->file, "the image width", d->vision.width, p.resnet ? p.resnet->width : v.width);
+        if (!p.resnet) {
+            agree(d->file, "the image layers", d->vision.layers, v.layers);
+            agree(d->file, "the image MLP width", d->vision.mlp_width, v.mlp_hidden());
+            agree(d->file, "the patch size", d->patch_size, v.patch_size);
+        }
+        settle(activation, std::optional(d->activation), d->file.string() + "'s activation", source);
+        settle(vision_heads, d->vision.heads, d->file.string() + "'s image heads", source);
+        settle(text_heads, d->text.heads, d->file.string() + "'s text heads", source);
+        source = d->file.string();
+    }
+    settle(activation, options.activation, "the activation", source);
+    settle(vision_heads, given(options.vision_heads), "vision heads", source);
+    settle(text_heads, given(options.text_heads), "text heads", source);
+    const auto vision_width = p.resnet ? p.resnet->embed_width() : v.width;
+    const auto rule = [](std::int64_t width) { return width % 64 == 0 ? std::to_string(width / 64) : "N"; };
+    CONTRA_CHECK(activation && vision_heads && text_heads, path.string(),
+                 ": the OpenAI layout does not say its MLP activation or attention heads, and no open_clip_config.json "
+                 "sits beside it. Put the model's open_clip_config.json next to it, or pass ",
+                 activation ? "" : "--activation quick_gelu|gelu (quick_gelu for OpenAI's own models, gelu for most open_clip ones) ",
+                 vision_heads ? "" : "--vision-heads " + rule(vision_width) + " ", text_heads ? "" : "--text-heads " + rule(t.width) + " ",
+                 "(OpenAI's models have width / 64 heads; ViT-H has 16 image heads of width 80). Library: io::PretrainedOptions.");
+    for (const auto& [heads, width, tower] : {std::tuple{*vision_heads, vision_width, "image"}, std::tuple{*text_heads, t.width, "text"}})
+        CONTRA_CHECK(heads > 0 && width % heads == 0, path.string(), ": ", heads, " ", tower,
+                     " heads do not divide the attention width ", width);
+    p.activation = *activation;
+    (p.resnet ? p.resnet->heads : v.heads) = *vision_heads;
+    t.heads = *text_heads;
+}
+
 inline bool openai_ignored(std::string_view name) {  // scalars the OpenAI TorchScript files add
     return name == "input_resolution" || name == "context_length" || name == "vocab_size" ||
            name.ends_with("num_batches_tracked");  // BatchNorm's counter: contra keeps no such buffer
@@ -243,23 +322,32 @@ inline bool openai_ignored(std::string_view name) {  // scalars the OpenAI Torch
 }  // namespace detail
 
 // describe_pretrained(path): the layout, architecture and activation of a checkpoint.
-//   path: an HF CLIPModel folder, a contra run folder or checkpoint, or an OpenAI/open_clip-layout
-//   safetensors file. Errors name the file and what is wrong.
+//   path: an HF CLIPModel folder, a contra run folder or checkpoint, an open_clip folder
+//   (open_clip_model.safetensors + open_clip_config.json) or an OpenAI/open_clip-layout safetensors
+//   file. Errors name the file and what is wrong; what the file does not say is never guessed.
 inline Pretrained describe_pretrained(const std::filesystem::path& path, const PretrainedOptions& options = {}) {
     namespace fs = std::filesystem;
     Pretrained p;
     CONTRA_CHECK(fs::exists(path), path.string(), ": no such file or folder");
     if (fs::is_directory(path)) {
         if (fs::exists(path / "checkpoint.safetensors")) return describe_pretrained(path / "checkpoint.safetensors", options);
+        if (fs::exists(path / "open_clip_model.safetensors"))  // an open_clip model folder (open_clip's hub layout)
+            return describe_pretrained(path / "open_clip_model.safetensors", options);
         CONTRA_CHECK(fs::exists(path / "config.json"), path.string(),
-                     ": a folder without config.json (an HF CLIPModel folder) or checkpoint.safetensors (a contra run)");
+                     ": a folder without config.json (an HF CLIPModel folder), open_clip_model.safetensors (open_clip) or "
+                     "checkpoint.safetensors (a contra run)");
         CONTRA_CHECK(fs::exists(path / "model.safetensors"), path.string(), ": no model.safetensors",
                      fs::exists(path / "pytorch_model.bin") ? " (only pytorch_model.bin: contra reads safetensors)" : "");
         p.layout = WeightLayout::hf;
         p.weights = path / "model.safetensors";
         p.config = detail::read_hf_config(path / "config.json", p.activation);
         p.metadata = SafetensorsFile::read(p.weights).metadata();
-        if (options.activation) p.activation = *options.activation;
+        const auto source = (path / "config.json").string();
+        std::optional<ops::Activation> activation = p.activation;
+        std::optional<std::int64_t> vision_heads = p.config.vision.heads, text_heads = p.config.text.heads;
+        detail::settle(activation, options.activation, "the activation", source);
+        detail::settle(vision_heads, detail::given(options.vision_heads), "vision heads", source);
+        detail::settle(text_heads, detail::given(options.text_heads), "text heads", source);
         return p;
     }
     p.weights = path;
@@ -269,39 +357,42 @@ inline Pretrained describe_pretrained(const std::filesystem::path& path, const P
         const auto it = p.metadata.find(key);
         return it == p.metadata.end() ? std::nullopt : std::optional(it->second);
     };
+    std::optional<ops::Activation> activation;
+    if (const auto act = meta("activation")) activation = activation_from_name(*act);
     if (meta("format") == std::string(kCheckpointFormat)) {
         p.layout = WeightLayout::contra;
         p.prefix = "model/";
         CONTRA_CHECK(meta("config"), path.string(), ": a contra checkpoint without its 'config' metadata");
         p.config = detail::parse_config_metadata(path.string(), "config", *meta("config"));
-    } else if (in.contains("vision_model.embeddings.patch_embedding.weight")) {
+        detail::settle(activation, options.activation, "the activation", path.string() + "'s metadata");
+        p.activation = activation.value_or(ops::Activation::quick_gelu);  // contra checkpoints before 'activation': QuickGELU
+        return p;
+    }
+    if (in.contains("vision_model.embeddings.patch_embedding.weight")) {
         CONTRA_CHECK(fs::exists(path.parent_path() / "config.json"), path.string(),
                      ": Hugging Face tensor names but no config.json beside it; pass the model's folder");
         return describe_pretrained(path.parent_path(), options);
+    }
+    p.layout = WeightLayout::openai;
+    if (!in.names().empty() && in.names().front().rfind("module.", 0) == 0) p.prefix = "module.";
+    const bool resnet = in.contains(p.prefix + "visual.layer1.0.conv1.weight");
+    if (const auto config = meta("contra_config")) {
+        p.config = detail::parse_config_metadata(path.string(), "contra_config", *config);
     } else {
-        p.layout = WeightLayout::openai;
-        if (!in.names().empty() && in.names().front().rfind("module.", 0) == 0) p.prefix = "module.";
-        const bool resnet = in.contains(p.prefix + "visual.layer1.0.conv1.weight");
-        if (const auto config = meta("contra_config")) {
-            p.config = detail::parse_config_metadata(path.string(), "contra_config", *config);
-        } else {
-            detail::infer_openai_text(in, p.prefix, options, p.config);
-            p.config.name = "pretrained";
-            if (!resnet) p.config.vision = detail::infer_openai_vit(in, p.prefix, options);
-        }
-        if (resnet) {
-            auto o = options;
-            if (const auto heads = meta("resnet_heads"); heads && o.vision_heads == 0) {
-                const auto end = heads->data() + heads->size();
-                const auto [stop, ec] = std::from_chars(heads->data(), end, o.vision_heads);
-                CONTRA_CHECK(ec == std::errc() && stop == end && o.vision_heads > 0 && o.vision_heads <= detail::kMaxInferredExtent,
-                             path.string(), ": metadata 'resnet_heads' is '", *heads, "', expected a positive integer");
-            }
-            p.resnet = detail::infer_openai_resnet(in, p.prefix, o);
+        detail::infer_openai_text(in, p.prefix, p.config);
+        p.config.name = "pretrained";
+        if (!resnet) p.config.vision = detail::infer_openai_vit(in, p.prefix);
+    }
+    if (resnet) {
+        p.resnet = detail::infer_openai_resnet(in, p.prefix);
+        if (const auto heads = meta("resnet_heads")) {
+            const auto end = heads->data() + heads->size();
+            const auto [stop, ec] = std::from_chars(heads->data(), end, p.resnet->heads);
+            CONTRA_CHECK(ec == std::errc() && stop == end && p.resnet->heads > 0 && p.resnet->heads <= detail::kMaxInferredExtent,
+                         path.string(), ": metadata 'resnet_heads' is '", *heads, "', expected a positive integer");
         }
     }
-    if (const auto act = meta("activation")) p.activation = activation_from_name(*act);
-    if (options.activation) p.activation = *options.activation;
+    detail::describe_heads_and_activation(path, p, activation, options);
     return p;
 }
 

@@ -33,27 +33,27 @@ inline ClipConfig preset(const std::string& name) {
     }
     if (name == "ViT-L-14") {
         c.embed_dim = 768;
-        c.vision = nn::VisionConfig{224, 14, 3, 1024, 24, 16, 4};
-        c.text = nn::TextConfig{77, 49408, 768, 12, 12, 4};
+        c.vision = nn::VisionConfig{.patch_size = 14, .width = 1024, .layers = 24, .heads = 16};
+        c.text = nn::TextConfig{.width = 768, .layers = 12, .heads = 12};
         return c;
     }
     if (name == "fmnist") {
         c.embed_dim = 64;
-        c.vision = nn::VisionConfig{28, 7, 1, 96, 3, 3, 4};
+        c.vision = nn::VisionConfig{.image_size = 28, .patch_size = 7, .channels = 1, .width = 96, .layers = 3, .heads = 3};
         c.vision.stem_channels = 16;  // a 3×3 convolution stem: +1.3 points zero-shot (docs/benchmarks.md)
-        c.text = nn::TextConfig{16, 512, 64, 2, 2, 4};
+        c.text = nn::TextConfig{.context_length = 16, .vocab_size = 512, .width = 64, .layers = 2, .heads = 2};
         return c;
     }
     if (name == "shapes") {
         c.embed_dim = 64;
-        c.vision = nn::VisionConfig{32, 8, 3, 96, 3, 3, 4};
-        c.text = nn::TextConfig{16, 512, 64, 2, 2, 4};
+        c.vision = nn::VisionConfig{.image_size = 32, .patch_size = 8, .width = 96, .layers = 3, .heads = 3};
+        c.text = nn::TextConfig{.context_length = 16, .vocab_size = 512, .width = 64, .layers = 2, .heads = 2};
         return c;
     }
     if (name == "tiny") {
         c.embed_dim = 8;
-        c.vision = nn::VisionConfig{8, 4, 3, 16, 2, 2, 2};
-        c.text = nn::TextConfig{6, 24, 12, 2, 3, 2};
+        c.vision = nn::VisionConfig{.image_size = 8, .patch_size = 4, .width = 16, .layers = 2, .heads = 2, .mlp_width = 32};
+        c.text = nn::TextConfig{.context_length = 6, .vocab_size = 24, .width = 12, .layers = 2, .heads = 3, .mlp_width = 24};
         return c;
     }
     std::string known;

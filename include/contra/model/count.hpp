@@ -13,13 +13,12 @@ struct ParameterCount {
 
 namespace detail {
 // One pre-norm block: two LayerNorms, in_proj [3W, W] + bias, out_proj, c_fc, c_proj.
-constexpr std::int64_t block_parameters(std::int64_t w, std::int64_t mlp_ratio) {
-    const std::int64_t hidden = w * mlp_ratio;
+constexpr std::int64_t block_parameters(std::int64_t w, std::int64_t hidden) {
     return 2 * 2 * w + (3 * w * w + 3 * w) + (w * w + w) + (hidden * w + hidden) + (w * hidden + w);
 }
 // Multiply-adds ×2 of one block over a sequence of n tokens.
-constexpr double block_flops(double n, double w, double mlp_ratio) {
-    return 2 * n * w * 3 * w + 2 * 2 * n * n * w + 2 * n * w * w + 2 * 2 * n * w * w * mlp_ratio;
+constexpr double block_flops(double n, double w, double hidden) {
+    return 2 * n * w * 3 * w + 2 * 2 * n * n * w + 2 * n * w * w + 2 * 2 * n * w * hidden;
 }
 }  // namespace detail
 
@@ -29,9 +28,9 @@ inline ParameterCount count_parameters(const ClipConfig& c, std::int64_t loss_sc
     ParameterCount p;
     const std::int64_t patch_channels = v.stem_channels > 0 ? v.stem_channels : v.channels;  // after the optional stem
     p.visual = v.stem_channels * v.channels * 9 + v.width * patch_channels * v.patch_size * v.patch_size + v.width +
-               v.tokens() * v.width + 2 * 2 * v.width + v.layers * detail::block_parameters(v.width, v.mlp_ratio) +
+               v.tokens() * v.width + 2 * 2 * v.width + v.layers * detail::block_parameters(v.width, v.mlp_hidden()) +
                v.width * c.embed_dim;
-    p.text = t.vocab_size * t.width + t.context_length * t.width + t.layers * detail::block_parameters(t.width, t.mlp_ratio) +
+    p.text = t.vocab_size * t.width + t.context_length * t.width + t.layers * detail::block_parameters(t.width, t.mlp_hidden()) +
              2 * t.width + t.width * c.embed_dim;
     p.other = loss_scalars;
     return p;
@@ -50,9 +49,9 @@ inline ForwardFlops forward_flops(const ClipConfig& c) {
     const double patch_channels = double(v.stem_channels > 0 ? v.stem_channels : v.channels);
     const double stem = 2 * double(v.image_size * v.image_size) * double(v.stem_channels * v.channels * 9);  // 3×3, stride 1
     f.per_image = stem + 2 * patches * patch_channels * double(v.patch_size * v.patch_size * v.width) +
-                  double(v.layers) * detail::block_flops(double(v.tokens()), double(v.width), double(v.mlp_ratio)) +
+                  double(v.layers) * detail::block_flops(double(v.tokens()), double(v.width), double(v.mlp_hidden())) +
                   2 * double(v.width * c.embed_dim);
-    f.per_text = double(t.layers) * detail::block_flops(double(t.context_length), double(t.width), double(t.mlp_ratio)) +
+    f.per_text = double(t.layers) * detail::block_flops(double(t.context_length), double(t.width), double(t.mlp_hidden())) +
                  2 * double(t.width * c.embed_dim);
     return f;
 }

@@ -1,9 +1,10 @@
 // contra/nn/attention.hpp — multi-head self-attention in the OpenAI layout: one fused input
 // projection in_proj_weight [3W, W] (rows q, k, v), in_proj_bias [3W], out_proj (with bias),
-// scale 1/√head_dim, no mask or a causal mask.
+// scale 1/√head_dim, no mask or a causal mask, and optionally a key-padding mask (key_lengths).
 // defines: nn::NoMask, nn::CausalMask, nn::MultiHeadAttention
 #pragma once
 #include <cmath>
+#include <span>
 
 #include "linear.hpp"
 
@@ -33,9 +34,11 @@ struct MultiHeadAttention {
     std::int64_t width() const { return in_proj_weight.shape()[1]; }
 
     // x [N, T, W] → [N, T, W]
-    Var<T, B> forward(const Var<T, B>& x) const {
+    // key_lengths: empty, or one per sequence (host memory): sequence n's queries attend only to
+    // its first key_lengths[n] tokens, the rest being padding.
+    Var<T, B> forward(const Var<T, B>& x, std::span<const std::int64_t> key_lengths = {}) const {
         const auto qkv = ad::linear<T, B>(x, in_proj_weight, in_proj_bias);  // [N, T, 3W]
-        const auto mixed = ad::attention<Impl>(qkv, heads, ops::SoftmaxMask{Mask::causal});  // [N, T, W]
+        const auto mixed = ad::attention<Impl>(qkv, heads, ops::SoftmaxMask{Mask::causal, key_lengths});  // [N, T, W]
         return out_proj.forward(mixed);
     }
 

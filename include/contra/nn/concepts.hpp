@@ -1,11 +1,12 @@
 // contra/nn/concepts.hpp — what each building block must provide, named, so that a wrong
 // composition fails at compile time with the name of the missing piece. Each concept lists every
 // member the compositions above it call.
-// defines: nn::Module, nn::SequenceModule, nn::AttentionModule, nn::BlockModule, nn::ImageTower,
+// defines: nn::Module, nn::SequenceModule, nn::AttentionModule, nn::PaddingAwareModule, nn::BlockModule, nn::ImageTower,
 //          nn::TextTower
 #pragma once
 #include <concepts>
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "../autograd/parameter.hpp"
@@ -31,6 +32,15 @@ template <class M>
 concept AttentionModule = SequenceModule<M> && std::constructible_from<M, std::int64_t, std::int64_t> && requires {
     { M::mask::causal } -> std::convertible_to<bool>;
 };
+
+// A module that takes a key-padding mask: m.forward(x, key_lengths), key_lengths one count per
+// sequence (host memory) of the tokens that are not padding. Non-causal text towers need it.
+template <class M>
+concept PaddingAwareModule =
+    SequenceModule<M> && requires(const M& m, const Var<typename M::value_type, typename M::backend>& x,
+                                  std::span<const std::int64_t> key_lengths) {
+        { m.forward(x, key_lengths) } -> std::same_as<Var<typename M::value_type, typename M::backend>>;
+    };
 
 // A transformer block: a sequence module built from (width, heads, mlp_hidden) around an attention
 // (M::attention_type) and with a norm type (M::norm_type, built from the width) that the towers

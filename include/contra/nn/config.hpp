@@ -12,17 +12,21 @@
 
 namespace contra::nn {
 
+// mlp_width: each block's MLP hidden units, any positive number (open_clip's int(width · mlp_ratio),
+// HF's intermediate_size); 0 means OpenAI's 4 × width. Heads: any count that divides the width.
 struct VisionConfig {
     std::int64_t image_size = 224, patch_size = 32, channels = 3;
-    std::int64_t width = 768, layers = 12, heads = 12, mlp_ratio = 4;
+    std::int64_t width = 768, layers = 12, heads = 12, mlp_width = 0;
     std::int64_t stem_channels = 0;  // > 0: a 3×3 convolution + ReLU to this many channels before the patches
+    std::int64_t mlp_hidden() const { return mlp_width > 0 ? mlp_width : 4 * width; }
     std::int64_t grid() const { return image_size / patch_size; }
     std::int64_t tokens() const { return grid() * grid() + 1; }  // patches + class token
 };
 
 struct TextConfig {
     std::int64_t context_length = 77, vocab_size = 49408;
-    std::int64_t width = 512, layers = 12, heads = 8, mlp_ratio = 4;
+    std::int64_t width = 512, layers = 12, heads = 8, mlp_width = 0;  // mlp_width: as VisionConfig's
+    std::int64_t mlp_hidden() const { return mlp_width > 0 ? mlp_width : 4 * width; }
 };
 
 // The ModifiedResNet image tower (OpenAI's RN50 family): stem width/2, width/2, width; four

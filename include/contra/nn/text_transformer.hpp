@@ -1,10 +1,16 @@
 // contra/nn/text_transformer.hpp — the text tower of CLIP.
 //   token_embedding + positional_embedding → transformer (causal) → ln_final at the end-of-text
 //   token (the position of the largest id, as the reference pools) → ·text_projection
+// A batch is as long as its longest text; the tokens after a text's end are padding. With a causal
+// mask nothing before the end token sees them; with any other mask the blocks are given a
+// key-padding mask (each text's keys end at its end token), so a text's embedding never depends
+// on the other texts of its batch.
 // Its parameters have no prefix in the OpenAI state dict (token_embedding.weight, transformer.*).
 // defines: nn::TextTransformer
 #pragma once
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "config.hpp"
 #include "embedding.hpp"
@@ -21,6 +27,10 @@ struct TextTransformer {
     using V = Var<T, B>;
     using Norm = typename Block::norm_type;
     using config_type = TextConfig;
+    static constexpr bool causal = Block::attention_type::mask::causal;
+    static_assert(causal || PaddingAwareModule<Block>,
+                  "a text tower without a causal mask needs blocks that take a key-padding mask, forward(x, key_lengths): "
+                  "otherwise its padding tokens would change every text's embedding");
 
     TextConfig config;
     Embedding<T, B> token_embedding;      // [vocab, W]
@@ -34,7 +44,7 @@ struct TextTransformer {
         : config(c),
           token_embedding(c.vocab_size, c.width),
           positional_embedding(Shape{c.context_length, c.width}),
-          transformer(c.width, c.layers, c.heads, c.width * c.mlp_ratio),
+          transformer(c.width, c.layers, c.heads, c.mlp_hidden()),
           ln_final(c.width),
           text_projection(Shape{c.width, embed_dim}) {}
 
@@ -95,6 +105,7 @@ auto TextTransformer<Block>::encode(const Tensor<ops::Index, cpu>& tokens) const
     CONTRA_CHECK(tokens.rank() == 2 && len >= 1 && len <= config.context_length, "TextTransformer: tokens ",
                  tokens.shape(), " must be [N, L] with 1 ≤ L ≤ ", config.context_length);
     auto pooled = Tensor<ops::Index, cpu>::empty(Shape{n});  // row of each text's end token
+    std::vector<std::int64_t> key_lengths;                    // non-causal: tokens up to each end token
     for (std::int64_t i = 0; i < n; ++i) {
         std::int64_t best = 0;
         for (std::int64_t t = 0; t < len; ++t) {
@@ -104,12 +115,14 @@ auto TextTransformer<Block>::encode(const Tensor<ops::Index, cpu>& tokens) const
             if (id > tokens[i * len + best]) best = t;
         }
         pooled[i] = ops::Index(i * len + best);
+        if (!causal) key_lengths.push_back(best + 1);
     }
+    if (std::all_of(key_lengths.begin(), key_lengths.end(), [&](std::int64_t k) { return k == len; })) key_lengths.clear();
     using DIndex = TensorOn<ops::Index, B>;
     const DIndex ids = to_device<device_of<B>>(tokens.reshape(Shape{n * len}));
     auto x = token_embedding.forward(ids).reshape(Shape{n, len * w});      // [N, L·W]
     x = ad::add(x, positions(len).reshape(Shape{len * w}));                // + pos
-    x = transformer.forward(x.reshape(Shape{n, len, w}));                  // [N, L, W]
+    x = transformer.forward(x.reshape(Shape{n, len, w}), key_lengths);     // [N, L, W]
     const auto last = ad::gather_rows(x.reshape(Shape{n * len, w}), DIndex(to_device<device_of<B>>(pooled)));  // [N, W]
     return ad::matmul(ln_final.forward(last), V(text_projection));        // [N, E]
 }

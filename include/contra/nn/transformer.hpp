@@ -1,7 +1,8 @@
 // contra/nn/transformer.hpp — the pre-norm residual block and a stack of them.
 //   block(x) = x + attn(ln_1 x);  then  x + mlp(ln_2 x)
-// defines: nn::TransformerBlock, nn::Transformer
+// defines: nn::forward_padded, nn::TransformerBlock, nn::Transformer
 #pragma once
+#include <span>
 #include <vector>
 
 #include "attention.hpp"
@@ -10,6 +11,20 @@
 #include "mlp.hpp"
 
 namespace contra::nn {
+
+// forward_padded(m, x, key_lengths): m.forward(x, key_lengths) for a module that takes a
+// key-padding mask; m.forward(x) for one that does not, which is an Error if there is padding.
+template <SequenceModule M>
+Var<typename M::value_type, typename M::backend> forward_padded(const M& m, const Var<typename M::value_type, typename M::backend>& x,
+                                                                std::span<const std::int64_t> key_lengths) {
+    if constexpr (PaddingAwareModule<M>) {
+        return m.forward(x, key_lengths);
+    } else {
+        CONTRA_CHECK(key_lengths.empty(), "this module has no key-padding mask (forward(x, key_lengths)), and the ",
+                     "sequences are padded");
+        return m.forward(x);
+    }
+}
 
 template <class Attention, class MlpT, class Norm>
     requires AttentionModule<Attention> && SequenceModule<MlpT> && SequenceModule<Norm> &&
@@ -30,9 +45,9 @@ struct TransformerBlock {
     TransformerBlock(std::int64_t width, std::int64_t heads, std::int64_t mlp_hidden)
         : ln_1(width), attn(width, heads), ln_2(width), mlp(width, mlp_hidden) {}
 
-    // x [N, T, W] → [N, T, W]
-    V forward(const V& x) const {
-        const V h = ad::add(x, attn.forward(ln_1.forward(x)));
+    // x [N, T, W] → [N, T, W]; key_lengths: a key-padding mask for the attention (attention.hpp).
+    V forward(const V& x, std::span<const std::int64_t> key_lengths = {}) const {
+        const V h = ad::add(x, forward_padded(attn, ln_1.forward(x), key_lengths));
         return ad::add(h, mlp.forward(ln_2.forward(h)));
     }
 
@@ -49,6 +64,7 @@ struct TransformerBlock {
         ln_2.initialize(seed, join(prefix, "ln_2"));
         mlp.initialize(seed, join(prefix, "mlp"));
     }
+
 };
 
 // Transformer: `layers` blocks applied in order; parameters named resblocks.{i}.*
@@ -70,13 +86,18 @@ struct Transformer {
     }
     std::int64_t layers() const { return std::int64_t(resblocks.size()); }
 
-    V forward(V x) const {
+    // x [N, T, W] → [N, T, W]; key_lengths: a key-padding mask (attention.hpp), for blocks that
+    // take one (PaddingAwareModule).
+    V forward(V x, std::span<const std::int64_t> key_lengths = {}) const {
         for (const auto& block : resblocks) {
-            if (checkpointing && grad_enabled())
-                x = ad::checkpoint([&block](const V& in) { return block.forward(in); }, x,
-                                   const_cast<Block&>(block));  // visited only to name its parameters
-            else
-                x = block.forward(x);
+            if (checkpointing && grad_enabled()) {
+                // The recomputation runs during backward: it keeps its own copy of the lengths.
+                x = ad::checkpoint([&block, lengths = std::vector<std::int64_t>(key_lengths.begin(), key_lengths.end())](
+                                       const V& in) { return forward_padded(block, in, lengths); },
+                                   x, const_cast<Block&>(block));  // visited only to name its parameters
+            } else {
+                x = forward_padded(block, x, key_lengths);
+            }
         }
         return x;
     }

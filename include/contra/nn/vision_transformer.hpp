@@ -39,7 +39,7 @@ struct VisionTransformer {
           class_embedding(Shape{c.width}),
           positional_embedding(Shape{c.tokens(), c.width}),
           ln_pre(c.width),
-          transformer(c.width, c.layers, c.heads, c.width * c.mlp_ratio),
+          transformer(c.width, c.layers, c.heads, c.mlp_hidden()),
           ln_post(c.width),
           proj(Shape{c.width, embed_dim}) {
         CONTRA_CHECK(c.patch_size > 0 && c.image_size % c.patch_size == 0, "VisionTransformer: patch size ",

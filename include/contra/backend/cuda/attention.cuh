@@ -40,14 +40,16 @@ __device__ __forceinline__ A warp_dot(const T* a, const T* b, Index64 dim) {
 inline constexpr int kWarpsPerBlock = kBlock / 32;
 
 template <class T>
-__global__ void attention_kernel(Index64 N, HeadLayout g, bool causal, acc_t<T> scale, const T* qkv, T* out, T* probs) {
+__global__ void attention_kernel(Index64 N, HeadLayout g, bool causal, const Index64* key_lengths, acc_t<T> scale,
+                                 const T* qkv, T* out, T* probs) {
     using A = acc_t<T>;
     const Index64 L = g.tokens, D = g.head_dim, rows = N * g.heads * L;
     const int lane = threadIdx.x & 31;
     for (Index64 row = Index64(blockIdx.x) * kWarpsPerBlock + (threadIdx.x >> 5); row < rows;
          row += Index64(gridDim.x) * kWarpsPerBlock) {
         const Index64 i = row % L, nh = row / L, h = nh % g.heads, n = nh / g.heads;
-        const Index64 live = causal ? i + 1 : L;  // keys query i sees
+        Index64 live = causal ? i + 1 : L;  // keys query i sees
+        if (key_lengths) live = min(live, key_lengths[n]);
         const T* q = qkv + g.at(n, 0, h, i);
         A m = -infinity<A>(), s = 0;
         for (Index64 j = 0; j < live; ++j) {
@@ -132,11 +134,12 @@ inline unsigned attention_grid(Index64 rows) {
 }
 
 template <class T>
-void launch_attention(cudaStream_t stream, Index64 N, const HeadLayout& g, bool causal, double scale, const T* qkv,
-                      T* out, T* probs) {
+void launch_attention(cudaStream_t stream, Index64 N, const HeadLayout& g, bool causal, const Index64* key_lengths,
+                      double scale, const T* qkv, T* out, T* probs) {
     const Index64 rows = N * g.heads * g.tokens;
     if (rows == 0) return;
-    attention_kernel<T><<<attention_grid(rows), kBlock, 0, stream>>>(N, g, causal, acc_t<T>(scale), qkv, out, probs);
+    attention_kernel<T><<<attention_grid(rows), kBlock, 0, stream>>>(N, g, causal, key_lengths, acc_t<T>(scale), qkv, out,
+                                                                     probs);
     CONTRA_CUDA_CHECK_LAUNCH();
 }
 
@@ -164,8 +167,9 @@ struct Attention {
     static void attention(const Tensor<T, cuda>& qkv, Index64 heads, ops::SoftmaxMask mask, double scale, Tensor<T, cuda>& out,
                           Tensor<T, cuda>& probs) {
         require_cuda_type<T>();
-        launch_attention(current_stream(), qkv.size(0), layout(qkv.shape(), heads), mask.causal, scale, qkv.data(),
-                         out.data(), probs.data());
+        const auto lengths = device_copy(mask.key_lengths);  // empty without a key-padding mask
+        launch_attention(current_stream(), qkv.size(0), layout(qkv.shape(), heads), mask.causal,
+                         mask.key_lengths.empty() ? nullptr : lengths.data(), scale, qkv.data(), out.data(), probs.data());
     }
     template <class T>
     static void attention_backward(const Tensor<T, cuda>& qkv, const Tensor<T, cuda>& probs, const Tensor<T, cuda>& dout, Index64 heads,

@@ -161,6 +161,14 @@ Tensor<V, cuda> scratch(std::int64_t count) {
     return Tensor<V, cuda>::empty(Shape{count});
 }
 
+// device_copy(values): host values copied into a scratch device array (waits for the copy).
+template <class V>
+Tensor<V, cuda> device_copy(std::span<const V> values) {
+    auto copy = scratch<V>(std::int64_t(values.size()));
+    memory_resource<cuda>::copy_from_host(copy.data(), values.data(), values.size() * sizeof(V));
+    return copy;
+}
+
 }  // namespace contra::cu
 
 namespace contra {

@@ -6,6 +6,7 @@
 #include "../ops.hpp"
 #include "common.cuh"
 #include "context.cuh"
+#include "memory.cuh"
 
 namespace contra::cu {
 
@@ -19,9 +20,12 @@ struct MaskedRow {
     Index64 bias_rows;
     Index64 cols;
     bool causal;
+    const Index64* key_lengths = nullptr;  // one per group of `group` rows (device), or null
+    Index64 group = 1;
     __device__ acc_t<T> operator()(Index64 r, Index64 c) const {
         using A = acc_t<T>;
         if (causal && c > r % cols) return -infinity<A>();
+        if (key_lengths && c >= key_lengths[r / group]) return -infinity<A>();
         A v = A(x[r * cols + c]);
         if (bias) v += A(bias[(r % bias_rows) * cols + c]);
         return v;
@@ -133,7 +137,10 @@ struct Softmax {
     static void softmax(const Tensor<T, cuda>& x, ops::SoftmaxMask mask, const Tensor<T, cuda>* bias, Tensor<T, cuda>& y) {
         require_cuda_type<T>();
         const Index64 cols = x.cols();
-        const MaskedRow<T> row{x.data(), bias ? bias->data() : nullptr, bias ? bias->rows() : 1, cols, mask.causal};
+        const auto lengths = device_copy(mask.key_lengths);  // empty without a key-padding mask
+        const Index64 group = mask.key_lengths.empty() ? 1 : x.rows() / Index64(mask.key_lengths.size());
+        const MaskedRow<T> row{x.data(), bias ? bias->data() : nullptr, bias ? bias->rows() : 1, cols, mask.causal,
+                               mask.key_lengths.empty() ? nullptr : lengths.data(), group};
         launch_softmax(current_stream(), x.rows(), cols, row, y.data());
     }
     template <class T>

@@ -33,7 +33,7 @@ struct Attention {
                 MatrixMap<T> p(probs.data() + task * L * L, L, L);                          // [T, T]
                 p.noalias() = T(scale) * (part(x, n, 0, h, L, W, D) * part(x, n, 1, h, L, W, D).transpose());
                 for (int64_t i = 0; i < L; ++i) {
-                    const int64_t live = mask.causal ? i + 1 : L;  // keys query i may see
+                    const int64_t live = mask.live(n, i, L);  // keys query i may see
                     auto row = p.row(i).head(live).array();
                     row = (row - row.maxCoeff()).exp();
                     row *= T(1) / row.sum();

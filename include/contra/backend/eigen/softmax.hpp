@@ -14,10 +14,11 @@ struct Softmax {
         T* py = y.data();
         const T* pb = bias ? bias->data() : nullptr;
         const int64_t bias_rows = bias ? bias->rows() : 1;
+        const int64_t group = mask.key_lengths.empty() ? rows : rows / int64_t(mask.key_lengths.size());  // rows a sequence
         for_chunks(rows, cols * 4, [&](int64_t r0, int64_t r1) {
             for (int64_t r = r0; r < r1; ++r) {
-                // With a causal mask only the first (r mod C) + 1 columns take part.
-                const int64_t live = mask.causal ? r % cols + 1 : cols;
+                // Only the first `live` columns take part (causal: (r mod C) + 1).
+                const int64_t live = mask.live(r / group, r % cols, cols);
                 ArrayMap<T> out(py + r * cols, cols);
                 auto head = out.head(live);
                 head = ConstArrayMap<T>(px + r * cols, live);

@@ -26,7 +26,7 @@ struct Attention {
         for (int64_t n = 0; n < N; ++n)
             for (int64_t h = 0; h < heads; ++h)
                 for (int64_t i = 0; i < L; ++i) {
-                    const int64_t live = mask.causal ? i + 1 : L;  // keys query i may see
+                    const int64_t live = mask.live(n, i, L);  // keys query i may see
                     R max = -std::numeric_limits<R>::infinity();
                     for (int64_t j = 0; j < live; ++j) {
                         R s = 0;

@@ -10,13 +10,15 @@ struct Softmax {
     template <class T>
     static void softmax(const HTensor<T>& x, ops::SoftmaxMask mask, const HTensor<T>* bias, HTensor<T>& y) {
         const int64_t rows = x.rows(), cols = x.cols();
+        const int64_t group = mask.key_lengths.empty() ? rows : rows / int64_t(mask.key_lengths.size());  // rows a sequence
         std::vector<R> z(std::size_t(cols), 0.0);
         for (int64_t r = 0; r < rows; ++r) {
+            const int64_t live = mask.live(r / group, r % cols, cols);
             R max = -std::numeric_limits<R>::infinity();
             for (int64_t c = 0; c < cols; ++c) {
                 R v = R(x.data()[r * cols + c]);
                 if (bias) v += R(bias->data()[(r % bias->rows()) * cols + c]);
-                if (mask.causal && c > r % cols) v = -std::numeric_limits<R>::infinity();
+                if (c >= live) v = -std::numeric_limits<R>::infinity();
                 z[std::size_t(c)] = v;
                 max = std::max(max, v);
             }
