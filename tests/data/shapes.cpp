@@ -17,20 +17,23 @@ namespace shapes = contra::data::shapes;
 
 namespace {
 
-// Parsed: the colour and shape a caption names, by its words.
+// Parsed: the colour, shape, size and position a caption names (−1: not named), by its words.
 struct Parsed {
     int colour = -1, shape = -1, size = -1, position = -1;
 };
 Parsed parse_caption(const std::string& caption) {
     Parsed p;
+    std::string text = " " + caption;
+    if (text.ends_with(".")) text.back() = ' ';  // words are then " word "
+    const auto names = [&](std::string_view words) { return text.find(" " + std::string(words) + " ") != std::string::npos; };
     for (int c = 0; c < shapes::kColourCount; ++c)
-        if (caption.find(" " + std::string(shapes::kColours[std::size_t(c)].name) + " ") != std::string::npos) p.colour = c;
+        if (names(shapes::kColours[std::size_t(c)].name)) p.colour = c;
     for (int s = 0; s < shapes::kShapeCount; ++s)
-        if (caption.find(" " + std::string(shapes::kShapeNames[std::size_t(s)]) + " ") != std::string::npos) p.shape = s;
+        if (names(shapes::kShapeNames[std::size_t(s)])) p.shape = s;
     for (int z = 0; z < 2; ++z)
-        if (caption.rfind("a " + std::string(shapes::kSizeNames[std::size_t(z)]) + " ", 0) == 0) p.size = z;
+        if (names(shapes::kSizeNames[std::size_t(z)])) p.size = z;
     for (int w = 0; w < 5; ++w)
-        if (caption.ends_with(" " + std::string(shapes::kPositionPhrases[std::size_t(w)]) + ".")) p.position = w;
+        if (names(shapes::kPositionPhrases[std::size_t(w)])) p.position = w;
     return p;
 }
 
@@ -126,11 +129,10 @@ TEST_CASE("shapes: training never shows a held-out combination, yet every colour
     std::array<int, 6> colours{}, kinds{};
     for (std::uint64_t i = 0; i < 5000; ++i) {
         const auto s = shapes::make_sample(i, 1234, shapes::Split::train);
-        const Parsed p = parse_caption(s.caption);
-        REQUIRE(p.colour >= 0);
-        REQUIRE(p.shape >= 0);
-        CHECK(p.colour == s.attributes.colour);
-        CHECK(p.shape == s.attributes.shape);
+        const Parsed named = parse_caption(s.caption);
+        CHECK(named.colour == (s.attributes.names_colour ? s.attributes.colour : -1));
+        CHECK(named.shape == (s.attributes.names_shape ? s.attributes.shape : -1));
+        const Parsed p{s.attributes.colour, s.attributes.shape};
         CHECK(s.label == shapes::label_of(p.colour, p.shape));
         if (shapes::is_held_out(p.colour, p.shape)) {
             FAIL("training sample ", i, " is a held-out combination: ", s.caption);
@@ -165,9 +167,14 @@ TEST_CASE("shapes: the image shows what the caption says, where it says") {
         CAPTURE(s.caption);
         const auto values = s.image.to_vector();
         CHECK(std::all_of(values.begin(), values.end(), [](float v) { return v >= 0.0f && v <= 1.0f; }));
-        const Parsed p = parse_caption(s.caption);
-        REQUIRE(p.size >= 0);
-        REQUIRE(p.position >= 0);
+        // The caption says the colour and shape, and the size and position when it names them.
+        const Parsed named = parse_caption(s.caption);
+        CHECK(named.colour == (s.attributes.names_colour ? s.attributes.colour : -1));
+        CHECK(named.shape == (s.attributes.names_shape ? s.attributes.shape : -1));
+        CHECK((s.attributes.names_colour || s.attributes.names_shape));
+        CHECK(named.size == (s.attributes.names_size ? int(s.attributes.size) : -1));
+        CHECK(named.position == (s.attributes.names_position ? int(s.attributes.position) : -1));
+        const Parsed p{s.attributes.colour, s.attributes.shape, int(s.attributes.size), int(s.attributes.position)};
         positions.insert(p.position);
 
         const Foreground f = foreground(s.image);
@@ -232,25 +239,49 @@ TEST_CASE("shapes: background noise is present and configurable") {
     CHECK_THROWS_AS(shapes::make_sample(0, 0, shapes::Split::train, bad), Error);
 }
 
-TEST_CASE("shapes: evaluation prompts are never training captions") {
+TEST_CASE("shapes: evaluation prompts are never training captions, which vary their frame and words") {
     std::set<std::string> training;
     for (int c = 0; c < shapes::kColourCount; ++c)
         for (int s = 0; s < shapes::kShapeCount; ++s)
-            for (int z = 0; z < 2; ++z)
-                for (int w = 0; w < 5; ++w) {
-                    shapes::Attributes a;
-                    a.colour = c, a.shape = s, a.size = shapes::Size(z), a.position = shapes::Position(w);
-                    training.insert(shapes::describe(a));
-                }
-    CHECK(training.size() == 360);
+            for (int f = 0; f < int(shapes::kTrainFrames.size()); ++f)
+                for (int z = -1; z < 2; ++z)
+                    for (int w = -1; w < 5; ++w)
+                        for (int named = 0; named < 3; ++named) {  // colour, shape, both
+                            shapes::Attributes a;
+                            a.colour = c, a.shape = s, a.frame = f;
+                            a.names_size = z >= 0, a.size = shapes::Size(std::max(z, 0));
+                            a.names_position = w >= 0, a.position = shapes::Position(std::max(w, 0));
+                            a.names_colour = named != 1, a.names_shape = named != 0;
+                            training.insert(shapes::describe(a));
+                        }
+    CHECK(training.size() == 36 * 6 * 3 * 6 + 6 * 6 * 3 * 6 + 6 * 6 * 3 * 6);  // both named; colour only; shape only
     CHECK(training.count("a small red triangle on the left.") == 1);
+    CHECK(training.count("there is a red triangle.") == 1);
+    CHECK(training.count("a large blue ring at the top is shown.") == 1);
+    CHECK(training.count("here is a red shape.") == 1);
+    CHECK(training.count("we see a small triangle on the left.") == 1);
     CHECK(shapes::kEvalTemplates.size() >= 6);
     for (const auto& cls : shapes::classes())
         for (auto t : shapes::kEvalTemplates) {
             const std::string prompt = data::caption(cls.name, t);
             CAPTURE(prompt);
             CHECK(training.count(prompt) == 0);
-            CHECK(parse_caption(prompt).size == -1);  // no size word: not of the training form
         }
     CHECK(data::caption("red triangle", shapes::kEvalTemplates[0]) == "a photo of a red triangle.");
+    // The generator uses every frame, and names the size, the position, and colour with shape
+    // (rather than one of them) about half the time each.
+    std::set<int> frames;
+    int sized = 0, placed = 0, both = 0;
+    for (std::uint64_t i = 0; i < 600; ++i) {
+        const auto a = shapes::draw_attributes(i, 7, shapes::Split::train);
+        frames.insert(a.frame);
+        sized += a.names_size, placed += a.names_position, both += a.names_colour && a.names_shape;
+    }
+    CHECK(both > 240);
+    CHECK(both < 360);
+    CHECK(frames.size() == shapes::kTrainFrames.size());
+    CHECK(sized > 240);
+    CHECK(sized < 360);
+    CHECK(placed > 240);
+    CHECK(placed < 360);
 }

@@ -3,7 +3,7 @@
 // endless, exactly reproducible, and built to test compositional zero-shot transfer: six
 // colour–shape combinations are never drawn for training, yet every colour and every shape is.
 // defines: contra::data::shapes::{kColours, kShapeNames, kSizeNames, kPositionPhrases, kHeldOut,
-//          kEvalTemplates, Split, Size, Position, Config, Attributes, Sample, Batch, ShapeClass,
+//          kTrainFrames, kEvalTemplates, Split, Size, Position, Config, Attributes, Sample, Batch, ShapeClass,
 //          is_held_out, label_of, class_name, classes, check, draw_attributes, describe, render,
 //          make_sample, make_batch}
 #pragma once
@@ -66,8 +66,17 @@ inline constexpr std::array<ColourShape, 6> kHeldOut = {{
     {5, 1},  // orange square
 }};
 
-// Zero-shot prompts: "{}" is a class name such as "red triangle". None of them has the form of a
-// training caption ("a <size> <colour> <shape> <where>."), so evaluation never sees a training text.
+// Training captions: the object phrase "a [<size>] <colour> <shape> [<where>]" in one of these
+// frames, the size and the position each named or not. The varied frames and word positions make
+// the text tower read the colour and shape words wherever they stand; with one fixed grammar it
+// learned where they stand instead, and prompts of any other form drifted away during training.
+inline constexpr std::array<std::string_view, 6> kTrainFrames = {
+    "{}.", "there is {}.", "here is {}.", "{} is shown.", "we see {}.", "this is {}.",
+};
+
+// Zero-shot prompts: "{}" is a class name such as "red triangle". None of their frames is a
+// training frame, so evaluation never sees a training text (and never any text naming a
+// held-out combination).
 inline constexpr std::array<std::string_view, 6> kEvalTemplates = {
     "a photo of a {}.", "a picture of a {}.", "an image of a {}.",
     "a drawing of a {}.", "a rendering of a {}.", "a {} in a picture.",
@@ -123,6 +132,10 @@ struct Attributes {
     float cx = 0, cy = 0;   // centre, fraction of S: the position's anchor ± 0.03
     float angle = 0;        // rotation in radians, within ±20° (circles and rings are unaffected)
     float background = 0;   // background grey level in [0.05, 0.15)
+    // How the caption says it: the frame (kTrainFrames) and whether it names the size and position.
+    int frame = 0;
+    bool names_size = true, names_position = true;
+    bool names_colour = true, names_shape = true;  // at least one: "a red shape", "a triangle"
 
     int label() const { return label_of(colour, shape); }
 };
@@ -217,14 +230,26 @@ inline Attributes draw_attributes(std::uint64_t index, std::uint64_t seed, Split
     a.cy = anchor[1] + float(0.06 * (rs.uniform(base + 5) - 0.5));
     a.angle = float((rs.uniform(base + 6) - 0.5) * 2.0 * 0.3490658503988659);  // ±20°
     a.background = float(0.05 + 0.10 * rs.uniform(base + 7));
+    a.frame = int(rs.below(base + 8, kTrainFrames.size()));
+    a.names_size = rs.below(base + 9, 2) == 0;
+    a.names_position = rs.below(base + 10, 2) == 0;
+    const auto named = rs.below(base + 11, 4);  // half the captions name both colour and shape
+    a.names_colour = named != 1;
+    a.names_shape = named != 0;
     return a;
 }
 
-// describe(a): the training caption, "a <size> <colour> <shape> <where>."
+// describe(a): the caption, "a small red triangle on the left." in frame a.frame ("there is a red
+// triangle at the top.", "a large blue ring is shown.", ...).
 inline std::string describe(const Attributes& a) {
-    return "a " + std::string(kSizeNames[std::size_t(a.size)]) + " " + std::string(kColours[std::size_t(a.colour)].name) +
-           " " + std::string(kShapeNames[std::size_t(a.shape)]) + " " +
-           std::string(kPositionPhrases[std::size_t(a.position)]) + ".";
+    std::string object = "a ";
+    if (a.names_size) object += std::string(kSizeNames[std::size_t(a.size)]) + " ";
+    if (a.names_colour) object += std::string(kColours[std::size_t(a.colour)].name) + " ";
+    object += a.names_shape ? std::string(kShapeNames[std::size_t(a.shape)]) : std::string("shape");
+    if (a.names_position) object += " " + std::string(kPositionPhrases[std::size_t(a.position)]);
+    const std::string_view frame = kTrainFrames[std::size_t(a.frame)];
+    const auto at = frame.find("{}");
+    return std::string(frame.substr(0, at)) + object + std::string(frame.substr(at + 2));
 }
 
 // check(config): throws Error unless 8 <= image_size <= 4096, 1 <= supersample <= 16, noise_std >= 0.

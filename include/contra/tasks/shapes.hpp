@@ -10,21 +10,29 @@
 
 namespace contra::tasks {
 
-// Every caption the training generator can write (seen combinations × sizes × positions).
+// Every caption the training generator can write: seen combinations × frames × sizes and
+// positions, each named or not × colour, shape or both named.
 inline std::vector<std::string> shapes_corpus() {
     namespace sh = data::shapes;
     std::vector<std::string> out;
     for (const auto& c : sh::classes()) {
         if (c.held_out) continue;
-        for (int size = 0; size < int(sh::kSizeNames.size()); ++size)
-            for (int position = 0; position < int(sh::kPositionPhrases.size()); ++position) {
-                sh::Attributes a;
-                a.colour = c.colour;
-                a.shape = c.shape;
-                a.size = sh::Size(size);
-                a.position = sh::Position(position);
-                out.push_back(sh::describe(a));
-            }
+        for (int frame = 0; frame < int(sh::kTrainFrames.size()); ++frame)
+            for (int size = -1; size < int(sh::kSizeNames.size()); ++size)  // −1: not named
+                for (int position = -1; position < int(sh::kPositionPhrases.size()); ++position)
+                    for (int named = 0; named < 3; ++named) {  // colour, shape, both
+                        sh::Attributes a;
+                        a.colour = c.colour;
+                        a.shape = c.shape;
+                        a.frame = frame;
+                        a.names_size = size >= 0;
+                        a.size = sh::Size(std::max(size, 0));
+                        a.names_position = position >= 0;
+                        a.position = sh::Position(std::max(position, 0));
+                        a.names_colour = named != 1;
+                        a.names_shape = named != 0;
+                        out.push_back(sh::describe(a));
+                    }
     }
     return out;
 }
