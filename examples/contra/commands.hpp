@@ -42,6 +42,8 @@ struct TrainOptions {
     bool no_augment = false;
     bool local_loss = false;              // data parallel: each rank's rows against all columns
     bool checkpoint_activations = false;  // recompute each transformer block in backward
+    bool lock_image = false, lock_text = false;  // LiT: frozen towers
+    std::int64_t lock_image_unlocked_blocks = 0, lock_text_unlocked_blocks = 0;  // ...but their last N blocks
     double dist_timeout = 120;            // data parallel: seconds a rank may stay silent
     int keep_checkpoints = 3;             // the newest step checkpoints kept in the run folder
     std::string on_nonfinite = "skip";    // a step with a non-finite loss or gradient: skip or stop
@@ -73,6 +75,10 @@ void visit_saved_options(TrainOptions& o, F&& f) {
     f("no_augment", o.no_augment, false);
     f("accumulate", o.accumulate, false);
     f("local_loss", o.local_loss, false);
+    f("lock_image", o.lock_image, false);
+    f("lock_text", o.lock_text, false);
+    f("lock_image_unlocked_blocks", o.lock_image_unlocked_blocks, false);
+    f("lock_text_unlocked_blocks", o.lock_text_unlocked_blocks, false);
     f("on_nonfinite", o.on_nonfinite, false);
     f("train_data", o.train_data, true);
     f("val_data", o.val_data, true);

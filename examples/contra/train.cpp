@@ -79,6 +79,25 @@ std::vector<std::string> caption_sample(const tasks::ImageTextStream& pairs) {
     return {all.begin(), all.begin() + std::ptrdiff_t(std::min<std::size_t>(all.size(), 100000))};
 }
 
+// lock(tower, unlocked, what): LiT's locked tower: every parameter frozen but those of its last
+// `unlocked` transformer blocks and what follows them (the final norm and the projection).
+template <class Tower>
+void lock(Tower& tower, std::int64_t unlocked, const char* what) {
+    const auto layers = std::int64_t(tower.transformer.resblocks.size());
+    CONTRA_CHECK(unlocked >= 0 && unlocked <= layers, "--lock-", what, "-unlocked-blocks ", unlocked, " is outside [0, ",
+                 layers, "] (the ", what, " tower has ", layers, " blocks)");
+    freeze(tower);
+    if (unlocked == 0) return;
+    for (std::int64_t i = layers - unlocked; i < layers; ++i) unfreeze(tower.transformer.resblocks[std::size_t(i)]);
+    if constexpr (requires { tower.ln_post; tower.proj; }) {
+        unfreeze(tower.ln_post);
+        tower.proj.unfreeze();
+    } else {
+        unfreeze(tower.ln_final);
+        tower.text_projection.unfreeze();
+    }
+}
+
 // The model's sizes for a fresh run: the preset with the command line's overrides.
 model::ClipConfig fresh_config(const TrainOptions& o, const tasks::CaptionEncoder& encoder, bool files) {
     auto config = model::preset(o.arch);
@@ -212,6 +231,10 @@ void train_command(TrainOptions& o) {
 
     Model model(config, o.seed);
     model.visual.transformer.checkpointing = model.text.transformer.checkpointing = o.checkpoint_activations;
+    CONTRA_CHECK((o.lock_image || o.lock_image_unlocked_blocks == 0) && (o.lock_text || o.lock_text_unlocked_blocks == 0),
+                 "--lock-image-unlocked-blocks and --lock-text-unlocked-blocks need --lock-image and --lock-text");
+    if (o.lock_image) lock(model.visual, o.lock_image_unlocked_blocks, "image");
+    if (o.lock_text) lock(model.text, o.lock_text_unlocked_blocks, "text");
     if (comm) model.loss_fn.gather = dist::gather_features<float, cpu>(*comm, o.local_loss);
     optim::AdamWOptions adamw;
     adamw.weight_decay = o.weight_decay;
@@ -346,6 +369,12 @@ void add_train(CLI::App& app, std::function<void()>& run) {
     cmd->add_flag("--checkpoint-activations", o.checkpoint_activations,
                   "Recompute each transformer block's activations in backward (less memory, one more forward)");
     cmd->add_flag("--local-loss", o.local_loss, "Under mpirun: each rank's rows against all columns (open_clip's --local-loss)");
+    cmd->add_flag("--lock-image", o.lock_image, "Freeze the image tower (LiT): no gradients, no tape, no AdamW state");
+    cmd->add_flag("--lock-text", o.lock_text, "Freeze the text tower");
+    cmd->add_option("--lock-image-unlocked-blocks", o.lock_image_unlocked_blocks,
+                    "With --lock-image: keep the last N image blocks (and the final norm and projection) trainable");
+    cmd->add_option("--lock-text-unlocked-blocks", o.lock_text_unlocked_blocks,
+                    "With --lock-text: keep the last N text blocks (and the final norm and projection) trainable");
     cmd->add_option("--dist-timeout", o.dist_timeout, "Under mpirun: seconds before a silent rank stops the run")
         ->capture_default_str();
     cmd->callback([&] { run = [&] { train_command(o); }; });

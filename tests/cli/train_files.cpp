@@ -8,6 +8,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include <contra/io/config_json.hpp>
+#include <contra/io/safetensors.hpp>
+#include <contra/model/model.hpp>
+
 #include "../../examples/contra/commands.hpp"
 #include "../support/temp_dir.hpp"
 #include "../datasets/tar_writer.hpp"
@@ -177,4 +181,51 @@ TEST_CASE("contra train --dataset webdataset: shards counted, a broken image ski
     odd_width.vision_width = 100;  // the tiny preset's heads are 8 wide
     CHECK_THROWS_WITH_AS(cli::train_command(odd_width), doctest::Contains("not a multiple of the tiny preset's head width 8"),
                          Error);
+}
+
+TEST_CASE("contra train --lock-image: the image tower's weights end as they started; --lock-text keeps its last block") {
+    Files f;
+    auto o = f.options("locked_run");
+    o.lock_image = true;
+    cli::train_command(o);
+    const auto checkpoint = io::SafetensorsFile::read(fs::path(o.out) / "checkpoint.safetensors");
+    const auto config = io::config_from_json(nlohmann::json::parse(checkpoint.metadata().at("config")));
+    const model::OpenAiClip<float, cpu> fresh(config, o.seed);  // the run's initial weights
+    int image = 0, text_changed = 0;
+    for_each_parameter(const_cast<model::OpenAiClip<float, cpu>&>(fresh), [&](const std::string& name, Parameter<float, cpu>& p) {
+        const auto saved = checkpoint.get<float>("model/" + name);
+        const bool same = std::equal(saved.data(), saved.data() + saved.numel(), p.value().data());
+        if (name.rfind("visual.", 0) == 0) {
+            CAPTURE(name);
+            CHECK(same);
+            ++image;
+        } else {
+            text_changed += !same;
+        }
+    });
+    CHECK(image > 0);
+    CHECK(text_changed > 0);
+    CHECK(Files::results_of(o)["options"]["lock_image"] == true);
+
+    auto partly = f.options("partly_locked_run");
+    partly.lock_text = true;
+    partly.lock_text_unlocked_blocks = 1;
+    cli::train_command(partly);
+    const auto saved = io::SafetensorsFile::read(fs::path(partly.out) / "checkpoint.safetensors");
+    const model::OpenAiClip<float, cpu> start(io::config_from_json(nlohmann::json::parse(saved.metadata().at("config"))), partly.seed);
+    const auto unchanged = [&](const std::string& name, const Tensor<float, cpu>& initial) {
+        const auto t = saved.get<float>("model/" + name);
+        return std::equal(t.data(), t.data() + t.numel(), initial.data());
+    };
+    CHECK(unchanged("transformer.resblocks.0.mlp.c_fc.weight", start.text.transformer.resblocks[0].mlp.c_fc.weight.value()));
+    CHECK(!unchanged("transformer.resblocks.1.mlp.c_fc.weight", start.text.transformer.resblocks[1].mlp.c_fc.weight.value()));
+    CHECK(!unchanged("text_projection", start.text.text_projection.value()));
+    CHECK(unchanged("token_embedding.weight", start.text.token_embedding.weight.value()));
+
+    auto wrong = f.options("wrong_lock");
+    wrong.lock_image_unlocked_blocks = 1;
+    CHECK_THROWS_WITH_AS(cli::train_command(wrong), doctest::Contains("need --lock-image"), Error);
+    wrong.lock_image = true;
+    wrong.lock_image_unlocked_blocks = 3;
+    CHECK_THROWS_WITH_AS(cli::train_command(wrong), doctest::Contains("is outside [0, 2]"), Error);
 }

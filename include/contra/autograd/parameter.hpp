@@ -1,6 +1,6 @@
 // contra/autograd/parameter.hpp — Parameter<T, B>: a trainable tensor with a persistent gradient;
 // the walk over a model's named parameters; the initialisers every module and loss uses.
-// defines: Parameter, Numerics, HasParameters, SameNumerics, for_each_parameter, join, init_normal,
+// defines: Parameter, Numerics, HasParameters, SameNumerics, for_each_parameter, freeze, unfreeze, join, init_normal,
 //          init_uniform, init_constant
 #pragma once
 #include <concepts>
@@ -24,6 +24,18 @@ struct Parameter : Var<T, B> {
     void zero_grad() const {
         if (this->slot()) this->slot()->zero_grad();
     }
+    // freeze(): no gradient reaches it any more, so ops that read only frozen parameters (and
+    // inputs) record nothing on the tape, and optimizers leave it unchanged. Every handle to the
+    // parameter (an optimizer's too) sees the change. unfreeze() undoes it.
+    void freeze() const {
+        if (!this->slot()) return;
+        this->slot()->zero_grad();
+        this->slot()->frozen = true;
+    }
+    void unfreeze() const {
+        if (this->slot()) this->slot()->frozen = false;
+    }
+    bool frozen() const { return this->slot() && this->slot()->frozen; }
 };
 
 namespace detail {
@@ -58,6 +70,17 @@ template <class M, class F>
 void for_each_parameter(M& m, F&& f) {
     if constexpr (requires { m.visit_parameters(f); }) m.visit_parameters(f);
     else m.visit_parameters(f, "");
+}
+
+// freeze(m), unfreeze(m): every parameter of a model, tower, block or loss (Parameter::freeze).
+// A frozen tower then runs without recording a tape, and AdamW keeps no state for it.
+template <class M>
+void freeze(M& m) {
+    for_each_parameter(m, [](const std::string&, const auto& p) { p.freeze(); });
+}
+template <class M>
+void unfreeze(M& m) {
+    for_each_parameter(m, [](const std::string&, const auto& p) { p.unfreeze(); });
 }
 
 // join("visual.transformer", "resblocks") = "visual.transformer.resblocks"; an empty prefix adds nothing.

@@ -20,6 +20,7 @@ struct GradSlot {
     bool persistent = false;
     bool fresh = true;       // persistent: nothing accumulated since zero_grad()
     bool borrowed = false;   // step slot: `grad` is a handle shared with another variable
+    bool frozen = false;     // persistent: a frozen parameter takes no gradient (Parameter::freeze)
 
     bool has_grad() const { return persistent ? !fresh : grad.defined(); }
     void zero_grad() { fresh = true; }
@@ -77,7 +78,7 @@ struct GradSlot {
 
 // Var<T, B>: a tensor in a differentiable computation on backend B.
 //   - value(): the forward result.
-//   - requires_grad(): whether gradients flow to it (it has a slot).
+//   - requires_grad(): whether gradients flow to it (it has a slot, not frozen).
 //   - grad(): the accumulated gradient after backward(); undefined if none reached it.
 template <class T, class B = cpu>
 class Var {
@@ -95,7 +96,7 @@ public:
     TensorT& value() { return value_; }
     const Shape& shape() const { return value_.shape(); }
     std::int64_t numel() const { return value_.numel(); }
-    bool requires_grad() const { return slot_ != nullptr; }
+    bool requires_grad() const { return slot_ != nullptr && !slot_->frozen; }
     const std::shared_ptr<Slot>& slot() const { return slot_; }
 
     bool has_grad() const { return slot_ && slot_->has_grad(); }
@@ -103,7 +104,7 @@ public:
 
     // Called by backward closures: add g (shape of this Var) to this variable's gradient.
     void accumulate(const TensorT& g, bool shareable = true) const {
-        if (slot_) slot_->accumulate(B{}, g.reshape(shape()), shareable);
+        if (requires_grad()) slot_->accumulate(B{}, g.reshape(shape()), shareable);
     }
     // A view of the same Var with another shape; gradients flow through unchanged.
     Var reshape(const Shape& s) const;

@@ -33,15 +33,21 @@ public:
     struct Slot {
         std::string name;
         Parameter<T, B> param;  // a handle: same value and gradient as the model's
-        TensorOn<T, B> m, v;
+        TensorOn<T, B> m, v;  // undefined while the parameter has been frozen throughout
         bool decay;
+        void allocate() {
+            m = TensorOn<T, B>::zeros(param.shape());
+            v = TensorOn<T, B>::zeros(param.shape());
+        }
     };
 
     template <class Model>
     AdamW(Model& model, AdamWOptions options = {}) : options_(options) {
+        // A frozen parameter gets its moments only if it is unfrozen and receives a gradient.
         for_each_parameter(model, [&](const std::string& name, Parameter<T, B>& p) {
-            slots_.push_back(Slot{name, p, TensorOn<T, B>::zeros(p.shape()),
-                                  TensorOn<T, B>::zeros(p.shape()), decays(name, p.shape())});
+            Slot s{name, p, {}, {}, decays(name, p.shape())};
+            if (!p.frozen()) s.allocate();
+            slots_.push_back(std::move(s));
         });
     }
 
@@ -50,6 +56,7 @@ public:
         ++step_;
         for (auto& s : slots_) {
             if (!s.param.has_grad()) continue;
+            if (!s.m.defined()) s.allocate();
             const ops::AdamWStep h{lr, options_.beta1, options_.beta2, options_.eps,
                                    s.decay ? options_.weight_decay : 0.0, step_};
             auto grad = s.param.grad();
@@ -64,6 +71,7 @@ public:
     template <class F>
     void visit_state(F&& f) {
         for (auto& s : slots_) {
+            if (!s.m.defined()) continue;  // frozen: no state
             f("m/" + s.name, s.m);
             f("v/" + s.name, s.v);
         }
