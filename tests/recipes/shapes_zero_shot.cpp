@@ -11,26 +11,19 @@
 #include <contra/tasks/shapes.hpp>
 #include <contra/train/trainer.hpp>
 
+#include "../support/zero_shot_setup.hpp"
+
 using namespace contra;
 
 TEST_CASE("shapes: zero-shot accuracy holds over the default recipe's first two epochs") {
     namespace sh = data::shapes;
-    const auto tokenizer = data::learn_bpe(tasks::shapes_corpus(), 1000);
-    std::vector<std::string> names, templates;
-    for (const auto& c : sh::classes()) names.push_back(c.name);
-    for (auto t : sh::kEvalTemplates) templates.emplace_back(t);
-    auto texts = tasks::shapes_corpus();
-    for (const auto& n : names)
-        for (const auto& t : templates) texts.push_back(data::caption(n, t));
-    const tasks::CaptionEncoder encoder(tokenizer, tasks::CaptionEncoder::fitting_context(tokenizer, texts));
-
-    auto config = model::preset("shapes");
-    config.text.vocab_size = encoder.vocab_size();
-    config.text.context_length = encoder.context_length();
+    std::vector<std::string> class_names;
+    for (const auto& c : sh::classes()) class_names.push_back(c.name);
+    const auto setup = test::zero_shot_setup(tasks::shapes_corpus(), class_names,
+                                             {sh::kEvalTemplates.begin(), sh::kEvalTemplates.end()}, "shapes");
+    const auto& [names, templates, encoder, config] = setup;
     model::OpenAiClip<float, cpu> model(config, 0);
-    optim::AdamWOptions adamw;
-    adamw.weight_decay = 0.1;
-    optim::AdamW<float, cpu> optimizer(model, adamw);
+    auto optimizer = test::adamw_for(model);
 
     // The first 1,000 test images over all 36 colour–shape names (the program's in-training check).
     const std::int64_t n = 1000;

@@ -6,6 +6,7 @@
 #include <contra/tasks/fashion_mnist.hpp>
 
 #include "../support/skip.hpp"
+#include "../support/zero_shot_setup.hpp"
 
 using namespace contra;
 
@@ -17,22 +18,11 @@ TEST_CASE("a 2-epoch run on 8,192 Fashion-MNIST pairs classifies zero-shot far a
     const auto train_split = data::load_fashion_mnist(data::Split::train);
     const auto test_split = data::load_fashion_mnist(data::Split::test);
 
-    auto tokenizer = data::learn_bpe(tasks::fashion_mnist_corpus(), 1000);
-    std::vector<std::string> names, templates;
-    for (auto n : data::kFashionMnistClasses) names.emplace_back(n);
-    for (auto t : data::kEvalTemplates) templates.emplace_back(t);
-    auto everything = tasks::fashion_mnist_corpus();
-    for (const auto& n : names)
-        for (const auto& t : templates) everything.push_back(data::caption(n, t));
-    const tasks::CaptionEncoder encoder(tokenizer, tasks::CaptionEncoder::fitting_context(tokenizer, everything));
-
-    auto config = model::preset("fmnist");
-    config.text.vocab_size = encoder.vocab_size();
-    config.text.context_length = encoder.context_length();
+    const auto setup = test::zero_shot_setup(tasks::fashion_mnist_corpus(), {data::kFashionMnistClasses.begin(), data::kFashionMnistClasses.end()},
+                                             {data::kEvalTemplates.begin(), data::kEvalTemplates.end()}, "fmnist");
+    const auto& [names, templates, encoder, config] = setup;
     model::OpenAiClip<float, cpu> model(config, 0);
-    optim::AdamWOptions adamw;
-    adamw.weight_decay = 0.1;
-    optim::AdamW<float, cpu> optimizer(model, adamw);
+    auto optimizer = test::adamw_for(model);
 
     const tasks::FashionMnistPairs pairs(train_split, encoder, 0, 8192);
     train::Options options;

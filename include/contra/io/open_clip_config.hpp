@@ -9,6 +9,7 @@
 // a model is never read as something it is not.
 // defines: io::OpenClipConfig, io::read_open_clip_config
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
