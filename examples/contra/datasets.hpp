@@ -167,13 +167,18 @@ inline Evaluation evaluate(const Model& model, const Dataset& d, const tasks::Ca
 }
 
 // Run metadata stored in every checkpoint, enough to rebuild the model and its tokenizer.
+// The MLP activation of the model the program trains (Model), which its checkpoints record.
+inline constexpr ops::Activation kTrainedActivation =
+    std::remove_cvref_t<decltype(std::declval<Model&>().text.transformer.resblocks[0].mlp)>::activation::kind;
+
 inline std::map<std::string, std::string> run_metadata(const model::ClipConfig& config, const tasks::CaptionEncoder& encoder,
                                                        const Dataset& d, std::uint64_t seed) {
     return {{"config", io::to_json(config).dump()},
             {"tokenizer_merges", tasks::merges_to_text(encoder.tokenizer())},
             {"context_length", std::to_string(encoder.context_length())},
             {"dataset", d.name},
-            {"seed", std::to_string(seed)}};
+            {"seed", std::to_string(seed)},
+            {"activation", io::activation_name(kTrainedActivation)}};  // read back by io::describe_pretrained
 }
 
 }  // namespace contra::cli

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include <contra/io/config_json.hpp>
+#include <contra/io/pretrained.hpp>
 #include <contra/io/safetensors.hpp>
 #include <contra/model/model.hpp>
 
@@ -206,6 +207,8 @@ TEST_CASE("contra train --lock-image: the image tower's weights end as they star
     CHECK(image > 0);
     CHECK(text_changed > 0);
     CHECK(Files::results_of(o)["options"]["lock_image"] == true);
+    CHECK(checkpoint.metadata().at("activation") == "quick_gelu");  // the activation is recorded, not assumed
+    CHECK(io::describe_pretrained(fs::path(o.out)).activation == ops::Activation::quick_gelu);
 
     auto partly = f.options("partly_locked_run");
     partly.lock_text = true;

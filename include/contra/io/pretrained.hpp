@@ -365,7 +365,9 @@ inline Pretrained describe_pretrained(const std::filesystem::path& path, const P
         CONTRA_CHECK(meta("config"), path.string(), ": a contra checkpoint without its 'config' metadata");
         p.config = detail::parse_config_metadata(path.string(), "config", *meta("config"));
         detail::settle(activation, options.activation, "the activation", path.string() + "'s metadata");
-        p.activation = activation.value_or(ops::Activation::quick_gelu);  // contra checkpoints before 'activation': QuickGELU
+        // Checkpoints of `contra train` record their activation; those written before it did were
+        // all QuickGELU (the only model the program trained then).
+        p.activation = activation.value_or(ops::Activation::quick_gelu);
         return p;
     }
     if (in.contains("vision_model.embeddings.patch_embedding.weight")) {
