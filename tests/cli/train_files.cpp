@@ -182,6 +182,10 @@ TEST_CASE("contra train --dataset webdataset: shards counted, a broken image ski
     odd_width.vision_width = 100;  // the tiny preset's heads are 8 wide
     CHECK_THROWS_WITH_AS(cli::train_command(odd_width), doctest::Contains("not a multiple of the tiny preset's head width 8"),
                          Error);
+    odd_width.vision_width = 0;
+    odd_width.vision_heads = 3;  // the tiny preset's image width is 16
+    CHECK_THROWS_WITH_AS(cli::train_command(odd_width), doctest::Contains("--vision-heads 3 does not divide the image width 16"),
+                         Error);
 }
 
 TEST_CASE("contra train --lock-image: the image tower's weights end as they started; --lock-text keeps its last block") {

@@ -40,3 +40,13 @@ TEST_CASE("a malformed ResNet config is a contra::Error naming the field") {
     missing.erase("width");
     CHECK_THROWS_WITH_AS(io::resnet_config_from_json(missing), doctest::Contains("ResNet config"), Error);
 }
+
+TEST_CASE("MLP widths: written as mlp_width, read from files that still say mlp_ratio, and never zero") {
+    auto j = io::to_json(model::preset("ViT-L-14"));
+    CHECK(j["vision"]["mlp_width"] == 4096);
+    j["vision"].erase("mlp_width");
+    j["vision"]["mlp_ratio"] = 4;  // a checkpoint written before any MLP width was allowed
+    CHECK(io::config_from_json(j).vision.mlp_hidden() == 4096);
+    j["vision"]["mlp_width"] = 0;
+    CHECK_THROWS_WITH_AS(io::config_from_json(j), doctest::Contains("the MLP width must be positive"), Error);
+}

@@ -185,6 +185,10 @@ TEST_CASE("pretrained: HF config.json problems are named") {
     CHECK_THROWS_WITH_AS(
         io::describe_pretrained(config_with(R"({"text_config": {"eos_token_id": 7, "vocab_size": 24}})")),
         doctest::Contains("eos_token_id 7"), Error);
+    CHECK_THROWS_WITH_AS(io::describe_pretrained(config_with(R"({"vision_config": {"intermediate_size": 0}})")),
+                         doctest::Contains("intermediate_size must be positive"), Error);
+    CHECK_THROWS_WITH_AS(io::describe_pretrained(config_with(R"({"text_config": {"hidden_size": 512, "num_attention_heads": 7}})")),
+                         doctest::Contains("num_attention_heads must divide hidden_size"), Error);
     // A config that disagrees with the tensors: loading names the tensors.
     const auto p = io::describe_pretrained(config_with(R"({"projection_dim": 8})"));  // HF defaults: ViT-B/32 sizes
     Model model(model::preset("tiny"), 0);

@@ -167,7 +167,8 @@ struct Attention {
     static void attention(const Tensor<T, cuda>& qkv, Index64 heads, ops::SoftmaxMask mask, double scale, Tensor<T, cuda>& out,
                           Tensor<T, cuda>& probs) {
         require_cuda_type<T>();
-        const auto lengths = device_copy(mask.key_lengths);  // empty without a key-padding mask
+        // A device copy of the key lengths only when there is a key-padding mask.
+        const auto lengths = mask.key_lengths.empty() ? Tensor<Index64, cuda>() : device_copy(mask.key_lengths);
         launch_attention(current_stream(), qkv.size(0), layout(qkv.shape(), heads), mask.causal,
                          mask.key_lengths.empty() ? nullptr : lengths.data(), scale, qkv.data(), out.data(), probs.data());
     }

@@ -137,7 +137,8 @@ struct Softmax {
     static void softmax(const Tensor<T, cuda>& x, ops::SoftmaxMask mask, const Tensor<T, cuda>* bias, Tensor<T, cuda>& y) {
         require_cuda_type<T>();
         const Index64 cols = x.cols();
-        const auto lengths = device_copy(mask.key_lengths);  // empty without a key-padding mask
+        // A device copy of the key lengths only when there is a key-padding mask.
+        const auto lengths = mask.key_lengths.empty() ? Tensor<Index64, cuda>() : device_copy(mask.key_lengths);
         const Index64 group = mask.key_lengths.empty() ? 1 : x.rows() / Index64(mask.key_lengths.size());
         const MaskedRow<T> row{x.data(), bias ? bias->data() : nullptr, bias ? bias->rows() : 1, cols, mask.causal,
                                mask.key_lengths.empty() ? nullptr : lengths.data(), group};
