@@ -1,4 +1,4 @@
-// contra bench train --config tiny|fmnist|vitb32 [--steps N] [--threads T]
+// contra bench train --config tiny|fmnist|vitb32 [--batch N] [--steps N] [--threads T] [--patch-dropout RATE]
 // contra bench embed [--batch N] [--steps N] [--threads T]
 // The same work as the PyTorch CPU peers (torch_clip_cpu.py, torch_clip_cpu_embed.py), printed
 // as one JSON line so the two can be compared by hand or by benchmarks/compare_pytorch.sh.
@@ -33,13 +33,19 @@ double median_seconds(int repeats, F&& f) {
 
 void bench_train(const BenchOptions& o) {
     set_num_threads(o.threads);
-    const auto config = bench::peer_config(o.config);
+    auto config = bench::peer_config(o.config);
+    if (o.train_batch > 0) config.batch = o.train_batch;
     bench::TrainStep<> step(config);
     step.model().visual.transformer.checkpointing = step.model().text.transformer.checkpointing = o.checkpoint_activations;
+    step.model().visual.patch_dropout.enable(o.patch_dropout, 0);
     step.run();  // with the untimed call below: the arena and gradients reach their steady size
     double loss = 0;
     const double seconds = median_seconds(std::max(1, o.steps), [&] { loss = step.run(); });
-    const auto flops = model::forward_flops(config.clip);
+    auto flops = model::forward_flops(config.clip);
+    const auto& v = config.clip.vision;  // with patch dropout the image blocks see 1 + K tokens, not 1 + P
+    const double kept = double(1 + step.model().visual.patch_dropout.keep_count(v.grid() * v.grid()));
+    flops.per_image -= double(v.layers) * (model::detail::block_flops(double(v.tokens()), double(v.width), double(v.mlp_hidden())) -
+                                           model::detail::block_flops(kept, double(v.width), double(v.mlp_hidden())));
     const double step_flops = 3 * double(config.batch) * (flops.per_image + flops.per_text);  // forward + backward
     const nlohmann::json line = {{"config", o.config},
                                  {"contra", "0.1.0"},
@@ -51,6 +57,8 @@ void bench_train(const BenchOptions& o) {
                                  {"params", step.parameters()},
                                  {"loss", loss},
                                  {"checkpoint_activations", o.checkpoint_activations},
+                                 {"patch_dropout", o.patch_dropout},
+                                 {"image_tokens", std::int64_t(kept)},
                                  {"tape_peak_mb", double(step.tape_peak_bytes()) / 1e6},
                                  {"peak_rss_mb", double(bench::peak_rss_bytes()) / 1e6}};
     std::printf("%s\n", line.dump().c_str());
@@ -91,8 +99,11 @@ void add_bench(CLI::App& app, std::function<void()>& run) {
     cmd->require_subcommand(1);
     auto* train = cmd->add_subcommand("train", "One training step (forward, loss, backward, AdamW) on random data");
     train->add_option("--config", o.config, "tiny, fmnist or vitb32 (the peer's configurations)")->capture_default_str();
+    train->add_option("--batch", o.train_batch, "Pairs per step (default: the configuration's batch)");
     train->add_option("--steps", o.steps, "Timed steps (the median is printed)")->capture_default_str();
     train->add_option("--threads", o.threads, "CPU threads")->capture_default_str();
+    train->add_option("--patch-dropout", o.patch_dropout,
+                      "Fraction of image patches dropped in each step (FLIP), in [0, 1)")->capture_default_str();
     train->add_flag("--checkpoint-activations", o.checkpoint_activations,
                     "Recompute each transformer block in backward (reports the memory it saves)");
     train->callback([&] { run = [&] { bench_train(o); }; });

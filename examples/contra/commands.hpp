@@ -30,10 +30,14 @@ struct TrainOptions {
     std::string arch;  // default: the dataset's preset
     std::string bpe;   // a merges file instead of learning the vocabulary
     std::string resume;
+    std::string init;        // pretrained weights a fresh run starts from
+    std::string activation;  // quick_gelu or gelu (empty: quick_gelu, or the --init weights')
     std::string device = "cpu";
     std::string schedule = "cosine";
     std::int64_t batch = 128, warmup = 50, epochs = 0, checkpoint_every = 1000, vocab_size = 1000, accumulate = 1;
     std::int64_t patch_size = 0, vision_layers = 0, vision_width = 0, vision_heads = 0, stem_channels = -1;  // ≥ 0 / > 0: override the preset
+    std::int64_t text_heads = 0;
+    std::int64_t steps = -1;  // ≥ 0: exactly this many steps
     std::int64_t train_subset = 0, eval_subset = 0, probe_subset = 0, eval_points = 10, shapes_train_size = 50000;
     double lr = 2e-3, weight_decay = 0.1, grad_clip = 1.0, time_budget = 0;
     std::uint64_t seed = 0;
@@ -42,6 +46,7 @@ struct TrainOptions {
     bool no_augment = false;
     bool local_loss = false;              // data parallel: each rank's rows against all columns
     bool checkpoint_activations = false;  // recompute each transformer block in backward
+    double patch_dropout = 0;             // FLIP: the share of patch tokens each training step drops
     bool lock_image = false, lock_text = false;  // LiT: frozen towers
     std::int64_t lock_image_unlocked_blocks = 0, lock_text_unlocked_blocks = 0;  // ...but their last N blocks
     double dist_timeout = 120;            // data parallel: seconds a rank may stay silent
@@ -51,6 +56,10 @@ struct TrainOptions {
     std::string train_data, val_data;     // a caption table, or a shard pattern
     std::string csv_img_key = "filepath", csv_caption_key = "title", csv_separator;  // open_clip's names
     std::int64_t train_samples = 0;       // webdataset: samples an epoch (0: counted by reading the shards)
+    // Zero-shot checks during a run on files: an image folder (one subfolder per class), its class
+    // names and templates (built-in list names or files), every N steps (0: --eval-points checks).
+    std::string zeroshot_eval, zeroshot_classnames, zeroshot_templates = "imagenet";
+    std::int64_t zeroshot_every = 0;
     std::int64_t image_size = 0;          // > 0: override the preset's image side
     int workers = 2;                      // image decoding threads
 };
@@ -69,12 +78,16 @@ void visit_saved_options(TrainOptions& o, F&& f) {
     f("weight_decay", o.weight_decay, false);
     f("grad_clip", o.grad_clip, false);
     f("epochs", o.epochs, false);
+    f("steps", o.steps, false);
+    f("init", o.init, true);
+    f("activation", o.activation, false);
     f("time_budget", o.time_budget, false);
     f("seed", o.seed, false);
     f("train_subset", o.train_subset, false);
     f("no_augment", o.no_augment, false);
     f("accumulate", o.accumulate, false);
     f("local_loss", o.local_loss, false);
+    f("patch_dropout", o.patch_dropout, false);
     f("lock_image", o.lock_image, false);
     f("lock_text", o.lock_text, false);
     f("lock_image_unlocked_blocks", o.lock_image_unlocked_blocks, false);
@@ -86,6 +99,10 @@ void visit_saved_options(TrainOptions& o, F&& f) {
     f("csv_caption_key", o.csv_caption_key, false);
     f("csv_separator", o.csv_separator, false);
     f("train_samples", o.train_samples, false);
+    f("zeroshot_eval", o.zeroshot_eval, true);
+    f("zeroshot_classnames", o.zeroshot_classnames, true);
+    f("zeroshot_templates", o.zeroshot_templates, true);
+    f("zeroshot_every", o.zeroshot_every, false);
     f("image_size", o.image_size, false);
 }
 
@@ -94,13 +111,25 @@ void visit_saved_options(TrainOptions& o, F&& f) {
 void train_command(TrainOptions& o);
 
 // ─── contra eval ─────────────────────────────────────────────────────────────────────────────
+// Two routes: a contra train checkpoint (its own dataset), or --model with the standard
+// benchmarks (docs/evaluation.md); exactly one of checkpoint and model.
 struct EvalOptions {
     std::string checkpoint;
     std::string data_dir = "/usr/share/datasets/fashion-mnist";
-    std::string templates;  // a file of zero-shot templates (default: the dataset's evaluation set)
+    std::string templates;  // checkpoint: a file of zero-shot templates; --model: a file, or imagenet / cifar
     std::int64_t eval_subset = 0, probe_subset = 0;
     bool no_probe = false;
     int threads = 0;
+    // --model: any model contra zeroshot takes, and the tasks to run on it.
+    std::string model, bpe, activation;
+    std::int64_t vision_heads = 0, text_heads = 0;
+    std::string folder, classnames;       // zero-shot on an image folder; class names: a file, or imagenet / cifar10 / cifar100
+    std::string cifar10, cifar100;        // folders holding test_batch.bin / test.bin
+    std::string retrieval;                // a caption table, one row per caption
+    std::string csv_img_key = "filepath", csv_caption_key = "title", csv_separator;  // open_clip's names
+    std::string out;                      // results file (default: ./eval-results.json)
+    std::int64_t batch = 64;              // images decoded and embedded together
+    bool skip_broken_images = false;      // leave unreadable images out (listed in the results) instead of failing
 };
 void eval_command(const EvalOptions& o);
 
@@ -156,7 +185,9 @@ struct BenchOptions {
     std::string config = "fmnist";
     int steps = 5, threads = 2;
     std::int64_t batch = 16;
+    std::int64_t train_batch = 0;  // bench train: pairs per step; 0: the configuration's batch
     bool checkpoint_activations = false;
+    double patch_dropout = 0;      // bench train: the fraction of image patches dropped in each step
 };
 void bench_train(const BenchOptions& o);
 void bench_embed(const BenchOptions& o);

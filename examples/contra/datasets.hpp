@@ -5,6 +5,7 @@
 #include <contra/io/checkpoint.hpp>
 #include <contra/io/config_json.hpp>
 #include <contra/run/runner.hpp>
+#include <contra/tasks/benchmark.hpp>
 #include <contra/tasks/evaluate.hpp>
 #include <contra/tasks/fashion_mnist.hpp>
 #include <contra/tasks/image_text.hpp>
@@ -12,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models.hpp"
+#include "zeroshot_lists.hpp"
 
 #include <cstdio>
 #include <optional>
@@ -105,7 +107,8 @@ inline tasks::LabelledImages probe_train_images(const Dataset& d, std::uint64_t 
 }
 
 // Zero-shot top-1 on test images (a quick look during training, or the full figure).
-inline tasks::ZeroShotResult zero_shot_on(const Model& model, const Dataset& d, const tasks::CaptionEncoder& encoder,
+template <class M>
+tasks::ZeroShotResult zero_shot_on(const M& model, const Dataset& d, const tasks::CaptionEncoder& encoder,
                                           const tasks::LabelledImages& test) {
     const auto classifier = tasks::zero_shot_classifier(model, encoder, d.class_names(), d.eval_templates());  // [C, E]
     const auto features = tasks::embed_images(model, test.images, test.size());                               // [N, E]
@@ -128,7 +131,8 @@ struct Evaluation {
 // The evaluation that ends every run on labelled images (tasks::evaluate_labelled: zero-shot
 // top-1/top-5, a linear probe on frozen features, image↔text retrieval), as results.json holds it;
 // for shapes also the accuracy on the combinations training never saw, and on those it saw.
-inline Evaluation evaluate(const Model& model, const Dataset& d, const tasks::CaptionEncoder& encoder, std::uint64_t seed,
+template <class M>
+Evaluation evaluate(const M& model, const Dataset& d, const tasks::CaptionEncoder& encoder, std::uint64_t seed,
                            std::int64_t test_limit, std::int64_t probe_limit, bool with_probe) {
     Evaluation ev;
     ev.class_names = d.class_names();
@@ -167,18 +171,49 @@ inline Evaluation evaluate(const Model& model, const Dataset& d, const tasks::Ca
 }
 
 // Run metadata stored in every checkpoint, enough to rebuild the model and its tokenizer.
-// The MLP activation of the model the program trains (Model), which its checkpoints record.
-inline constexpr ops::Activation kTrainedActivation =
-    std::remove_cvref_t<decltype(std::declval<Model&>().text.transformer.resblocks[0].mlp)>::activation::kind;
+// The MLP activation of a model type the program trains, which its checkpoints record.
+template <class M>
+inline constexpr ops::Activation trained_activation =
+    std::remove_cvref_t<decltype(std::declval<M&>().text.transformer.resblocks[0].mlp)>::activation::kind;
 
-inline std::map<std::string, std::string> run_metadata(const model::ClipConfig& config, const tasks::CaptionEncoder& encoder,
-                                                       const Dataset& d, std::uint64_t seed) {
+// activation_of(metadata): the activation a checkpoint of this program records (QuickGELU when it
+// records none: the only one the program trained before it recorded it).
+inline ops::Activation activation_of(const std::map<std::string, std::string>& metadata) {
+    const auto saved = metadata.find("activation");
+    return saved == metadata.end() ? ops::Activation::quick_gelu : io::activation_from_name(saved->second);
+}
+
+template <class M>
+std::map<std::string, std::string> run_metadata(const model::ClipConfig& config, const tasks::CaptionEncoder& encoder,
+                                                const Dataset& d, std::uint64_t seed) {
     return {{"config", io::to_json(config).dump()},
             {"tokenizer_merges", tasks::merges_to_text(encoder.tokenizer())},
             {"context_length", std::to_string(encoder.context_length())},
             {"dataset", d.name},
             {"seed", std::to_string(seed)},
-            {"activation", io::activation_name(kTrainedActivation)}};  // read back by io::describe_pretrained
+            {"activation", io::activation_name(trained_activation<M>)}};  // read back by io::describe_pretrained
+}
+
+// A list named by --classnames / --templates: a built-in one (data/zeroshot/) or a file; `source`
+// says which, for the results.
+struct NamedList {
+    std::vector<std::string> items;
+    std::string source;
+};
+
+inline NamedList class_names_from(const std::string& spec) {
+    if (spec == "imagenet" || spec == "cifar10" || spec == "cifar100") {
+        const auto source = spec + " (built in)";
+        return {tasks::parse_class_names(builtin_list(spec + "_classnames.txt"), source), source};
+    }
+    return {tasks::parse_class_names(tasks::read_text_file(spec), spec), spec};
+}
+
+inline NamedList templates_from(const std::string& spec) {
+    if (spec == "imagenet") return {tasks::parse_templates(builtin_list("imagenet_templates.txt"), "imagenet (built in)"), "imagenet (built in)"};
+    if (spec == "cifar" || spec == "cifar10" || spec == "cifar100")
+        return {tasks::parse_templates(builtin_list("cifar_templates.txt"), "cifar (built in)"), "cifar (built in)"};
+    return {tasks::parse_templates(tasks::read_text_file(spec), spec), spec};
 }
 
 }  // namespace contra::cli

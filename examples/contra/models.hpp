@@ -4,8 +4,12 @@
 #pragma once
 #include <contra/contra.hpp>
 #include <contra/io/export.hpp>
+#include <contra/data/hf_tokenizer.hpp>
 #include <contra/io/pretrained.hpp>
 #include <contra/model/instances.hpp>
+#include <contra/tasks/captions.hpp>
+
+#include <filesystem>
 
 #include <type_traits>
 
@@ -32,6 +36,17 @@ inline io::Pretrained describe(const ModelOptions& o) {
     return io::describe_pretrained(o.path, p);
 }
 
+// with_vit_model<T>(activation, f): f(std::type_identity<M>{}) with M the ViT CLIP this program
+// compiles for that MLP activation.
+template <class T, class F>
+decltype(auto) with_vit_model(ops::Activation activation, F&& f) {
+    switch (activation) {
+        case ops::Activation::quick_gelu: return f(std::type_identity<model::OpenAiClip<T, cpu>>{});
+        case ops::Activation::gelu: return f(std::type_identity<model::ClipWithActivation<nn::Gelu, T, cpu>>{});
+        default: throw Error("activation " + io::activation_name(activation) + " is not built into this program");
+    }
+}
+
 // with_pretrained<T>(p, f): f(model) with model built for p and its weights loaded (a ResNet
 // image tower in eval mode: BatchNorm uses the running statistics).
 template <class T, class F>
@@ -46,11 +61,24 @@ void with_pretrained(const io::Pretrained& p, F&& f) {
         CONTRA_CHECK(p.activation == ops::Activation::quick_gelu, "ResNet CLIPs are built with QuickGELU text towers");
         return run(std::type_identity<model::OpenAiResNetClip<T, cpu>>{}, *p.resnet);
     }
-    switch (p.activation) {
-        case ops::Activation::quick_gelu: return run(std::type_identity<model::OpenAiClip<T, cpu>>{});
-        case ops::Activation::gelu: return run(std::type_identity<model::ClipWithActivation<nn::Gelu, T, cpu>>{});
-        default: throw Error("activation " + io::activation_name(p.activation) + " is not built into this program");
-    }
+    with_vit_model<T>(p.activation, [&](auto model_type) { run(model_type); });
+}
+
+// tokenizer_for(p, bpe): the tokenizer of a model: the merges file bpe when given, else an HF
+// folder's merges.txt + vocab.json, else a contra checkpoint's own; checked against the model's
+// vocabulary.
+inline data::Tokenizer tokenizer_for(const io::Pretrained& p, const std::string& bpe) {
+    auto tokenizer = [&] {
+        if (!bpe.empty()) return data::Tokenizer::from_merges_file(bpe);
+        const auto folder = p.weights.parent_path();
+        if (p.layout == io::WeightLayout::hf && std::filesystem::exists(folder / "merges.txt"))
+            return data::tokenizer_from_hf_folder(folder);
+        if (const auto it = p.metadata.find("tokenizer_merges"); it != p.metadata.end()) return tasks::merges_from_text(it->second);
+        throw Error("no tokenizer for " + p.weights.string() + ": give --bpe (CLIP's bpe_simple_vocab_16e6.txt.gz)");
+    }();
+    CONTRA_CHECK(tokenizer.vocab_size() == p.config.text.vocab_size, "the tokenizer has ", tokenizer.vocab_size(),
+                 " ids but the model's vocabulary is ", p.config.text.vocab_size);
+    return tokenizer;
 }
 
 // input_ids of an inputs file as token rows [M, T] (int64 or int32 stored).

@@ -17,6 +17,7 @@
 
 #include "commands.hpp"
 #include "datasets.hpp"
+#include "zeroshot_lists.hpp"
 
 namespace contra::cli {
 
@@ -98,6 +99,66 @@ void lock(Tower& tower, std::int64_t unlocked, const char* what) {
     }
 }
 
+// ZeroShotCheck(o): zero-shot classification of the --zeroshot-eval image folder, with its class
+// names (--zeroshot-classnames: a built-in list or a file; default the subfolder names) and
+// templates (--zeroshot-templates: default the CLIP paper's 80 ImageNet templates).
+struct ZeroShotCheck {
+    tasks::ImageFolder folder;
+    NamedList class_names, templates;
+
+    explicit ZeroShotCheck(const TrainOptions& o)
+        : folder(tasks::scan_image_folder(o.zeroshot_eval)),
+          class_names(o.zeroshot_classnames.empty() ? NamedList{tasks::folder_class_names(folder), "folder names"}
+                                                    : class_names_from(o.zeroshot_classnames)),
+          templates(templates_from(o.zeroshot_templates)) {
+        CONTRA_CHECK(o.zeroshot_every >= 0, "--zeroshot-every must be ≥ 0, got ", o.zeroshot_every);
+    }
+    std::vector<std::string> prompts() const {  // for sizing a fresh model's context
+        std::vector<std::string> out;
+        for (const auto& c : class_names.items)
+            for (const auto& t : templates.items) out.push_back(data::caption(c, t));
+        return out;
+    }
+    template <class M>
+    tasks::ZeroShotReport measure(const M& model, const tasks::CaptionEncoder& encoder) const {
+        return tasks::zero_shot_folder(model, encoder, folder, class_names.items, templates.items);
+    }
+    json json_of(const tasks::ZeroShotReport& r) const {
+        auto j = tasks::zero_shot_json(r);
+        j["source"] = folder.root.string();
+        j["classnames_source"] = class_names.source;
+        j["templates_source"] = templates.source;
+        return j;
+    }
+};
+
+// check_init_options(o, p): --init takes the architecture from the weights; an option that would
+// change it is an error (the heads and the activation only say what the file does not).
+void check_init_options(const TrainOptions& o, const io::Pretrained& p) {
+    CONTRA_CHECK(!p.resnet, "--init ", o.init, ": contra train trains ViT image towers; this model's is a ModifiedResNet");
+    const std::pair<const char*, bool> changes[] = {
+        {"--arch", !o.arch.empty()},          {"--patch-size", o.patch_size > 0},  {"--vision-layers", o.vision_layers > 0},
+        {"--vision-width", o.vision_width > 0}, {"--stem-channels", o.stem_channels >= 0},
+        {"--image-size", o.image_size > 0 && o.image_size != p.config.vision.image_size}};
+    for (const auto& [option, given] : changes)
+        CONTRA_CHECK(!given, "--init ", o.init, " takes the model's architecture from its weights; ", option,
+                     " cannot change it");
+}
+
+// check_images_fit(dataset, vision): Fashion-MNIST's and the shapes' images have one size; a model
+// started from weights must take them. (Image files are resized to the model's input.)
+void check_images_fit(const Dataset& dataset, const nn::VisionConfig& vision) {
+    if (Dataset::is_files(dataset.name)) {
+        CONTRA_CHECK(vision.channels == 3, "the model takes ", vision.channels, "-channel images; image files are read as RGB: "
+                     "choose a model with 3 channels (--arch shapes, tiny, ViT-B-32, ...)");
+        return;
+    }
+    const auto images = model::preset(dataset.is_shapes() ? "shapes" : "fmnist").vision;
+    CONTRA_CHECK(vision.channels == images.channels && vision.image_size == images.image_size, dataset.name, "'s images are ",
+                 images.channels, "×", images.image_size, "×", images.image_size, " but the model takes ", vision.channels,
+                 "×", vision.image_size, "×", vision.image_size);
+}
+
 // The model's sizes for a fresh run: the preset with the command line's overrides.
 model::ClipConfig fresh_config(const TrainOptions& o, const tasks::CaptionEncoder& encoder, bool files) {
     auto config = model::preset(o.arch);
@@ -119,15 +180,19 @@ model::ClipConfig fresh_config(const TrainOptions& o, const tasks::CaptionEncode
     }
     if (o.stem_channels >= 0) config.vision.stem_channels = o.stem_channels;
     if (o.image_size > 0) config.vision.image_size = o.image_size;
-    CONTRA_CHECK(!files || config.vision.channels == 3, "--arch ", o.arch, " takes ", config.vision.channels,
-                 "-channel images; image files are read as RGB: choose a preset with 3 channels (shapes, tiny, ViT-B-32, ...)");
+    if (o.text_heads > 0) {
+        CONTRA_CHECK(config.text.width % o.text_heads == 0, "--text-heads ", o.text_heads, " does not divide the text width ",
+                     config.text.width);
+        config.text.heads = o.text_heads;
+    }
     config.text.vocab_size = encoder.vocab_size();
     config.text.context_length = encoder.context_length();
     return config;
 }
 
 // What ends a run on image–caption files: the samples skipped, and retrieval on --val-data.
-json evaluate_files(const Model& model, const TrainOptions& o, const tasks::CaptionEncoder& encoder,
+template <class M>
+json evaluate_files(const M& model, const TrainOptions& o, const tasks::CaptionEncoder& encoder,
                     const tasks::ImageTextStream& train_pairs) {
     const auto seen = train_pairs.stats();
     json results = {{"train_pairs_per_epoch", train_pairs.size()}, {"skipped_samples", seen.skipped}};
@@ -158,7 +223,8 @@ void print_files_summary(const json& results, const std::filesystem::path& file)
 }
 
 // The end of a run on labelled images: evaluate(), and the confusion matrix as confusion.svg.
-json evaluate_labelled(const Model& model, const TrainOptions& o, const Dataset& dataset, const tasks::CaptionEncoder& encoder) {
+template <class M>
+json evaluate_labelled(const M& model, const TrainOptions& o, const Dataset& dataset, const tasks::CaptionEncoder& encoder) {
     const auto ev = evaluate(model, dataset, encoder, o.seed, o.eval_subset, o.probe_subset, !o.no_probe);
     std::vector<std::int64_t> counts;
     for (std::int64_t a = 0; a < ev.zero_shot.confusion.classes(); ++a)
@@ -198,9 +264,24 @@ void train_command(TrainOptions& o) {
         if (o.out.empty()) o.out = resumed->checkpoint.parent_path().string();
     }
     const bool shapes = o.dataset == "shapes", files = Dataset::is_files(o.dataset);
+    // --init: a fresh run starts from pretrained weights, with their architecture and tokenizer.
+    std::optional<io::Pretrained> init;
+    if (!o.init.empty() && !resumed) {
+        init = describe(ModelOptions{o.init, o.vision_heads, o.text_heads, o.activation});
+        check_init_options(o, *init);
+        if (files) o.image_size = init->config.vision.image_size;  // image files are read at the model's size
+    }
     if (o.arch.empty()) o.arch = o.dataset == "fashion-mnist" ? "fmnist" : "shapes";
+    // With a time budget and no --epochs, the budget sizes the schedule both ways (the default
+    // epochs are only its first guess); --epochs given is a ceiling.
+    const bool budget_grows = o.time_budget > 0 && o.epochs <= 0 && o.steps < 0;
     if (o.epochs <= 0) o.epochs = o.dataset == "fashion-mnist" ? 12 : 10;  // measured: docs/benchmarks.md
-    if (files) o.eval_points = 0;  // no labels to check zero-shot on during training
+    CONTRA_CHECK(o.zeroshot_eval.empty() || files, "--zeroshot-eval checks a run on image–caption files; ", o.dataset,
+                 " runs check zero-shot on their own test images (--eval-points)");
+    if (files && o.zeroshot_eval.empty()) o.eval_points = 0;  // no labels to check zero-shot on during training
+    // --zeroshot-eval: the folder, its class names and templates, read once before training.
+    std::optional<ZeroShotCheck> zeroshot_check;
+    if (!o.zeroshot_eval.empty()) zeroshot_check.emplace(o);
     CONTRA_CHECK(!files || o.train_subset == 0, "--train-subset takes the first N pairs of fashion-mnist or shapes; for --dataset ",
                  o.dataset, " give a shorter caption table or fewer shards");
     if (o.out.empty()) o.out = default_out_dir(o.dataset);
@@ -211,104 +292,131 @@ void train_command(TrainOptions& o) {
     if (files) pairs_on_disk.emplace(open_image_text(o, o.train_data, true, comm.get()));
     tasks::CaptionEncoder encoder;
     model::ClipConfig config;
+    ops::Activation activation = o.activation.empty() ? ops::Activation::quick_gelu : io::activation_from_name(o.activation);
     if (resumed) {
         const auto& meta = resumed->metadata;
         const auto& path = resumed->checkpoint;
         config = io::config_from_json(json::parse(run::metadata_at(meta, "config", path)));
         encoder = tasks::CaptionEncoder(tasks::merges_from_text(run::metadata_at(meta, "tokenizer_merges", path)),
                                         std::stoi(run::metadata_at(meta, "context_length", path)));
+        activation = activation_of(meta);
+    } else if (init) {
+        config = init->config;
+        encoder = tasks::CaptionEncoder(tokenizer_for(*init, o.bpe), int(config.text.context_length));
+        activation = init->activation;
     } else {
         auto everything = files ? caption_sample(*pairs_on_disk) : dataset.corpus();
         CONTRA_CHECK(!everything.empty() || !o.bpe.empty(), "--train-samples skips reading the captions, so there are "
                                                             "none to learn a vocabulary from: give --bpe FILE");
         auto tokenizer = o.bpe.empty() ? data::learn_bpe(everything, int(o.vocab_size)) : data::Tokenizer::from_merges_file(o.bpe);
         for (const auto& p : dataset.eval_prompts()) everything.push_back(p);
+        if (zeroshot_check)
+            for (const auto& p : zeroshot_check->prompts()) everything.push_back(p);
         const int context = tasks::CaptionEncoder::fitting_context(tokenizer, everything);
         encoder = tasks::CaptionEncoder(std::move(tokenizer), context);
         config = fresh_config(o, encoder, files);
     }
+    if (!resumed) check_images_fit(dataset, config.vision);
     if (files) pairs_on_disk->use_tokenizer(encoder.tokenizer(), encoder.context_length());
 
-    Model model(config, o.seed);
-    model.visual.transformer.checkpointing = model.text.transformer.checkpointing = o.checkpoint_activations;
-    CONTRA_CHECK((o.lock_image || o.lock_image_unlocked_blocks == 0) && (o.lock_text || o.lock_text_unlocked_blocks == 0),
-                 "--lock-image-unlocked-blocks and --lock-text-unlocked-blocks need --lock-image and --lock-text");
-    if (o.lock_image) lock(model.visual, o.lock_image_unlocked_blocks, "image");
-    if (o.lock_text) lock(model.text, o.lock_text_unlocked_blocks, "text");
-    if (comm) model.loss_fn.gather = dist::gather_features<float, cpu>(*comm, o.local_loss);
-    optim::AdamWOptions adamw;
-    adamw.weight_decay = o.weight_decay;
-    optim::AdamW<float, cpu> optimizer(model, adamw);
-    train::State state;
-    if (resumed) {
-        state = run::restore(*resumed, model, optimizer);
-        std::fprintf(stderr, "resuming %s at step %lld of %lld\n", resumed->checkpoint.c_str(), (long long)state.step,
-                     (long long)state.total_steps);
-    }
-    if (lead)
-        std::printf("contra train: %s, model %s (%lld parameters), vocabulary %d, context %d, %d threads%s, output %s\n",
-                    o.dataset.c_str(), config.name.c_str(), (long long)model.parameter_count(), int(encoder.vocab_size()),
-                    encoder.context_length(), num_threads(),
-                    comm ? (" × " + std::to_string(comm->size()) + " ranks (batch " + std::to_string(o.batch) +
-                            " each, " + (o.local_loss ? "local" : "global") + " loss)").c_str()
-                         : "",
-                    out.string().c_str());
+    // The model's type follows its MLP activation; everything else is sized at run time.
+    with_vit_model<float>(activation, [&]<class M>(std::type_identity<M>) {
+        M model(config, o.seed);
+        if (init) io::load_pretrained(*init, model);
+        model.visual.transformer.checkpointing = model.text.transformer.checkpointing = o.checkpoint_activations;
+        CONTRA_CHECK((o.lock_image || o.lock_image_unlocked_blocks == 0) && (o.lock_text || o.lock_text_unlocked_blocks == 0),
+                     "--lock-image-unlocked-blocks and --lock-text-unlocked-blocks need --lock-image and --lock-text");
+        // FLIP: each rank draws its own patches (the draw depends on the seed, the step and the row).
+        if (o.patch_dropout > 0) model.visual.patch_dropout.enable(o.patch_dropout, o.seed + std::uint64_t(comm ? comm->rank() : 0));
+        if (o.lock_image) lock(model.visual, o.lock_image_unlocked_blocks, "image");
+        if (o.lock_text) lock(model.text, o.lock_text_unlocked_blocks, "text");
+        if (comm) model.loss_fn.gather = dist::gather_features<float, cpu>(*comm, o.local_loss);
+        optim::AdamWOptions adamw;
+        adamw.weight_decay = o.weight_decay;
+        optim::AdamW<float, cpu> optimizer(model, adamw);
+        train::State state;
+        if (resumed) {
+            state = run::restore(*resumed, model, optimizer);
+            std::fprintf(stderr, "resuming %s at step %lld of %lld\n", resumed->checkpoint.c_str(), (long long)state.step,
+                         (long long)state.total_steps);
+        }
+        if (lead)
+            std::printf("contra train: %s, model %s (%lld parameters), vocabulary %d, context %d, %d threads%s, output %s\n",
+                        o.dataset.c_str(), config.name.c_str(), (long long)model.parameter_count(), int(encoder.vocab_size()),
+                        encoder.context_length(), num_threads(),
+                        comm ? (" × " + std::to_string(comm->size()) + " ranks (batch " + std::to_string(o.batch) +
+                                " each, " + (o.local_loss ? "local" : "global") + " loss)").c_str()
+                             : "",
+                        out.string().c_str());
 
-    train::Options topt;
-    topt.batch_size = o.batch;
-    topt.lr = o.lr;
-    topt.warmup_steps = o.warmup;
-    topt.schedule = optim::parse_schedule(o.schedule);
-    topt.grad_clip = o.grad_clip;
-    topt.epochs = o.epochs;
-    topt.time_budget_s = o.time_budget;
-    topt.seed = o.seed;
-    topt.accumulate = o.accumulate;
-    topt.on_nonfinite = o.on_nonfinite == "stop" ? train::NonFinite::stop : train::NonFinite::skip;
-    topt.comm = comm.get();
-    const run::StopOnSignal ctrl_c;  // Ctrl-C: save a checkpoint and stop
-    topt.stop = &run::StopOnSignal::stop_requested();
+        train::Options topt;
+        topt.batch_size = o.batch;
+        topt.lr = o.lr;
+        topt.warmup_steps = o.warmup;
+        topt.schedule = optim::parse_schedule(o.schedule);
+        topt.grad_clip = o.grad_clip;
+        topt.epochs = o.epochs;
+        topt.time_budget_s = o.time_budget;
+        topt.budget_grows = budget_grows;
+        topt.max_steps = o.steps;
+        topt.seed = o.seed;
+        topt.accumulate = o.accumulate;
+        topt.on_nonfinite = o.on_nonfinite == "stop" ? train::NonFinite::stop : train::NonFinite::skip;
+        topt.comm = comm.get();
+        const run::StopOnSignal ctrl_c;  // Ctrl-C: save a checkpoint and stop
+        topt.stop = &run::StopOnSignal::stop_requested();
 
-    run::RunSpec spec;
-    spec.out = out;
-    spec.options = saved_options(o);
-    spec.options["augment"] = !o.no_augment && !shapes;  // for the reader: the options as they acted
-    spec.options["threads"] = num_threads();
-    spec.options["ranks"] = comm ? comm->size() : 1;
-    spec.metadata = run_metadata(config, encoder, dataset, o.seed);
-    spec.checkpoint_every = o.checkpoint_every;
-    spec.keep_checkpoints = o.keep_checkpoints;
-    const auto quick_test = files ? tasks::LabelledImages{} : test_images(dataset, o.seed, 1000);
-    if (o.eval_points > 0)
-        spec.probes.push_back(run::Probe{"eval_zero_shot_top1_1k", "zero_shot_accuracy",
-                                         "Zero-shot top-1 during training (1,000 test images)",
-                                         [&] { return zero_shot_on(model, dataset, encoder, quick_test).top1; }, o.eval_points});
-    if (files)
-        spec.evaluate = [&] { return evaluate_files(model, o, encoder, *pairs_on_disk); };
-    else
-        spec.evaluate = [&] { return evaluate_labelled(model, o, dataset, encoder); };
+        run::RunSpec spec;
+        spec.out = out;
+        spec.options = saved_options(o);
+        spec.options["augment"] = !o.no_augment && !shapes;  // for the reader: the options as they acted
+        spec.options["threads"] = num_threads();
+        spec.options["ranks"] = comm ? comm->size() : 1;
+        spec.options["schedule_fills_budget"] = budget_grows;
+        spec.metadata = run_metadata<M>(config, encoder, dataset, o.seed);
+        spec.checkpoint_every = o.checkpoint_every;
+        spec.keep_checkpoints = o.keep_checkpoints;
+        const auto quick_test = files ? tasks::LabelledImages{} : test_images(dataset, o.seed, 1000);
+        if (o.eval_points > 0)
+            spec.probes.push_back(run::Probe{"eval_zero_shot_top1_1k", "zero_shot_accuracy",
+                                             "Zero-shot top-1 during training (1,000 test images)",
+                                             [&] { return zero_shot_on(model, dataset, encoder, quick_test).top1; }, o.eval_points});
+        if (zeroshot_check && (o.eval_points > 0 || o.zeroshot_every > 0))
+            spec.probes.push_back(run::Probe{"zeroshot_eval_top1", "zero_shot_accuracy",
+                                             "Zero-shot top-1 during training (" + o.zeroshot_eval + ")",
+                                             [&] { return zeroshot_check->measure(model, encoder).top1; }, o.eval_points,
+                                             o.zeroshot_every});
+        if (files)
+            spec.evaluate = [&] {
+                auto results = evaluate_files(model, o, encoder, *pairs_on_disk);
+                if (zeroshot_check) results["zeroshot_eval"] = zeroshot_check->json_of(zeroshot_check->measure(model, encoder));
+                return results;
+            };
+        else
+            spec.evaluate = [&] { return evaluate_labelled(model, o, dataset, encoder); };
 
-    const auto result = [&] {
-        if (files) return run::train(model, optimizer, *pairs_on_disk, topt, spec, state);
-        if (shapes)
-            return run::train(model, optimizer, tasks::ShapesPairs(o.train_subset > 0 ? o.train_subset : o.shapes_train_size,
-                                                                   encoder, o.seed),
+        const run::RunResult result = [&] {
+            if (files) return run::train(model, optimizer, *pairs_on_disk, topt, spec, state);
+            if (shapes)
+                return run::train(model, optimizer, tasks::ShapesPairs(o.train_subset > 0 ? o.train_subset : o.shapes_train_size,
+                                                                       encoder, o.seed),
+                                  topt, spec, state);
+            return run::train(model, optimizer, tasks::FashionMnistPairs(*dataset.train, encoder, o.seed, o.train_subset, !o.no_augment),
                               topt, spec, state);
-        return run::train(model, optimizer, tasks::FashionMnistPairs(*dataset.train, encoder, o.seed, o.train_subset, !o.no_augment),
-                          topt, spec, state);
-    }();
-    if (!lead) return;  // rank 0 evaluates and reports
-    if (result.stopped) {
-        std::printf("stopped at step %lld of %lld; checkpoint saved: %s (continue with --resume %s)\n",
-                    (long long)result.state.step, (long long)result.state.total_steps,
-                    (out / "checkpoint.safetensors").string().c_str(), out.string().c_str());
-        return;
-    }
-    std::printf("%s\n", result.results.dump(2).c_str());
-    if (files) return print_files_summary(result.results, out / "results.json");
-    std::printf("zero-shot top-1: %.2f%%  (top-5 %.2f%%) on %lld test images; results in %s\n",
-                100 * result.results["zero_shot_top1"].get<double>(), 100 * result.results["zero_shot_top5"].get<double>(),
-                (long long)result.results["test_images"].get<std::int64_t>(), (out / "results.json").string().c_str());
+        }();
+        if (!lead) return;  // rank 0 evaluates and reports
+        if (result.stopped) {
+            std::printf("stopped at step %lld of %lld; checkpoint saved: %s (continue with --resume %s)\n",
+                        (long long)result.state.step, (long long)result.state.total_steps,
+                        (out / "checkpoint.safetensors").string().c_str(), out.string().c_str());
+            return;
+        }
+        std::printf("%s\n", result.results.dump(2).c_str());
+        if (files) return print_files_summary(result.results, out / "results.json");
+        std::printf("zero-shot top-1: %.2f%%  (top-5 %.2f%%) on %lld test images; results in %s\n",
+                    100 * result.results["zero_shot_top1"].get<double>(), 100 * result.results["zero_shot_top5"].get<double>(),
+                    (long long)result.results["test_images"].get<std::int64_t>(), (out / "results.json").string().c_str());
+    });
 }
 
 void add_train(CLI::App& app, std::function<void()>& run) {
@@ -322,6 +430,13 @@ void add_train(CLI::App& app, std::function<void()>& run) {
     cmd->add_option("--csv-img-key", o.csv_img_key, "csv: the column of image paths")->capture_default_str();
     cmd->add_option("--csv-caption-key", o.csv_caption_key, "csv: the column of captions")->capture_default_str();
     cmd->add_option("--csv-separator", o.csv_separator, "csv: the field separator (default: tab if the header has one, else comma)");
+    cmd->add_option("--zeroshot-eval", o.zeroshot_eval,
+                    "csv/webdataset: check zero-shot on an image folder (one subfolder per class) during training and at the end");
+    cmd->add_option("--zeroshot-classnames", o.zeroshot_classnames,
+                    "Its class names: imagenet, cifar10, cifar100 or a file, one per line in sorted folder order (default: the folder names)");
+    cmd->add_option("--zeroshot-templates", o.zeroshot_templates, "Its templates: imagenet (the 80 of the CLIP paper), cifar or a file")
+        ->capture_default_str();
+    cmd->add_option("--zeroshot-every", o.zeroshot_every, "Steps between those checks (0: --eval-points checks over the run)");
     cmd->add_option("--train-samples", o.train_samples, "webdataset: samples an epoch (default: counted by reading the shards once)");
     cmd->add_option("--image-size", o.image_size, "Override the preset's image side (the patch size must divide it)");
     cmd->add_option("--workers", o.workers, "csv/webdataset: image decoding threads")->capture_default_str();
@@ -337,6 +452,15 @@ void add_train(CLI::App& app, std::function<void()>& run) {
     cmd->add_option("--stem-channels", o.stem_channels, "Override the preset's 3×3 convolution stem (0: none)");
     cmd->add_option("--bpe", o.bpe, "A BPE merges file (e.g. CLIP's bpe_simple_vocab_16e6.txt.gz) instead of learning one");
     cmd->add_option("--vocab-size", o.vocab_size, "Vocabulary size when learning BPE from the captions")->capture_default_str();
+    cmd->add_option("--init", o.init,
+                    "Start from pretrained weights (an HF CLIPModel folder, an OpenAI/open_clip .safetensors file, or a "
+                    "contra checkpoint or run folder): their architecture and tokenizer (--bpe for OpenAI files)");
+    cmd->add_option("--activation", o.activation,
+                    "MLP activation of a fresh model: quick_gelu (default, OpenAI's) or gelu; with --init, what the file does not say")
+        ->check(CLI::IsMember({"quick_gelu", "quickgelu", "gelu"}))
+        ->transform([](std::string name) { return name == "quickgelu" ? std::string("quick_gelu") : name; });
+    cmd->add_option("--text-heads", o.text_heads, "Text attention heads (a fresh model: override the preset; --init: what the file does not say)");
+    cmd->add_option("--steps", o.steps, "Train exactly this many steps (overrides --epochs; 0: none, only the evaluation)");
     cmd->add_option("--resume", o.resume,
                     "Continue from a checkpoint file (or a run folder) with the run's own model, data and training options");
     cmd->add_option("--device", o.device, "cpu or cuda")->capture_default_str();
@@ -346,8 +470,10 @@ void add_train(CLI::App& app, std::function<void()>& run) {
     cmd->add_option("--schedule", o.schedule, "cosine, const or const-cooldown")->capture_default_str();
     cmd->add_option("--weight-decay", o.weight_decay, "AdamW weight decay (not on gains, biases, embeddings)")->capture_default_str();
     cmd->add_option("--grad-clip", o.grad_clip, "Clip the global gradient norm (0: off)")->capture_default_str();
-    cmd->add_option("--epochs", o.epochs, "Epochs (the schedule's length; default 12 for fashion-mnist, 10 for shapes)");
-    cmd->add_option("--time-budget", o.time_budget, "Seconds of training; the schedule is sized to fit (0: none)");
+    cmd->add_option("--epochs", o.epochs,
+                    "Epochs (the schedule's length; default 12 for fashion-mnist, 10 for shapes; with --time-budget, at most this many)");
+    cmd->add_option("--time-budget", o.time_budget,
+                    "Seconds of training; the schedule is sized to fill them, with more or fewer epochs than the default (0: none)");
     cmd->add_option("--checkpoint-every", o.checkpoint_every, "Steps between checkpoints")->capture_default_str();
     cmd->add_option("--keep-checkpoints", o.keep_checkpoints, "How many of the newest checkpoints to keep")->capture_default_str();
     cmd->add_option("--on-nonfinite", o.on_nonfinite, "A non-finite loss or gradient: skip the step, or stop the run")
@@ -369,6 +495,9 @@ void add_train(CLI::App& app, std::function<void()>& run) {
     cmd->add_flag("--checkpoint-activations", o.checkpoint_activations,
                   "Recompute each transformer block's activations in backward (less memory, one more forward)");
     cmd->add_flag("--local-loss", o.local_loss, "Under mpirun: each rank's rows against all columns (open_clip's --local-loss)");
+    cmd->add_option("--patch-dropout", o.patch_dropout,
+                    "FLIP: each training step keeps a random 1 − RATE of each image's patch tokens (evaluation keeps all)")
+        ->check(CLI::Range(0.0, 0.99));
     cmd->add_flag("--lock-image", o.lock_image, "Freeze the image tower (LiT): no gradients, no tape, no AdamW state");
     cmd->add_flag("--lock-text", o.lock_text, "Freeze the text tower");
     cmd->add_option("--lock-image-unlocked-blocks", o.lock_image_unlocked_blocks,

@@ -5,8 +5,10 @@
 #include <stb/stb_image_write.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <contra/io/config_json.hpp>
 #include <contra/io/pretrained.hpp>
@@ -14,6 +16,7 @@
 #include <contra/model/model.hpp>
 
 #include "../../examples/contra/commands.hpp"
+#include "../../examples/contra/models.hpp"
 #include "../support/temp_dir.hpp"
 #include "../datasets/tar_writer.hpp"
 
@@ -94,6 +97,25 @@ struct Files {
         return nlohmann::json::parse(in);
     }
 };
+
+// check_only_text_changed(before, after): every model tensor of the checkpoint `after` under
+// "model/visual." equals before's bit for bit, and some text-side tensor changed.
+void check_only_text_changed(const std::map<std::string, Tensor<float, cpu>>& before, const io::SafetensorsFile& after) {
+    int image = 0, text_changed = 0;
+    for (const auto& [name, initial] : before) {
+        const auto saved = after.get<float>(name);
+        const bool same = saved.shape() == initial.shape() && std::equal(saved.data(), saved.data() + saved.numel(), initial.data());
+        if (name.rfind("model/visual.", 0) == 0) {
+            CAPTURE(name);
+            CHECK(same);
+            ++image;
+        } else {
+            text_changed += !same;
+        }
+    }
+    CHECK(image > 0);
+    CHECK(text_changed > 0);
+}
 
 }  // namespace
 
@@ -195,21 +217,10 @@ TEST_CASE("contra train --lock-image: the image tower's weights end as they star
     cli::train_command(o);
     const auto checkpoint = io::SafetensorsFile::read(fs::path(o.out) / "checkpoint.safetensors");
     const auto config = io::config_from_json(nlohmann::json::parse(checkpoint.metadata().at("config")));
-    const model::OpenAiClip<float, cpu> fresh(config, o.seed);  // the run's initial weights
-    int image = 0, text_changed = 0;
-    for_each_parameter(const_cast<model::OpenAiClip<float, cpu>&>(fresh), [&](const std::string& name, Parameter<float, cpu>& p) {
-        const auto saved = checkpoint.get<float>("model/" + name);
-        const bool same = std::equal(saved.data(), saved.data() + saved.numel(), p.value().data());
-        if (name.rfind("visual.", 0) == 0) {
-            CAPTURE(name);
-            CHECK(same);
-            ++image;
-        } else {
-            text_changed += !same;
-        }
-    });
-    CHECK(image > 0);
-    CHECK(text_changed > 0);
+    model::OpenAiClip<float, cpu> fresh(config, o.seed);  // the run's initial weights
+    std::map<std::string, Tensor<float, cpu>> initial;
+    for_each_parameter(fresh, [&](const std::string& name, Parameter<float, cpu>& p) { initial["model/" + name] = p.value(); });
+    check_only_text_changed(initial, checkpoint);
     CHECK(Files::results_of(o)["options"]["lock_image"] == true);
     CHECK(checkpoint.metadata().at("activation") == "quick_gelu");  // the activation is recorded, not assumed
     CHECK(io::describe_pretrained(fs::path(o.out)).activation == ops::Activation::quick_gelu);
@@ -235,4 +246,205 @@ TEST_CASE("contra train --lock-image: the image tower's weights end as they star
     wrong.lock_image = true;
     wrong.lock_image_unlocked_blocks = 3;
     CHECK_THROWS_WITH_AS(cli::train_command(wrong), doctest::Contains("is outside [0, 2]"), Error);
+}
+
+namespace {
+
+// The image and text embeddings of fixed inputs by the model at `path`, read as contra's
+// commands on pretrained models read it.
+std::vector<float> embeddings_of(const fs::path& path) {
+    const auto p = io::describe_pretrained(path);
+    const auto& v = p.config.vision;
+    auto images = Tensor<float, cpu>::empty(Shape{3, v.channels, v.image_size, v.image_size});  // [3, C, S, S]
+    for (std::int64_t i = 0; i < images.numel(); ++i) images[i] = float(std::sin(0.37 * double(i)));
+    const std::int64_t vocab = p.config.text.vocab_size, context = p.config.text.context_length;
+    auto tokens = Tensor<ops::Index, cpu>::zeros(Shape{2, context});  // [2, L]: start, two words, end
+    for (std::int64_t row = 0; row < 2; ++row) {
+        const ops::Index ids[] = {ops::Index(vocab - 2), ops::Index(5 + row), ops::Index(9), ops::Index(vocab - 1)};
+        std::copy(std::begin(ids), std::end(ids), tokens.data() + row * context);
+    }
+    std::vector<float> out;
+    cli::with_pretrained<float>(p, [&](auto& model) {
+        for (const auto& e : {eval::encode_images(model, images, 3), eval::encode_texts(model, tokens, 2)})
+            out.insert(out.end(), e.data(), e.data() + e.numel());
+    });
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("contra train --init: zero steps from a run folder or its HF export keep the embeddings exactly") {
+    Files f;
+    auto source = f.options("init_source");
+    source.activation = "gelu";
+    source.epochs = 1;
+    cli::train_command(source);
+    CHECK(io::describe_pretrained(fs::path(source.out)).activation == ops::Activation::gelu);
+    const auto reference = embeddings_of(source.out);
+    REQUIRE(!reference.empty());
+
+    cli::ExportOptions hf;
+    hf.model.path = source.out;
+    hf.to = "hf";
+    hf.out = (f.dir / "init_hf").string();
+    cli::export_command(hf);
+    for (const auto& [from, name] : {std::pair{source.out, "init_zero_run"}, std::pair{hf.out, "init_zero_hf"}}) {
+        CAPTURE(name);
+        auto o = f.options(name);
+        o.arch.clear();
+        o.init = from;
+        o.steps = 0;
+        cli::train_command(o);
+        CHECK(Files::results_of(o)["steps"] == 0);
+        CHECK(Files::results_of(o)["options"]["init"] == from);
+        CHECK(embeddings_of(o.out) == reference);  // bit for bit: the weights, the activation and the tokenizer came over
+        const auto saved = io::SafetensorsFile::read(fs::path(o.out) / "checkpoint.safetensors");
+        CHECK(saved.metadata().at("activation") == "gelu");
+        CHECK(saved.metadata().at("tokenizer_merges") ==
+              io::SafetensorsFile::read(fs::path(source.out) / "checkpoint.safetensors").metadata().at("tokenizer_merges"));
+    }
+}
+
+TEST_CASE("contra train --init with --lock-image: the pretrained image tower is kept bit for bit; bad combinations are errors") {
+    Files f;
+    auto source = f.options("lit_source");
+    source.epochs = 1;
+    cli::train_command(source);
+
+    auto lit = f.options("lit_run");
+    lit.arch.clear();
+    lit.init = source.out;
+    lit.lock_image = true;
+    lit.steps = 4;
+    cli::train_command(lit);
+    const auto before = io::SafetensorsFile::read(fs::path(source.out) / "checkpoint.safetensors");
+    const auto after = io::SafetensorsFile::read(fs::path(lit.out) / "checkpoint.safetensors");
+    std::map<std::string, Tensor<float, cpu>> source_weights;
+    for (const auto& name : before.names())
+        if (name.rfind("model/", 0) == 0) source_weights[name] = before.get<float>(name);
+    check_only_text_changed(source_weights, after);
+    CHECK(Files::results_of(lit)["steps"] == 4);
+
+    auto arch = f.options("init_with_arch");  // options() names the tiny preset
+    arch.init = source.out;
+    CHECK_THROWS_WITH_AS(cli::train_command(arch), doctest::Contains("--arch cannot change it"), Error);
+    auto contradicting = f.options("init_with_activation");
+    contradicting.arch.clear();
+    contradicting.init = source.out;
+    contradicting.activation = "gelu";  // the source trained with QuickGELU
+    CHECK_THROWS_WITH_AS(cli::train_command(contradicting), doctest::Contains("the activation gelu contradicts"), Error);
+    auto shapes = f.options("init_on_shapes");
+    shapes.arch.clear();
+    shapes.init = source.out;
+    shapes.dataset = "shapes";
+    CHECK_THROWS_WITH_AS(cli::train_command(shapes), doctest::Contains("shapes's images are 3×32×32 but the model takes 3×8×8"),
+                         Error);
+    shapes.init.clear();
+    shapes.arch = "tiny";  // a fresh model is checked the same way, before any training
+    CHECK_THROWS_WITH_AS(cli::train_command(shapes), doctest::Contains("shapes's images are 3×32×32 but the model takes 3×8×8"),
+                         Error);
+}
+
+TEST_CASE("contra train --activation gelu: the run's own evaluation and contra eval of its checkpoint agree") {
+    Files f;
+    cli::TrainOptions o;
+    o.dataset = "shapes";
+    o.activation = "gelu";
+    o.steps = 3;
+    o.train_subset = 256;
+    o.batch = 32;
+    o.eval_subset = 300;
+    o.no_probe = true;
+    o.eval_points = 0;
+    o.out = (f.dir / "gelu_shapes").string();
+    cli::train_command(o);
+    const auto trained = Files::results_of(o);
+    CHECK(io::SafetensorsFile::read(fs::path(o.out) / "checkpoint.safetensors").metadata().at("activation") == "gelu");
+
+    cli::EvalOptions e;
+    e.checkpoint = o.out;
+    e.eval_subset = 300;
+    e.no_probe = true;
+    cli::eval_command(e);  // built with the recorded activation: QuickGELU would score differently
+    std::ifstream in(fs::path(o.out) / "eval.json");
+    REQUIRE(in.good());
+    const auto evaluated = nlohmann::json::parse(in);
+    CHECK(evaluated["zero_shot_top1"] == trained["zero_shot_top1"]);
+    CHECK(evaluated["retrieval"] == trained["retrieval"]);
+}
+
+TEST_CASE("contra train --zeroshot-eval: zero-shot on an image folder every N steps, in metrics.jsonl and results.json") {
+    Files f;
+    const auto folder = f.dir / "zeroshot";
+    for (int i = 0; i < 16; ++i) {  // one subfolder per colour, four images each
+        fs::create_directories(folder / kColours[i % 4]);
+        std::ofstream(folder / kColours[i % 4] / ("image" + std::to_string(i) + ".png"), std::ios::binary) << png_of(i);
+    }
+    std::ofstream(f.dir / "templates.txt") << "a {} square on the left\na {} square on the right\n";
+    auto o = f.options("zeroshot_run");
+    o.zeroshot_eval = folder.string();
+    o.zeroshot_templates = (f.dir / "templates.txt").string();
+    o.zeroshot_every = 3;
+    o.steps = 7;
+    cli::train_command(o);
+
+    std::vector<std::pair<std::int64_t, double>> checks;
+    std::ifstream metrics(fs::path(o.out) / "metrics.jsonl");
+    for (std::string line; std::getline(metrics, line);) {
+        const auto j = nlohmann::json::parse(line);
+        if (j.contains("zeroshot_eval_top1")) checks.emplace_back(j["step"].get<std::int64_t>(), j["zeroshot_eval_top1"].get<double>());
+    }
+    REQUIRE(checks.size() == 3);  // steps 3, 6 and the last, 7
+    CHECK(checks[0].first == 3);
+    CHECK(checks[1].first == 6);
+    CHECK(checks[2].first == 7);
+    CHECK(fs::exists(fs::path(o.out) / "zero_shot_accuracy.svg"));
+    const auto results = Files::results_of(o)["zeroshot_eval"];
+    CHECK(results["classes"] == 4);
+    CHECK(results["images"] == 16);
+    CHECK(results["templates"] == 2);
+    CHECK(results["classnames_source"] == "folder names");
+    CHECK(results["metrics"]["acc1"].get<double>() == checks.back().second);  // the same final model
+    CHECK(results["per_class"]["green"]["count"] == 4);
+
+    auto on_shapes = f.options("zeroshot_on_shapes");
+    on_shapes.dataset = "shapes";
+    on_shapes.arch.clear();
+    on_shapes.zeroshot_eval = folder.string();
+    CHECK_THROWS_WITH_AS(cli::train_command(on_shapes), doctest::Contains("--zeroshot-eval checks a run on image–caption files"),
+                         Error);
+    auto three_names = f.options("zeroshot_names");
+    std::ofstream(f.dir / "names.txt") << "blue\ngreen\nred\n";
+    three_names.zeroshot_eval = folder.string();
+    three_names.zeroshot_classnames = (f.dir / "names.txt").string();
+    CHECK_THROWS_WITH_AS(cli::train_command(three_names), doctest::Contains("3 class names for the 4 class folders"), Error);
+}
+
+TEST_CASE("contra train --patch-dropout: training steps see part of each image; the evaluation sees all of it") {
+    Files f;
+    const auto first_loss = [](const cli::TrainOptions& o) {
+        std::ifstream metrics(fs::path(o.out) / "metrics.jsonl");
+        std::string line;
+        REQUIRE(std::getline(metrics, line));
+        return nlohmann::json::parse(line)["loss"].get<double>();
+    };
+    auto plain = f.options("plain_patches");
+    plain.steps = 2;
+    cli::train_command(plain);
+    auto dropped = f.options("dropped_patches");
+    dropped.steps = 2;
+    dropped.patch_dropout = 0.5;
+    cli::train_command(dropped);
+    CHECK(first_loss(dropped) != first_loss(plain));  // the same weights and batch, fewer patches
+    CHECK(Files::results_of(dropped)["options"]["patch_dropout"] == 0.5);
+
+    // Evaluation keeps every patch: zero steps with and without dropout evaluate the same model alike.
+    auto untrained = f.options("untrained_dropout");
+    untrained.steps = 0;
+    untrained.patch_dropout = 0.5;
+    cli::train_command(untrained);
+    auto untrained_plain = f.options("untrained_plain");
+    untrained_plain.steps = 0;
+    cli::train_command(untrained_plain);
+    CHECK(Files::results_of(untrained)["retrieval"] == Files::results_of(untrained_plain)["retrieval"]);
 }

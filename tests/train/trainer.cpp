@@ -1,5 +1,5 @@
 // The training loop: epoch order, schedules, checkpoints (round trip, errors, atomicity) and an
-// exact resume.
+// exact resume, with patch dropout too.
 #include <doctest/doctest.h>
 
 #include <contra/io/checkpoint.hpp>
@@ -159,4 +159,80 @@ TEST_CASE("resuming from a checkpoint continues with exactly the losses of an un
     for (std::size_t i = 0; i < 9; ++i) CHECK_MESSAGE(tail[i] == doctest::Approx(all[5 + i]).epsilon(1e-12), "step ", 6 + i);
     CHECK(all.back() < all.front());  // and it learns
     fs::remove_all(dir);
+}
+
+TEST_CASE("patch dropout: train_step drops the patches of the step it is given, and only during it") {
+    model::OpenAiClip<double, cpu> model(model::preset("tiny"), 3);
+    model.visual.patch_dropout.enable(0.5, 17);
+    optim::AdamW<double, cpu> opt(model);
+    const std::vector<std::int64_t> indices{0, 1, 2, 3, 4, 5, 6, 7};
+    const auto batch = SyntheticPairs{}.batch(indices, 0);
+    const auto images = cast<double>(batch.images);  // [8, 3, 8, 8]
+    const double every_patch = double(model.loss(images, batch.tokens).value()[0]);
+    double step_six = 0;
+    {
+        const nn::StepScope in_step(model, 6);
+        step_six = double(model.loss(images, batch.tokens).value()[0]);
+    }
+    Tape tape;
+    train::StepOptions o;
+    o.step = 6;
+    const auto r = train::train_step(model, opt, batch, tape, nullptr, o);
+    CHECK(r.loss == doctest::Approx(step_six).epsilon(1e-12));
+    CHECK(r.loss != doctest::Approx(every_patch).epsilon(1e-6));
+    CHECK_FALSE(model.visual.patch_dropout.active());
+}
+
+TEST_CASE("patch dropout: a resumed run draws the patches of the uninterrupted run") {
+    const auto dir = temp_dir("resume-patch-dropout");
+    const auto path = dir / "ck.safetensors";
+    model::OpenAiClip<double, cpu> plain(model::preset("tiny"), 3);
+    optim::AdamW<double, cpu> plain_opt(plain);
+    const auto every_patch = run_steps(plain, plain_opt, {}, 14, 14);
+
+    model::OpenAiClip<double, cpu> straight(model::preset("tiny"), 3);
+    straight.visual.patch_dropout.enable(0.5, 17);
+    optim::AdamW<double, cpu> straight_opt(straight);
+    const auto all = run_steps(straight, straight_opt, {}, 14, 14);
+    REQUIRE(all.size() == 14);
+    CHECK(all.front() != doctest::Approx(every_patch.front()).epsilon(1e-6));  // fit dropped patches
+    CHECK_FALSE(straight.visual.patch_dropout.active());                     // and only during its steps
+
+    model::OpenAiClip<double, cpu> first(model::preset("tiny"), 3);
+    first.visual.patch_dropout.enable(0.5, 17);
+    optim::AdamW<double, cpu> first_opt(first);
+    const auto head = run_steps(first, first_opt, {}, 5, 14, &path);
+    REQUIRE(head.size() == 5);
+
+    model::OpenAiClip<double, cpu> resumed(model::preset("tiny"), 99);
+    resumed.visual.patch_dropout.enable(0.5, 17);  // a training setting: not in the checkpoint
+    optim::AdamW<double, cpu> resumed_opt(resumed);
+    io::load_checkpoint(path, resumed, &resumed_opt);
+    train::State state;
+    state.step = 5;
+    const auto tail = run_steps(resumed, resumed_opt, state, 14, 14);
+    REQUIRE(tail.size() == 9);
+    for (std::size_t i = 0; i < 5; ++i) CHECK(head[i] == all[i]);
+    for (std::size_t i = 0; i < 9; ++i) CHECK_MESSAGE(tail[i] == doctest::Approx(all[5 + i]).epsilon(1e-12), "step ", 6 + i);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("patch dropout: gradient accumulation recomputes each micro-batch with the patches of its first pass") {
+    model::OpenAiClip<double, cpu> model(model::preset("tiny"), 3);
+    model.visual.patch_dropout.enable(0.5, 17);
+    const std::vector<std::int64_t> indices{0, 1, 2, 3, 4, 5, 6, 7};
+    const auto batch = SyntheticPairs{}.batch(indices, 0);
+    const auto images = cast<double>(batch.images);  // [8, 3, 8, 8]
+    const nn::StepScope in_step(model, 4);
+    // The loss over the features of the two micro-batches of 4, each encoded on its own.
+    auto image_features = Tensor<double, cpu>::empty(Shape{8, 8}), text_features = Tensor<double, cpu>::empty(Shape{8, 8});
+    for (std::int64_t j = 0; j < 2; ++j) {
+        auto image_rows = image_features.rows(4 * j, 4 * j + 4), text_rows = text_features.rows(4 * j, 4 * j + 4);
+        copy(model.encode_image(images.rows(4 * j, 4 * j + 4)).value(), image_rows);
+        copy(model.encode_text(batch.tokens.rows(4 * j, 4 * j + 4)).value(), text_rows);
+    }
+    const double expected = double(model.loss_fn(Var<double, cpu>(image_features), Var<double, cpu>(text_features)).value()[0]);
+    Tape tape;
+    const double accumulated = train::accumulate_gradients(model, images, batch.tokens, 2, tape);
+    CHECK(accumulated == doctest::Approx(expected).epsilon(1e-12));
 }

@@ -68,7 +68,8 @@ inline Tensor<ops::Index> random_tokens(const nn::TextConfig& t, std::int64_t ba
 
 // TrainStep<T, B>: an OpenAI CLIP in T on backend B (float32 on the cpu backend by default) with
 // AdamW (lr 5e-4 and weight decay 0.2 as the peer), its random batch and its tape. run() is one
-// step; the first two calls size the arena and the gradients, later ones allocate nothing.
+// step, numbered 0, 1, … (a training step scope: with model().visual.patch_dropout enabled it drops
+// patches); the first two calls size the arena and the gradients, later ones allocate nothing.
 template <class T = float, class B = cpu>
 class TrainStep {
 public:
@@ -80,6 +81,7 @@ public:
           batch_(p.batch) {}
 
     double run() {
+        const nn::StepScope in_step(model_, step_++);
         tape_.reset();
         Tape::Active recording(tape_);
         optimizer_.zero_grad();
@@ -101,6 +103,7 @@ private:
     TensorOn<T, B> images_;
     Tensor<ops::Index> tokens_;
     std::int64_t batch_;
+    std::int64_t step_ = 0;
     Tape tape_;
 };
 

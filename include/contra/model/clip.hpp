@@ -69,6 +69,17 @@ struct Clip {
         visit_parameters([](const std::string&, Parameter<T, B>& p) { p.zero_grad(); });
     }
 
+    // A training step begins / ends (nn::StepAware): forwarded to the towers whose forward depends
+    // on the step (a ViT with patch dropout). train::train_step calls them through nn::StepScope.
+    void begin_step(std::int64_t step) {
+        if constexpr (nn::StepAware<Image>) visual.begin_step(step);
+        if constexpr (nn::StepAware<Text>) text.begin_step(step);
+    }
+    void end_step() {
+        if constexpr (nn::StepAware<Image>) visual.end_step();
+        if constexpr (nn::StepAware<Text>) text.end_step();
+    }
+
     // images [N, C, S, S] → [N, E];  tokens [N, L] → [N, E]  (not normalised)
     V encode_image(const TensorOn<T, B>& images) const { return visual.encode(images); }
     V encode_text(const Tensor<ops::Index, cpu>& tokens) const { return text.encode(tokens); }

@@ -15,6 +15,8 @@ namespace contra::model {
 // of a batch of matching (image, text) pairs; each tower's embeddings; the factor on the cosine
 // similarities (scale(), logged); its scalars kept in range after each step; and its parts as
 // visual, text and loss_fn (activation checkpointing, data-parallel gathering, ResNet eval mode).
+// Optional: begin_step(step) / end_step() (nn::StepAware), which train::train_step calls around a
+// numbered step when the model has them (patch dropout).
 template <class M>
 concept ContrastiveModel = Numerics<M> &&
     requires(M& m, const M& cm, const TensorOn<typename M::value_type, typename M::backend>& images,

@@ -2,7 +2,7 @@
 // composition fails at compile time with the name of the missing piece. Each concept lists every
 // member the compositions above it call.
 // defines: nn::Module, nn::SequenceModule, nn::AttentionModule, nn::PaddingAwareModule, nn::BlockModule, nn::ImageTower,
-//          nn::TextTower
+//          nn::TextTower, nn::StepAware
 #pragma once
 #include <concepts>
 #include <cstdint>
@@ -67,6 +67,15 @@ concept TextTower = Module<M> && std::constructible_from<M, const typename M::co
     { m.encode(tokens) } -> std::same_as<Var<typename M::value_type, typename M::backend>>;
     { m.output_dim() } -> std::convertible_to<std::int64_t>;
     { m.context_length() } -> std::convertible_to<std::int64_t>;
+};
+
+// A module whose training forward depends on the step (patch dropout): m.begin_step(step) before
+// a training step's forward passes, m.end_step() after them (nn::StepScope); outside a step its
+// forward is deterministic. Optional: the training loop calls them where a model has them.
+template <class M>
+concept StepAware = requires(M& m, std::int64_t step) {
+    m.begin_step(step);
+    m.end_step();
 };
 
 }  // namespace contra::nn

@@ -1,11 +1,13 @@
 // contra/nn/vision_transformer.hpp — the ViT image tower of CLIP.
-//   patches (conv1: stride = kernel = patch, no bias) → [class; patches] + positional → ln_pre
+//   patches (conv1: stride = kernel = patch, no bias) → [class; patches] + positional
+//   → (in a training step with patch dropout on: [class; K kept patches]) → ln_pre
 //   → transformer → ln_post(class token) → ·proj
 // defines: nn::VisionTransformer
 #pragma once
 #include <cmath>
 
 #include "config.hpp"
+#include "patch_dropout.hpp"
 #include "transformer.hpp"
 
 namespace contra::nn {
@@ -30,6 +32,9 @@ struct VisionTransformer {
     Transformer<Block> transformer;
     Norm ln_post;
     Parameter<T, B> proj;                 // [W, E]
+    // Off unless enabled (patch_dropout.enable(rate, seed)); drops patches only inside a training
+    // step (begin_step … end_step). Not a parameter, not saved.
+    PatchDropout patch_dropout;
 
     VisionTransformer() = default;
     VisionTransformer(const VisionConfig& c, std::int64_t embed_dim)
@@ -48,7 +53,12 @@ struct VisionTransformer {
 
     std::int64_t output_dim() const { return proj.shape()[1]; }
 
-    // images [N, C, S, S] → embeddings [N, E] (not normalised)
+    // A training step begins / ends (StepAware): the step names its patch dropout draws.
+    void begin_step(std::int64_t step) { patch_dropout.begin_step(step); }
+    void end_step() { patch_dropout.end_step(); }
+
+    // images [N, C, S, S] → embeddings [N, E] (not normalised); every patch token, unless patch
+    // dropout is active (patch_dropout.active()).
     // Defined after the class, not inline: a program can compile it once (model/instances.hpp).
     V encode(const TensorOn<T, B>& images) const;
 
@@ -110,8 +120,14 @@ auto VisionTransformer<Block>::encode(const TensorOn<T, B>& images) const -> V {
     const auto cls = ad::add(V(TensorOn<T, B>::zeros(Shape{n, w})), V(class_embedding));  // [N, W]
     auto x = ad::concat_cols(cls, embedded.reshape(Shape{n, patches * w}));                // [N, T·W]
     x = ad::add(x, positional_embedding.reshape(Shape{tokens * w}));                      // + pos
-    x = transformer.forward(ln_pre.forward(x.reshape(Shape{n, tokens, w})));              // [N, T, W]
-    const auto first = ad::gather_rows(x.reshape(Shape{n * tokens, w}), class_rows(n, tokens));  // [N, W]
+    std::int64_t kept = tokens;                                                           // T, or 1 + K
+    if (patch_dropout.active()) {
+        kept = 1 + patch_dropout.keep_count(patches);
+        const auto rows = to_device<device_of<B>>(patch_dropout.kept_rows(n, tokens));       // [N·(1+K)]
+        x = ad::gather_rows(x.reshape(Shape{n * tokens, w}), rows);                         // [N·(1+K), W]
+    }
+    x = transformer.forward(ln_pre.forward(x.reshape(Shape{n, kept, w})));                // [N, T', W]
+    const auto first = ad::gather_rows(x.reshape(Shape{n * kept, w}), class_rows(n, kept));  // [N, W]
     return ad::matmul(ln_post.forward(first), V(proj));                                   // [N, E]
 }
 

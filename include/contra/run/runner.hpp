@@ -42,6 +42,7 @@ struct Probe {
     std::string title;              // the chart's title
     std::function<double()> measure;
     std::int64_t points = 10;       // how many times over the schedule (the last step included)
+    std::int64_t every = 0;         // > 0: every this many steps instead (and at the last step)
     double y_min = 0, y_max = 1;    // the chart's range
 };
 
@@ -151,7 +152,7 @@ struct Curves {
 //          (metrics.jsonl is then appended to, not replaced).
 //   ensures: spec.out holds checkpoint.safetensors (the newest) and up to keep_checkpoints
 //            checkpoint-<step>.safetensors, metrics.jsonl, loss.svg and one SVG per probe; unless
-//            the run was stopped, results.json with train_seconds, steps, skipped_steps, pairs_seen,
+//            the run was stopped, results.json with train_seconds, steps, epochs, skipped_steps, pairs_seen,
 //            parameters, options and what spec.evaluate returned.
 template <model::ContrastiveModel Model, optim::Optimizer Opt, class Source>
 RunResult train(Model& model, Opt& optimizer, Source&& source, const train::Options& options, const RunSpec& spec,
@@ -185,8 +186,9 @@ RunResult train(Model& model, Opt& optimizer, Source&& source, const train::Opti
         curves.loss.push_back(r.loss);
         for (std::size_t i = 0; i < spec.probes.size(); ++i) {
             const auto& probe = spec.probes[i];
-            if (probe.points <= 0) continue;
-            const std::int64_t every = std::max<std::int64_t>(1, s.total_steps / probe.points);
+            if (probe.points <= 0 && probe.every <= 0) continue;
+            const std::int64_t every =
+                probe.every > 0 ? probe.every : std::max<std::int64_t>(1, s.total_steps / probe.points);
             if (r.step % every != 0 && r.step != s.total_steps) continue;
             const double value = probe.measure();
             metrics << json{{"step", r.step}, {probe.name, value}}.dump() << "\n";
@@ -216,6 +218,7 @@ RunResult train(Model& model, Opt& optimizer, Source&& source, const train::Opti
     const auto& s = result.state;
     result.results = {{"train_seconds", s.elapsed_s},
                       {"steps", s.step},
+                      {"epochs", double(s.step * options.batch_size * ranks) / double(std::max<std::int64_t>(1, source.size()))},
                       {"skipped_steps", s.skipped_steps},
                       {"pairs_seen", s.step * options.batch_size * ranks},
                       {"parameters", model.parameter_count()},

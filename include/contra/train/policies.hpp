@@ -15,14 +15,19 @@ namespace contra::train {
 // the run stops at once.
 enum class NonFinite { skip, stop };
 
-// TimeBudget(seconds, fresh): with seconds > 0, sizes the schedule from the measured speed.
-// Measured first over steps 6..25, then again every 250 steps in the first half of the schedule
-// from the mean speed since step 6, only ever shortening it: a machine that slows down ends the
-// cosine schedule in time instead of being cut off at a high learning rate. A resumed run
-// (fresh = false) keeps the length it started with. Under data parallelism rank 0 decides.
+// TimeBudget(seconds, fresh, grow): with seconds > 0, sizes the schedule from the measured speed
+// so that it fills the budget: measured first over steps 6..25, then again every 250 steps in the
+// first half of the schedule from the mean speed since step 6, and resized when it is more than
+// 2% off. The schedule aims at 98% of the budget, so that a step slower than the measured ones
+// does not cut the cosine's last steps. grow = false only ever shortens it (the schedule given is a
+// ceiling); grow = true also lengthens it (more epochs when there is time). A machine that slows
+// down ends the cosine schedule in time instead of being cut off at a high learning rate. A
+// resumed run (fresh = false) keeps the length it started with. Under data parallelism rank 0
+// decides.
 class TimeBudget {
 public:
-    TimeBudget(double seconds, bool fresh) : seconds_(seconds), measuring_(seconds > 0 && fresh) {}
+    TimeBudget(double seconds, bool fresh, bool grow = false)
+        : seconds_(seconds), measuring_(seconds > 0 && fresh), grow_(grow) {}
 
     // after(step, elapsed_s, total_steps, comm): the schedule's length from now on.
     std::int64_t after(std::int64_t step, double elapsed_s, std::int64_t total_steps, dist::Communicator* comm) {
@@ -32,9 +37,11 @@ public:
         const bool resizing = step > kMeasureSteps && step % kResizeEvery == 0 && 2 * step < total_steps;
         if (!first_sizing && !resizing) return total_steps;
         const double per_step = (elapsed_s - warm_elapsed_s_) / double(step - kWarmSteps);
-        const auto affordable = step + std::int64_t((seconds_ - elapsed_s) / per_step);
-        const bool shorten = first_sizing || affordable < total_steps - total_steps / 50;  // > 2% short
-        std::int64_t total = shorten ? std::max(step + 1, std::min(total_steps, affordable)) : total_steps;
+        const auto affordable = step + std::int64_t(std::max(0.0, kAim * seconds_ - elapsed_s) / per_step);
+        const std::int64_t margin = total_steps / 50;  // 2%
+        const bool shorten = affordable < (first_sizing ? total_steps : total_steps - margin);
+        const bool lengthen = grow_ && affordable > (first_sizing ? total_steps : total_steps + margin);
+        std::int64_t total = shorten ? std::max(step + 1, affordable) : lengthen ? affordable : total_steps;
         if (comm) total = comm->broadcast(total, 0);
         return total;
     }
@@ -43,8 +50,9 @@ public:
 
 private:
     static constexpr std::int64_t kWarmSteps = 5, kMeasureSteps = 25, kResizeEvery = 250;  // speed from step 6 on
+    static constexpr double kAim = 0.98;
     double seconds_;
-    bool measuring_;
+    bool measuring_, grow_;
     double warm_elapsed_s_ = 0;
 };
 

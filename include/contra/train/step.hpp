@@ -2,13 +2,16 @@
 //   loss of the batch → backward (under data parallelism the gradients are averaged over the
 //   ranks while backward runs) → clip the global gradient norm → the optimizer's update at the
 //   step's learning rate → the loss's scalars back in range (logit_scale ≤ ln 100).
-// A step whose loss or gradient is not finite changes nothing.
+// A step whose loss or gradient is not finite changes nothing. A numbered step runs inside the
+// model's step scope (nn::StepScope): a ViT with patch dropout drops patches then, and only then.
 // defines: train::StepOptions, train::StepResult, train::train_step
 #pragma once
 #include <cmath>
+#include <optional>
 
 #include "../dist/gradient_sync.hpp"
 #include "../model/concepts.hpp"
+#include "../nn/patch_dropout.hpp"
 #include "../optim/clip_grad.hpp"
 #include "../optim/concepts.hpp"
 #include "accumulate.hpp"
@@ -20,6 +23,8 @@ struct StepOptions {
     double lr = 0;                // the learning rate of this step (from the schedule)
     double grad_clip = 1.0;       // global L2 norm; 0 turns clipping off
     std::int64_t accumulate = 1;  // the batch in this many micro-batches (the same gradient, less memory)
+    std::int64_t step = -1;       // the step's number (optimizer steps before it), which names its random
+                                  // draws (patch dropout); −1: no step scope, nothing is dropped
 };
 
 struct StepResult {
@@ -39,6 +44,8 @@ StepResult train_step(Model& model, Opt& optimizer, const PairBatch& batch, Tape
     using D = device_of<typename Model::backend>;
     const auto images = to_device<D>(cast<T>(batch.images));  // [N, C, S, S]
     StepResult r;
+    std::optional<nn::StepScope<Model>> in_step;  // until the gradients are computed
+    if (options.step >= 0) in_step.emplace(model, options.step);
     optimizer.zero_grad();
     if (options.accumulate > 1) {
         r.loss = accumulate_gradients(model, images, batch.tokens, options.accumulate, tape);
@@ -50,6 +57,7 @@ StepResult train_step(Model& model, Opt& optimizer, const PairBatch& batch, Tape
         if (sync) sync->arm(tape);  // gradient reductions start while backward runs
         if (sync || std::isfinite(r.loss)) backward(loss);  // every rank takes part in the reductions
     }
+    in_step.reset();
     if (sync) {
         sync->finish();  // the gradients: the mean over ranks, the same on every rank
         r.loss = sync->communicator().average(r.loss);

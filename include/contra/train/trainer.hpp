@@ -28,8 +28,9 @@ struct Options {
     optim::ScheduleKind schedule = optim::ScheduleKind::cosine;
     double grad_clip = 1.0;          // global L2 norm; 0 turns clipping off
     std::int64_t epochs = 1;
-    std::int64_t max_steps = 0;      // > 0: stop after this many steps (overrides epochs)
+    std::int64_t max_steps = -1;     // ≥ 0: exactly this many steps (overrides epochs; 0 trains nothing)
     double time_budget_s = 0;        // > 0: size the schedule to fit this many seconds (measured)
+    bool budget_grows = false;       // with a time budget: lengthen the schedule too, beyond epochs, to fill it
     std::uint64_t seed = 0;
     const std::atomic<bool>* stop = nullptr;  // set (by a signal handler) to stop after the current step
     // Gradient accumulation: each step's batch in this many micro-batches (its gradient unchanged).
@@ -82,10 +83,10 @@ State fit(Model& model, Opt& optimizer, Source&& source, const Options& options,
     BatchReader<std::remove_reference_t<Source>> batches(source, batch, rank, world, options.seed);
     std::optional<dist::GradientSync<T, B>> sync;
     if (options.comm) sync.emplace(model, *options.comm);
-    if (state.total_steps == 0)
-        state.total_steps = options.max_steps > 0 ? options.max_steps : options.epochs * batches.steps_per_epoch();
+    if (state.step == 0 && state.total_steps == 0)
+        state.total_steps = options.max_steps >= 0 ? options.max_steps : options.epochs * batches.steps_per_epoch();
     optim::Schedule schedule{options.schedule, options.lr, options.warmup_steps, state.total_steps};
-    TimeBudget budget(options.time_budget_s, state.step == 0);
+    TimeBudget budget(options.time_budget_s, state.step == 0, options.budget_grows);
     NonFiniteSteps nonfinite(options.on_nonfinite);
 
     Tape tape;
@@ -104,7 +105,7 @@ State fit(Model& model, Opt& optimizer, Source&& source, const Options& options,
         const auto step_start = clock::now();
         const double lr = schedule.lr(state.step);
         const StepResult r = train_step(model, optimizer, batches.at(state.step), tape, sync ? &*sync : nullptr,
-                                        StepOptions{lr, options.grad_clip, options.accumulate});
+                                        StepOptions{lr, options.grad_clip, options.accumulate, state.step});
         state.skipped_steps += nonfinite.after(r, state.step) ? 1 : 0;
         ++state.step;
         const auto now = clock::now();
