@@ -79,7 +79,7 @@ void visit_saved_options(TrainOptions& o, F&& f) {
     f("grad_clip", o.grad_clip, false);
     f("epochs", o.epochs, false);
     f("steps", o.steps, false);
-    f("init", o.init, true);
+    f("init", o.init, false);
     f("activation", o.activation, false);
     f("time_budget", o.time_budget, false);
     f("seed", o.seed, false);

@@ -260,7 +260,11 @@ void train_command(TrainOptions& o) {
     if (!o.resume.empty()) {
         resumed = run::resume_point(o.resume);
         if (!resumed->note.empty()) std::fprintf(stderr, "resuming from %s (%s)\n", resumed->checkpoint.c_str(), resumed->note.c_str());
+        const std::string init_given = o.init;
         restore_options(o, json::parse(run::metadata_at(resumed->metadata, "options", resumed->checkpoint)));
+        CONTRA_CHECK(init_given.empty() || init_given == o.init, "--init ", init_given, " with --resume: the run ",
+                     o.init.empty() ? std::string("started from a fresh model") : "started from " + o.init,
+                     " and continues from its checkpoint");
         if (o.out.empty()) o.out = resumed->checkpoint.parent_path().string();
     }
     const bool shapes = o.dataset == "shapes", files = Dataset::is_files(o.dataset);

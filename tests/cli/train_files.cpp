@@ -325,6 +325,11 @@ TEST_CASE("contra train --init with --lock-image: the pretrained image tower is 
     check_only_text_changed(source_weights, after);
     CHECK(Files::results_of(lit)["steps"] == 4);
 
+    auto resumed_elsewhere = f.options("lit_run");
+    resumed_elsewhere.resume = lit.out;
+    resumed_elsewhere.init = (f.dir / "another_model").string();
+    CHECK_THROWS_WITH_AS(cli::train_command(resumed_elsewhere), doctest::Contains("continues from its checkpoint"), Error);
+
     auto arch = f.options("init_with_arch");  // options() names the tiny preset
     arch.init = source.out;
     CHECK_THROWS_WITH_AS(cli::train_command(arch), doctest::Contains("--arch cannot change it"), Error);
