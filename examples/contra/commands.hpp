@@ -32,6 +32,8 @@ struct TrainOptions {
     std::string resume;
     std::string init;        // pretrained weights a fresh run starts from
     std::string activation;  // quick_gelu or gelu (empty: quick_gelu, or the --init weights')
+    std::string loss;        // infonce or siglip (empty: infonce, or the --init weights')
+    std::string text_mask;   // causal or none (empty: causal, or the --init weights')
     std::string device = "cpu";
     std::string schedule = "cosine";
     std::int64_t batch = 128, warmup = 50, epochs = 0, checkpoint_every = 1000, vocab_size = 1000, accumulate = 1;
@@ -81,6 +83,8 @@ void visit_saved_options(TrainOptions& o, F&& f) {
     f("steps", o.steps, false);
     f("init", o.init, false);
     f("activation", o.activation, false);
+    f("loss", o.loss, false);
+    f("text_mask", o.text_mask, false);
     f("time_budget", o.time_budget, false);
     f("seed", o.seed, false);
     f("train_subset", o.train_subset, false);

@@ -183,6 +183,21 @@ inline ops::Activation activation_of(const std::map<std::string, std::string>& m
     return saved == metadata.end() ? ops::Activation::quick_gelu : io::activation_from_name(saved->second);
 }
 
+// loss_of(metadata): the loss a checkpoint of this program records (InfoNCE when none).
+inline io::LossKind loss_of(const std::map<std::string, std::string>& metadata) {
+    const auto saved = metadata.find("loss");
+    return saved == metadata.end() ? io::LossKind::infonce : io::loss_from_name(saved->second);
+}
+// causal_text_of(metadata): whether a checkpoint's text tower is causal (yes when it records nothing).
+inline bool causal_text_of(const std::map<std::string, std::string>& metadata) {
+    const auto saved = metadata.find("text_mask");
+    return saved == metadata.end() || saved->second == "causal";
+}
+// The loss of a model type the program trains.
+template <class M>
+inline constexpr io::LossKind trained_loss =
+    requires(const M& m) { m.loss_fn.logit_bias; } ? io::LossKind::siglip : io::LossKind::infonce;
+
 template <class M>
 std::map<std::string, std::string> run_metadata(const model::ClipConfig& config, const tasks::CaptionEncoder& encoder,
                                                 const Dataset& d, std::uint64_t seed) {
@@ -191,7 +206,9 @@ std::map<std::string, std::string> run_metadata(const model::ClipConfig& config,
             {"context_length", std::to_string(encoder.context_length())},
             {"dataset", d.name},
             {"seed", std::to_string(seed)},
-            {"activation", io::activation_name(trained_activation<M>)}};  // read back by io::describe_pretrained
+            {"activation", io::activation_name(trained_activation<M>)},  // read back by io::describe_pretrained
+            {"loss", io::loss_name(trained_loss<M>)},
+            {"text_mask", M::text_tower::causal ? "causal" : "none"}};
 }
 
 // A list named by --classnames / --templates: a built-in one (data/zeroshot/) or a file; `source`

@@ -1,6 +1,6 @@
 // What the commands share about models: the models this program compiles once (models_*.cpp)
 // and declares extern here, the model built for a checkpoint (its activation and image tower
-// chosen at run time among the compiled ones), and reading ids and pixels from an inputs file.
+// loss and text mask chosen at run time among the compiled ones), and reading ids and pixels from an inputs file.
 #pragma once
 #include <contra/contra.hpp>
 #include <contra/io/export.hpp>
@@ -17,9 +17,13 @@
 
 CONTRA_OPENAI_CLIP_INSTANCES(extern, float, ::contra::cpu, ::contra::nn::QuickGelu);
 CONTRA_OPENAI_CLIP_INSTANCES(extern, float, ::contra::cpu, ::contra::nn::Gelu);
+CONTRA_CLIP_VARIANT_INSTANCES(extern, float, ::contra::cpu, ::contra::nn::QuickGelu);
+CONTRA_CLIP_VARIANT_INSTANCES(extern, float, ::contra::cpu, ::contra::nn::Gelu);
 CONTRA_RESNET_CLIP_INSTANCES(extern, float, ::contra::cpu);
 CONTRA_OPENAI_CLIP_INSTANCES(extern, double, ::contra::cpu, ::contra::nn::QuickGelu);
 CONTRA_OPENAI_CLIP_INSTANCES(extern, double, ::contra::cpu, ::contra::nn::Gelu);
+CONTRA_CLIP_VARIANT_INSTANCES(extern, double, ::contra::cpu, ::contra::nn::QuickGelu);
+CONTRA_CLIP_VARIANT_INSTANCES(extern, double, ::contra::cpu, ::contra::nn::Gelu);
 CONTRA_RESNET_CLIP_INSTANCES(extern, double, ::contra::cpu);
 
 namespace contra::cli {
@@ -36,13 +40,21 @@ inline io::Pretrained describe(const ModelOptions& o) {
     return io::describe_pretrained(o.path, p);
 }
 
-// with_vit_model<T>(activation, f): f(std::type_identity<M>{}) with M the ViT CLIP this program
-// compiles for that MLP activation.
+// with_vit_model<T>(activation, loss, causal_text, f): f(std::type_identity<M>{}) with M the ViT
+// CLIP this program compiles for that MLP activation, contrastive loss and text mask.
 template <class T, class F>
-decltype(auto) with_vit_model(ops::Activation activation, F&& f) {
+decltype(auto) with_vit_model(ops::Activation activation, io::LossKind loss_kind, bool causal_text, F&& f) {
+    const auto with_mask = [&]<class Act, class Loss>(std::type_identity<Act>, std::type_identity<Loss>) -> decltype(auto) {
+        if (causal_text) return f(std::type_identity<model::ClipWithActivation<Act, T, cpu, ad::Fused, Loss, nn::CausalMask>>{});
+        return f(std::type_identity<model::ClipWithActivation<Act, T, cpu, ad::Fused, Loss, nn::NoMask>>{});
+    };
+    const auto with_loss = [&]<class Act>(std::type_identity<Act> act) -> decltype(auto) {
+        if (loss_kind == io::LossKind::siglip) return with_mask(act, std::type_identity<::contra::loss::SigLip<T, cpu>>{});
+        return with_mask(act, std::type_identity<::contra::loss::InfoNce<T, cpu>>{});
+    };
     switch (activation) {
-        case ops::Activation::quick_gelu: return f(std::type_identity<model::OpenAiClip<T, cpu>>{});
-        case ops::Activation::gelu: return f(std::type_identity<model::ClipWithActivation<nn::Gelu, T, cpu>>{});
+        case ops::Activation::quick_gelu: return with_loss(std::type_identity<nn::QuickGelu>{});
+        case ops::Activation::gelu: return with_loss(std::type_identity<nn::Gelu>{});
         default: throw Error("activation " + io::activation_name(activation) + " is not built into this program");
     }
 }
@@ -58,10 +70,11 @@ void with_pretrained(const io::Pretrained& p, F&& f) {
         f(model);
     };
     if (p.resnet) {
-        CONTRA_CHECK(p.activation == ops::Activation::quick_gelu, "ResNet CLIPs are built with QuickGELU text towers");
+        CONTRA_CHECK(p.activation == ops::Activation::quick_gelu && p.loss == io::LossKind::infonce && p.causal_text,
+                     "ResNet CLIPs are built with causal QuickGELU text towers and InfoNCE");
         return run(std::type_identity<model::OpenAiResNetClip<T, cpu>>{}, *p.resnet);
     }
-    with_vit_model<T>(p.activation, [&](auto model_type) { run(model_type); });
+    with_vit_model<T>(p.activation, p.loss, p.causal_text, [&](auto model_type) { run(model_type); });
 }
 
 // tokenizer_for(p, bpe): the tokenizer of a model: the merges file bpe when given, else an HF

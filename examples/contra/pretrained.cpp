@@ -229,6 +229,12 @@ static void add_zeroshot(CLI::App& app, ZeroShotOptions& o, std::function<void()
 
 void export_command(const ExportOptions& o) {
     const auto p = describe(o.model);
+    CONTRA_CHECK(p.loss == io::LossKind::infonce, p.weights.string(),
+                 " was trained with SigLIP's loss: its logit_bias has no place in the HF CLIPModel or open_clip CLIP "
+                 "layouts (contra's own checkpoint keeps it; contra eval, zeroshot and embed read it)");
+    CONTRA_CHECK(p.causal_text, p.weights.string(),
+                 " has a bidirectional text tower: the HF CLIPModel and open_clip CLIP layouts hold causal ones only "
+                 "(contra's own checkpoint keeps it; contra eval, zeroshot and embed read it)");
     with_pretrained<float>(p, [&](auto& model) {
         if (o.to == "open_clip") return io::save_open_clip(model, p.config, p.activation, o.out);
         io::save_hf(model, p.config, p.activation, o.out);

@@ -297,6 +297,8 @@ void train_command(TrainOptions& o) {
     tasks::CaptionEncoder encoder;
     model::ClipConfig config;
     ops::Activation activation = o.activation.empty() ? ops::Activation::quick_gelu : io::activation_from_name(o.activation);
+    io::LossKind loss_kind = o.loss.empty() ? io::LossKind::infonce : io::loss_from_name(o.loss);
+    bool causal_text = o.text_mask.empty() || o.text_mask == "causal";
     if (resumed) {
         const auto& meta = resumed->metadata;
         const auto& path = resumed->checkpoint;
@@ -304,10 +306,19 @@ void train_command(TrainOptions& o) {
         encoder = tasks::CaptionEncoder(tasks::merges_from_text(run::metadata_at(meta, "tokenizer_merges", path)),
                                         std::stoi(run::metadata_at(meta, "context_length", path)));
         activation = activation_of(meta);
+        loss_kind = loss_of(meta);
+        causal_text = causal_text_of(meta);
     } else if (init) {
         config = init->config;
         encoder = tasks::CaptionEncoder(tokenizer_for(*init, o.bpe), int(config.text.context_length));
         activation = init->activation;
+        CONTRA_CHECK(o.loss.empty() || io::loss_from_name(o.loss) == init->loss, "--loss ", o.loss, ": ", o.init,
+                     " holds the parameters of ", io::loss_name(init->loss), "; a fine-tuned model keeps its loss");
+        CONTRA_CHECK(o.text_mask.empty() || (o.text_mask == "causal") == init->causal_text, "--text-mask ", o.text_mask,
+                     ": ", o.init, "'s text tower is ", init->causal_text ? "causal" : "bidirectional",
+                     "; a fine-tuned model keeps its mask");
+        loss_kind = init->loss;
+        causal_text = init->causal_text;
     } else {
         auto everything = files ? caption_sample(*pairs_on_disk) : dataset.corpus();
         CONTRA_CHECK(!everything.empty() || !o.bpe.empty(), "--train-samples skips reading the captions, so there are "
@@ -323,8 +334,8 @@ void train_command(TrainOptions& o) {
     if (!resumed) check_images_fit(dataset, config.vision);
     if (files) pairs_on_disk->use_tokenizer(encoder.tokenizer(), encoder.context_length());
 
-    // The model's type follows its MLP activation; everything else is sized at run time.
-    with_vit_model<float>(activation, [&]<class M>(std::type_identity<M>) {
+    // The model's type follows its MLP activation, loss and text mask; everything else is sized at run time.
+    with_vit_model<float>(activation, loss_kind, causal_text, [&]<class M>(std::type_identity<M>) {
         M model(config, o.seed);
         if (init) io::load_pretrained(*init, model);
         model.visual.transformer.checkpointing = model.text.transformer.checkpointing = o.checkpoint_activations;
@@ -463,6 +474,11 @@ void add_train(CLI::App& app, std::function<void()>& run) {
                     "MLP activation of a fresh model: quick_gelu (default, OpenAI's) or gelu; with --init, what the file does not say")
         ->check(CLI::IsMember({"quick_gelu", "quickgelu", "gelu"}))
         ->transform([](std::string name) { return name == "quickgelu" ? std::string("quick_gelu") : name; });
+    cmd->add_option("--loss", o.loss, "Contrastive loss of a fresh model: infonce (CLIP's, default) or siglip (pairwise sigmoid)")
+        ->check(CLI::IsMember({"infonce", "siglip"}));
+    cmd->add_option("--text-mask", o.text_mask,
+                    "Text attention of a fresh model: causal (CLIP's, default) or none (bidirectional; padding is masked)")
+        ->check(CLI::IsMember({"causal", "none"}));
     cmd->add_option("--text-heads", o.text_heads, "Text attention heads (a fresh model: override the preset; --init: what the file does not say)");
     cmd->add_option("--steps", o.steps, "Train exactly this many steps (overrides --epochs; 0: none, only the evaluation)");
     cmd->add_option("--resume", o.resume,

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <tuple>
 
 #include <contra/io/config_json.hpp>
 #include <contra/io/pretrained.hpp>
@@ -350,32 +351,109 @@ TEST_CASE("contra train --init with --lock-image: the pretrained image tower is 
                          Error);
 }
 
-TEST_CASE("contra train --activation gelu: the run's own evaluation and contra eval of its checkpoint agree") {
+TEST_CASE("contra train --activation gelu, --loss siglip, --text-mask none: the run's own evaluation and contra eval agree") {
     Files f;
-    cli::TrainOptions o;
-    o.dataset = "shapes";
-    o.activation = "gelu";
-    o.steps = 3;
-    o.train_subset = 256;
-    o.batch = 32;
-    o.eval_subset = 300;
-    o.no_probe = true;
-    o.eval_points = 0;
-    o.out = (f.dir / "gelu_shapes").string();
-    cli::train_command(o);
-    const auto trained = Files::results_of(o);
-    CHECK(io::SafetensorsFile::read(fs::path(o.out) / "checkpoint.safetensors").metadata().at("activation") == "gelu");
+    for (const auto& [activation, loss, mask] : {std::tuple{"gelu", "", ""}, std::tuple{"", "siglip", ""}, std::tuple{"", "", "none"},
+                                                 std::tuple{"gelu", "siglip", "none"}}) {
+        CAPTURE(activation);
+        CAPTURE(loss);
+        CAPTURE(mask);
+        cli::TrainOptions o;
+        o.dataset = "shapes";
+        o.activation = activation;
+        o.loss = loss;
+        o.text_mask = mask;
+        o.steps = 3;
+        o.train_subset = 256;
+        o.batch = 32;
+        o.eval_subset = 300;
+        o.no_probe = true;
+        o.eval_points = 0;
+        o.out = (f.dir / (std::string("shapes_") + activation + loss + mask)).string();
+        cli::train_command(o);
+        const auto trained = Files::results_of(o);
+        const auto metadata = io::SafetensorsFile::read(fs::path(o.out) / "checkpoint.safetensors").metadata();
+        CHECK(metadata.at("activation") == (*activation ? activation : "quick_gelu"));
+        CHECK(metadata.at("loss") == (*loss ? loss : "infonce"));
+        CHECK(metadata.at("text_mask") == (*mask ? mask : "causal"));
 
-    cli::EvalOptions e;
-    e.checkpoint = o.out;
-    e.eval_subset = 300;
-    e.no_probe = true;
-    cli::eval_command(e);  // built with the recorded activation: QuickGELU would score differently
-    std::ifstream in(fs::path(o.out) / "eval.json");
-    REQUIRE(in.good());
-    const auto evaluated = nlohmann::json::parse(in);
-    CHECK(evaluated["zero_shot_top1"] == trained["zero_shot_top1"]);
-    CHECK(evaluated["retrieval"] == trained["retrieval"]);
+        cli::EvalOptions e;
+        e.checkpoint = o.out;
+        e.eval_subset = 300;
+        e.no_probe = true;
+        cli::eval_command(e);  // built with the recorded activation, loss and mask, not OpenAI's
+        std::ifstream in(fs::path(o.out) / "eval.json");
+        REQUIRE(in.good());
+        const auto evaluated = nlohmann::json::parse(in);
+        CHECK(evaluated["zero_shot_top1"] == trained["zero_shot_top1"]);
+        CHECK(evaluated["retrieval"] == trained["retrieval"]);
+    }
+}
+
+TEST_CASE("contra train --loss siglip: the bias is trained and kept, every reader builds SigLIP, export says why not") {
+    Files f;
+    auto o = f.options("siglip_run");
+    o.loss = "siglip";
+    o.steps = 3;
+    cli::train_command(o);
+    const auto checkpoint = io::SafetensorsFile::read(fs::path(o.out) / "checkpoint.safetensors");
+    const auto bias = checkpoint.get<float>("model/logit_bias");
+    CHECK(bias.numel() == 1);
+    CHECK(bias[0] != -10.0f);  // initialised at −10, then trained
+    CHECK(Files::results_of(o).contains("retrieval"));
+    CHECK(io::describe_pretrained(fs::path(o.out)).loss == io::LossKind::siglip);
+    const auto reference = embeddings_of(o.out);  // an InfoNCE model would refuse the extra logit_bias
+    REQUIRE(!reference.empty());
+
+    cli::ExportOptions hf;
+    hf.model.path = o.out;
+    hf.to = "hf";
+    hf.out = (f.dir / "siglip_hf").string();
+    CHECK_THROWS_WITH_AS(cli::export_command(hf), doctest::Contains("logit_bias has no place"), Error);
+
+    auto again = f.options("siglip_init");
+    again.arch.clear();
+    again.init = o.out;
+    again.steps = 0;
+    cli::train_command(again);
+    CHECK(embeddings_of(again.out) == reference);
+    CHECK(io::SafetensorsFile::read(fs::path(again.out) / "checkpoint.safetensors").metadata().at("loss") == "siglip");
+    auto other_loss = f.options("siglip_init_infonce");
+    other_loss.arch.clear();
+    other_loss.init = o.out;
+    other_loss.loss = "infonce";
+    CHECK_THROWS_WITH_AS(cli::train_command(other_loss), doctest::Contains("a fine-tuned model keeps its loss"), Error);
+}
+
+TEST_CASE("contra train --text-mask none: a bidirectional text tower is read back as one; export says why not") {
+    Files f;
+    auto o = f.options("bidirectional_run");
+    o.text_mask = "none";
+    o.steps = 3;
+    cli::train_command(o);
+    CHECK_FALSE(io::describe_pretrained(fs::path(o.out)).causal_text);
+    const auto reference = embeddings_of(o.out);
+    auto again = f.options("bidirectional_init");
+    again.arch.clear();
+    again.init = o.out;
+    again.steps = 0;
+    cli::train_command(again);
+    CHECK(embeddings_of(again.out) == reference);
+    auto causal = f.options("bidirectional_run_causal");  // the same run with a causal mask embeds texts differently
+    causal.steps = 3;
+    cli::train_command(causal);
+    CHECK(embeddings_of(causal.out) != reference);
+
+    cli::ExportOptions to_open_clip;
+    to_open_clip.model.path = o.out;
+    to_open_clip.to = "open_clip";
+    to_open_clip.out = (f.dir / "bidirectional.safetensors").string();
+    CHECK_THROWS_WITH_AS(cli::export_command(to_open_clip), doctest::Contains("hold causal ones only"), Error);
+    auto other_mask = f.options("bidirectional_init_causal");
+    other_mask.arch.clear();
+    other_mask.init = o.out;
+    other_mask.text_mask = "causal";
+    CHECK_THROWS_WITH_AS(cli::train_command(other_mask), doctest::Contains("a fine-tuned model keeps its mask"), Error);
 }
 
 TEST_CASE("contra train --zeroshot-eval: zero-shot on an image folder every N steps, in metrics.jsonl and results.json") {

@@ -7,7 +7,8 @@
 // from a name: describe_pretrained tells what a file holds, load_pretrained fills a model with it.
 // Image towers: ViT, or ModifiedResNet (OpenAI/open_clip layout only: HF CLIPModel is ViT only).
 // defines: io::WeightLayout, io::PretrainedOptions, io::Pretrained, io::describe_pretrained,
-//          io::load_pretrained, io::activation_name, io::activation_from_name
+//          io::load_pretrained, io::activation_name, io::activation_from_name, io::LossKind, io::loss_name,
+//          io::loss_from_name
 #pragma once
 #include <charconv>
 #include <cmath>
@@ -29,6 +30,16 @@
 namespace contra::io {
 
 enum class WeightLayout { contra, openai, hf };
+
+// The contrastive loss a checkpoint carries the parameters of: InfoNCE (logit_scale) or SigLIP
+// (logit_scale and logit_bias). Only contra checkpoints hold SigLIP models (metadata "loss").
+enum class LossKind { infonce, siglip };
+inline std::string loss_name(LossKind l) { return l == LossKind::siglip ? "siglip" : "infonce"; }
+inline LossKind loss_from_name(const std::string& name) {
+    if (name == "infonce") return LossKind::infonce;
+    if (name == "siglip") return LossKind::siglip;
+    throw Error("unknown loss '" + name + "' (known: infonce, siglip)");
+}
 
 inline std::string activation_name(ops::Activation a) {
     switch (a) {
@@ -62,6 +73,8 @@ struct Pretrained {
     model::ClipConfig config;                        // for a ResNet image tower, config.vision is unused
     std::optional<nn::ResNetConfig> resnet;       // set when the image tower is a ModifiedResNet
     ops::Activation activation = ops::Activation::quick_gelu;
+    LossKind loss = LossKind::infonce;
+    bool causal_text = true;                      // false: a bidirectional text tower (contra checkpoints only)
     std::map<std::string, std::string> metadata;  // the safetensors file's metadata
 };
 
@@ -368,6 +381,12 @@ inline Pretrained describe_pretrained(const std::filesystem::path& path, const P
         // Checkpoints of `contra train` record their activation; those written before it did were
         // all QuickGELU (the only model the program trained then).
         p.activation = activation.value_or(ops::Activation::quick_gelu);
+        if (const auto loss = meta("loss")) p.loss = loss_from_name(*loss);  // absent: InfoNCE, as every older run
+        if (const auto mask = meta("text_mask")) {  // absent: causal, as every older run
+            CONTRA_CHECK(*mask == "causal" || *mask == "none", path.string(), ": metadata text_mask '", *mask,
+                         "', expected causal or none");
+            p.causal_text = *mask == "causal";
+        }
         return p;
     }
     if (in.contains("vision_model.embeddings.patch_embedding.weight")) {

@@ -4,7 +4,7 @@
 // differentiable ops and kernels below them, are then compiled once):
 //   CONTRA_OPENAI_CLIP_INSTANCES(extern, float, contra::cpu, contra::nn::QuickGelu)   // a header
 //   CONTRA_OPENAI_CLIP_INSTANCES(, float, contra::cpu, contra::nn::QuickGelu)         // one .cpp
-// defines: CONTRA_OPENAI_CLIP_INSTANCES, CONTRA_RESNET_CLIP_INSTANCES
+// defines: CONTRA_OPENAI_CLIP_INSTANCES, CONTRA_CLIP_VARIANT_INSTANCES, CONTRA_RESNET_CLIP_INSTANCES
 #pragma once
 #include "openai.hpp"
 
@@ -16,6 +16,18 @@
     EXTERN template struct ::contra::model::Clip<::contra::nn::OpenAiVision<T, B, ::contra::ad::Fused, ACT>,                 \
                                                  ::contra::nn::OpenAiText<T, B, ::contra::ad::Fused, ACT>,                   \
                                                  ::contra::loss::InfoNce<T, B, ::contra::ad::Fused>>
+
+// The variants of model::ClipWithActivation<ACT, T, B, ad::Fused, LOSS, MASK> beyond OpenAI's:
+// the towers of CONTRA_OPENAI_CLIP_INSTANCES(…, ACT), a bidirectional text tower (NoMask) and the
+// compositions with SigLIP's loss or that text tower.
+#define CONTRA_CLIP_VARIANT_INSTANCES(EXTERN, T, B, ACT)                                                                \
+    EXTERN template struct ::contra::nn::TextTransformer<::contra::nn::ResidualBlock<T, B, ::contra::nn::NoMask, ACT>>; \
+    CONTRA_DETAIL_CLIP_INSTANCE(EXTERN, T, B, ACT, ::contra::nn::CausalMask, ::contra::loss::SigLip<T, B>);           \
+    CONTRA_DETAIL_CLIP_INSTANCE(EXTERN, T, B, ACT, ::contra::nn::NoMask, ::contra::loss::InfoNce<T, B>);             \
+    CONTRA_DETAIL_CLIP_INSTANCE(EXTERN, T, B, ACT, ::contra::nn::NoMask, ::contra::loss::SigLip<T, B>)
+#define CONTRA_DETAIL_CLIP_INSTANCE(EXTERN, T, B, ACT, MASK, ...)  /* ...: the loss */                                            \
+    EXTERN template struct ::contra::model::Clip<::contra::nn::OpenAiVision<T, B, ::contra::ad::Fused, ACT>, \
+                                                 ::contra::nn::OpenAiText<T, B, ::contra::ad::Fused, ACT, MASK>, __VA_ARGS__>
 
 // The ModifiedResNet image tower and model::OpenAiResNetClip<T, B> (its text tower comes with
 // CONTRA_OPENAI_CLIP_INSTANCES(…, nn::QuickGelu)).

@@ -1,6 +1,6 @@
 // contra/nn/openai.hpp — the towers of OpenAI's CLIP: pre-norm blocks with fused q/k/v attention,
 // an MLP with QuickGELU (or another activation) and eps-1e-5 LayerNorms; the ViT image tower and
-// the causal text tower built from them.
+// the text tower built from them (causal as OpenAI's, or bidirectional).
 // defines: nn::ResidualBlock, nn::OpenAiVision, nn::OpenAiText
 #pragma once
 #include "text_transformer.hpp"
@@ -13,7 +13,7 @@ using ResidualBlock = TransformerBlock<MultiHeadAttention<T, B, Mask, Impl>, Mlp
 
 template <class T, class B, class Impl = ad::Fused, class Act = QuickGelu>
 using OpenAiVision = VisionTransformer<ResidualBlock<T, B, NoMask, Act, Impl>>;
-template <class T, class B, class Impl = ad::Fused, class Act = QuickGelu>
-using OpenAiText = TextTransformer<ResidualBlock<T, B, CausalMask, Act, Impl>>;
+template <class T, class B, class Impl = ad::Fused, class Act = QuickGelu, class Mask = CausalMask>
+using OpenAiText = TextTransformer<ResidualBlock<T, B, Mask, Act, Impl>>;  // Mask = NoMask: bidirectional, padding masked
 
 }  // namespace contra::nn
