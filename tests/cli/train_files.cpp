@@ -92,6 +92,13 @@ struct Files {
         o.eval_points = 0;
         return o;
     }
+    // init_options(run, from): options(run) starting from the weights at `from` (their architecture).
+    cli::TrainOptions init_options(const std::string& run, const std::string& from) const {
+        auto o = options(run);
+        o.arch.clear();
+        o.init = from;
+        return o;
+    }
     static nlohmann::json results_of(const cli::TrainOptions& o) {
         std::ifstream in(fs::path(o.out) / "results.json");
         REQUIRE(in.good());
@@ -291,9 +298,7 @@ TEST_CASE("contra train --init: zero steps from a run folder or its HF export ke
     cli::export_command(hf);
     for (const auto& [from, name] : {std::pair{source.out, "init_zero_run"}, std::pair{hf.out, "init_zero_hf"}}) {
         CAPTURE(name);
-        auto o = f.options(name);
-        o.arch.clear();
-        o.init = from;
+        auto o = f.init_options(name, from);
         o.steps = 0;
         cli::train_command(o);
         CHECK(Files::results_of(o)["steps"] == 0);
@@ -312,9 +317,7 @@ TEST_CASE("contra train --init with --lock-image: the pretrained image tower is 
     source.epochs = 1;
     cli::train_command(source);
 
-    auto lit = f.options("lit_run");
-    lit.arch.clear();
-    lit.init = source.out;
+    auto lit = f.init_options("lit_run", source.out);
     lit.lock_image = true;
     lit.steps = 4;
     cli::train_command(lit);
@@ -334,14 +337,10 @@ TEST_CASE("contra train --init with --lock-image: the pretrained image tower is 
     auto arch = f.options("init_with_arch");  // options() names the tiny preset
     arch.init = source.out;
     CHECK_THROWS_WITH_AS(cli::train_command(arch), doctest::Contains("--arch cannot change it"), Error);
-    auto contradicting = f.options("init_with_activation");
-    contradicting.arch.clear();
-    contradicting.init = source.out;
+    auto contradicting = f.init_options("init_with_activation", source.out);
     contradicting.activation = "gelu";  // the source trained with QuickGELU
     CHECK_THROWS_WITH_AS(cli::train_command(contradicting), doctest::Contains("the activation gelu contradicts"), Error);
-    auto shapes = f.options("init_on_shapes");
-    shapes.arch.clear();
-    shapes.init = source.out;
+    auto shapes = f.init_options("init_on_shapes", source.out);
     shapes.dataset = "shapes";
     CHECK_THROWS_WITH_AS(cli::train_command(shapes), doctest::Contains("shapes's images are 3×32×32 but the model takes 3×8×8"),
                          Error);
@@ -411,16 +410,12 @@ TEST_CASE("contra train --loss siglip: the bias is trained and kept, every reade
     hf.out = (f.dir / "siglip_hf").string();
     CHECK_THROWS_WITH_AS(cli::export_command(hf), doctest::Contains("logit_bias has no place"), Error);
 
-    auto again = f.options("siglip_init");
-    again.arch.clear();
-    again.init = o.out;
+    auto again = f.init_options("siglip_init", o.out);
     again.steps = 0;
     cli::train_command(again);
     CHECK(embeddings_of(again.out) == reference);
     CHECK(io::SafetensorsFile::read(fs::path(again.out) / "checkpoint.safetensors").metadata().at("loss") == "siglip");
-    auto other_loss = f.options("siglip_init_infonce");
-    other_loss.arch.clear();
-    other_loss.init = o.out;
+    auto other_loss = f.init_options("siglip_init_infonce", o.out);
     other_loss.loss = "infonce";
     CHECK_THROWS_WITH_AS(cli::train_command(other_loss), doctest::Contains("a fine-tuned model keeps its loss"), Error);
 }
@@ -433,9 +428,7 @@ TEST_CASE("contra train --text-mask none: a bidirectional text tower is read bac
     cli::train_command(o);
     CHECK_FALSE(io::describe_pretrained(fs::path(o.out)).causal_text);
     const auto reference = embeddings_of(o.out);
-    auto again = f.options("bidirectional_init");
-    again.arch.clear();
-    again.init = o.out;
+    auto again = f.init_options("bidirectional_init", o.out);
     again.steps = 0;
     cli::train_command(again);
     CHECK(embeddings_of(again.out) == reference);
@@ -449,9 +442,7 @@ TEST_CASE("contra train --text-mask none: a bidirectional text tower is read bac
     to_open_clip.to = "open_clip";
     to_open_clip.out = (f.dir / "bidirectional.safetensors").string();
     CHECK_THROWS_WITH_AS(cli::export_command(to_open_clip), doctest::Contains("hold causal ones only"), Error);
-    auto other_mask = f.options("bidirectional_init_causal");
-    other_mask.arch.clear();
-    other_mask.init = o.out;
+    auto other_mask = f.init_options("bidirectional_init_causal", o.out);
     other_mask.text_mask = "causal";
     CHECK_THROWS_WITH_AS(cli::train_command(other_mask), doctest::Contains("a fine-tuned model keeps its mask"), Error);
 }
