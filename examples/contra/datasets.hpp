@@ -183,16 +183,6 @@ inline ops::Activation activation_of(const std::map<std::string, std::string>& m
     return saved == metadata.end() ? ops::Activation::quick_gelu : io::activation_from_name(saved->second);
 }
 
-// loss_of(metadata): the loss a checkpoint of this program records (InfoNCE when none).
-inline io::LossKind loss_of(const std::map<std::string, std::string>& metadata) {
-    const auto saved = metadata.find("loss");
-    return saved == metadata.end() ? io::LossKind::infonce : io::loss_from_name(saved->second);
-}
-// causal_text_of(metadata): whether a checkpoint's text tower is causal (yes when it records nothing).
-inline bool causal_text_of(const std::map<std::string, std::string>& metadata) {
-    const auto saved = metadata.find("text_mask");
-    return saved == metadata.end() || saved->second == "causal";
-}
 // The loss of a model type the program trains.
 template <class M>
 inline constexpr io::LossKind trained_loss =

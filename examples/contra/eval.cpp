@@ -32,7 +32,8 @@ void eval_checkpoint(const EvalOptions& o) {
     auto dataset = Dataset::open(dataset_name, o.data_dir);
     if (!o.templates.empty()) dataset.templates = data::read_templates(o.templates);
     const std::uint64_t seed = std::stoull(run::metadata_at(meta, "seed", path));
-    auto ev = with_vit_model<float>(activation_of(meta), loss_of(meta), causal_text_of(meta), [&]<class M>(std::type_identity<M>) {
+    const auto variant = io::recorded_variant(meta, path.string());
+    auto ev = with_vit_model<float>(activation_of(meta), variant.loss, variant.causal_text, [&]<class M>(std::type_identity<M>) {
         M model(config, seed);
         io::load_checkpoint(path, model);
         return evaluate(model, dataset, encoder, seed, o.eval_subset, o.probe_subset, !o.no_probe);

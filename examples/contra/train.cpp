@@ -306,8 +306,9 @@ void train_command(TrainOptions& o) {
         encoder = tasks::CaptionEncoder(tasks::merges_from_text(run::metadata_at(meta, "tokenizer_merges", path)),
                                         std::stoi(run::metadata_at(meta, "context_length", path)));
         activation = activation_of(meta);
-        loss_kind = loss_of(meta);
-        causal_text = causal_text_of(meta);
+        const auto variant = io::recorded_variant(meta, path.string());
+        loss_kind = variant.loss;
+        causal_text = variant.causal_text;
     } else if (init) {
         config = init->config;
         encoder = tasks::CaptionEncoder(tokenizer_for(*init, o.bpe), int(config.text.context_length));

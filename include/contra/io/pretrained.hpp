@@ -8,7 +8,7 @@
 // Image towers: ViT, or ModifiedResNet (OpenAI/open_clip layout only: HF CLIPModel is ViT only).
 // defines: io::WeightLayout, io::PretrainedOptions, io::Pretrained, io::describe_pretrained,
 //          io::load_pretrained, io::activation_name, io::activation_from_name, io::LossKind, io::loss_name,
-//          io::loss_from_name
+//          io::loss_from_name, io::RecordedVariant, io::recorded_variant
 #pragma once
 #include <charconv>
 #include <cmath>
@@ -54,6 +54,24 @@ inline ops::Activation activation_from_name(const std::string& name) {
     for (auto a : {ops::Activation::quick_gelu, ops::Activation::gelu, ops::Activation::gelu_tanh, ops::Activation::relu})
         if (activation_name(a) == name) return a;
     throw Error("unknown activation '" + name + "' (known: quick_gelu, gelu, gelu_pytorch_tanh, relu)");
+}
+
+// What a contra checkpoint's metadata records of its model beyond the sizes: the loss and the text
+// mask (absent: InfoNCE and causal, the only model contra train trained before it recorded them).
+//   throws: Error naming the file for a value that is neither.
+struct RecordedVariant {
+    LossKind loss = LossKind::infonce;
+    bool causal_text = true;
+};
+inline RecordedVariant recorded_variant(const std::map<std::string, std::string>& metadata, const std::string& source) {
+    RecordedVariant r;
+    if (const auto it = metadata.find("loss"); it != metadata.end()) r.loss = loss_from_name(it->second);
+    if (const auto it = metadata.find("text_mask"); it != metadata.end()) {
+        CONTRA_CHECK(it->second == "causal" || it->second == "none", source, ": metadata text_mask '", it->second,
+                     "', expected causal or none");
+        r.causal_text = it->second == "causal";
+    }
+    return r;
 }
 
 // What a file may leave unsaid, given by the caller. The OpenAI/open_clip layout's tensor shapes
@@ -381,12 +399,9 @@ inline Pretrained describe_pretrained(const std::filesystem::path& path, const P
         // Checkpoints of `contra train` record their activation; those written before it did were
         // all QuickGELU (the only model the program trained then).
         p.activation = activation.value_or(ops::Activation::quick_gelu);
-        if (const auto loss = meta("loss")) p.loss = loss_from_name(*loss);  // absent: InfoNCE, as every older run
-        if (const auto mask = meta("text_mask")) {  // absent: causal, as every older run
-            CONTRA_CHECK(*mask == "causal" || *mask == "none", path.string(), ": metadata text_mask '", *mask,
-                         "', expected causal or none");
-            p.causal_text = *mask == "causal";
-        }
+        const auto variant = recorded_variant(p.metadata, path.string());
+        p.loss = variant.loss;
+        p.causal_text = variant.causal_text;
         return p;
     }
     if (in.contains("vision_model.embeddings.patch_embedding.weight")) {
