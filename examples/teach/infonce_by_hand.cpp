@@ -1,5 +1,6 @@
 // examples/teach/infonce_by_hand.cpp — the symmetric InfoNCE loss of a 4×4 batch and its
 // gradient, written out by hand, then the same through contra's tape (loss::InfoNce).
+#include <CLI/CLI.hpp>
 #include <contra/loss/info_nce.hpp>
 
 #include <cmath>
@@ -72,9 +73,9 @@ Gradients by_hand(const Tensor<double>& I, const Tensor<double>& T, double s) {
 }
 
 template <class Impl>
-Gradients by_tape(const Tensor<double>& I, const Tensor<double>& T) {
+Gradients by_tape(const Tensor<double>& I, const Tensor<double>& T, double s) {
     loss::InfoNce<double, cpu, Impl> info_nce;
-    info_nce.initialize(0);  // logit_scale = ln(1/0.07)
+    init_constant(info_nce.logit_scale, std::log(s));
     Tape tape;
     Tape::Active recording(tape);
     auto images = leaf<cpu>(I.clone()), texts = leaf<cpu>(T.clone());
@@ -83,10 +84,17 @@ Gradients by_tape(const Tensor<double>& I, const Tensor<double>& T) {
     return {loss.value().item(), images.grad().clone(), texts.grad().clone(), info_nce.logit_scale.grad().item(), {}};
 }
 
-int main() {
+int main(int argc, char** argv) {
+    CLI::App app{"The symmetric InfoNCE loss of the tutorial's batch and its gradient, by hand and by the tape"};
+    std::string out = ".";
+    double scale = 1 / 0.07;  // loss::InfoNce's initial scale
+    app.add_option("--scale", scale, "the logit scale s = 1/temperature")->check(CLI::Range(0.01, 1000.0));
+    app.add_option("--out", out, "folder for the figure");
+    CLI11_PARSE(app, argc, argv);
+
     const auto [I, T] = teach::batch();
-    const auto hand = by_hand(I, T, 1 / 0.07);
-    const auto fused = by_tape<ad::Fused>(I, T), composite = by_tape<ad::Composite>(I, T);
+    const auto hand = by_hand(I, T, scale);
+    const auto fused = by_tape<ad::Fused>(I, T, scale), composite = by_tape<ad::Composite>(I, T, scale);
     teach::print("cosines I*T^T (row: image, column: caption):", teach::cosines(I, T));
     teach::print("dloss/dlogits = ((P - 1) + (Q - 1)) / 2N:", hand.d_logits, " %9.2e");
     teach::print("dloss/dimages by hand:", hand.d_images);
@@ -100,5 +108,6 @@ int main() {
                     g->loss, g->d_logit_scale, diff);
     }
     std::printf("largest disagreement with the hand derivation: %.1e (%s)\n", worst, worst <= 1e-10 ? "agree" : "DISAGREE");
+    teach::save(out, "batch_cosines.svg", teach::similarity_heatmap("The tutorial's batch: cosines I*T^T", teach::cosines(I, T)));
     return worst <= 1e-10 ? 0 : 1;
 }

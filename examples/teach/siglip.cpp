@@ -1,6 +1,7 @@
 // examples/teach/siglip.cpp — SigLIP's pairwise sigmoid loss on the tutorial's batch: every
 // (image, caption) pair is its own binary question "do these match?", with a learnable scale
 // and bias. By hand, against contra's loss::SigLip, and why no row needs normalising.
+#include <CLI/CLI.hpp>
 #include <contra/loss/siglip.hpp>
 
 #include <cmath>
@@ -24,7 +25,46 @@ Tensor<double> logits(const Tensor<double>& I, const Tensor<double>& T, double s
 // The term of pair (i, j): −log σ(±Z), + when i is j's image. The loss is Σ of these / N.
 double pair_term(double z, bool match) { return -log_sigmoid(match ? z : -z); }
 
-int main() {
+// One row of the batch, image 2's, while the cosine c of its hard negative (caption 3) moves
+// from −1 to 1, everything else fixed. InfoNCE's softmax: every probability of the row shares one
+// denominator, so the match loses what the negative gains. SigLIP's sigmoid: each pair's
+// probability σ(s·cos + b) depends on that pair alone, so the match does not move.
+// (softmax: InfoNCE's, at its initial scale 1/0.07; sigmoid: SigLIP's, at scale s and bias b)
+report::LineChart sigmoid_vs_softmax(const Tensor<double>& I, const Tensor<double>& T, double s, double b) {
+    const auto cos = teach::cosines(I, T);
+    const double s_info = 1 / 0.07;  // loss::InfoNce's initial scale
+    report::Series p_match{"softmax: match", {}, {}}, p_negative{"softmax: negative", {}, {}},
+        q_match{"sigmoid: match", {}, {}}, q_negative{"sigmoid: negative", {}, {}};
+    for (int k = 0; k <= 80; ++k) {
+        const double c = -1 + k / 40.0;
+        double denominator = 0;
+        for (std::int64_t j = 0; j < cos.size(1); ++j) denominator += std::exp(s_info * (j == 3 ? c : cos.at(2, j)));
+        for (auto* series : {&p_match, &p_negative, &q_match, &q_negative}) series->x.push_back(c);
+        p_match.y.push_back(std::exp(s_info * cos.at(2, 2)) / denominator);
+        p_negative.y.push_back(std::exp(s_info * c) / denominator);
+        q_match.y.push_back(sigmoid(s * cos.at(2, 2) + b));
+        q_negative.y.push_back(sigmoid(s * c + b));
+    }
+    std::printf("as cos(image 2, caption 3) goes from -1 to 1: InfoNCE's P(match) %.4f -> %.4f, "
+                "SigLIP's sigmoid(match) %.4f -> %.4f\n",
+                p_match.y.front(), p_match.y.back(), q_match.y.front(), q_match.y.back());
+    std::printf("SigLIP's sigmoid(negative) at cosine 0: %.4f, at cosine 1: %.4f\n", q_negative.y[40], q_negative.y[80]);
+    auto chart = teach::line_chart("Softmax over the row against a sigmoid per pair",
+                                   "cosine of image 2 with caption 3 (its hard negative)", "probability",
+                                   {p_match, p_negative, q_match, q_negative});
+    chart.y_min = 0, chart.y_max = 1;
+    return chart;
+}
+
+int main(int argc, char** argv) {
+    CLI::App app{"SigLIP's pairwise sigmoid loss by hand, against loss::SigLip and InfoNCE"};
+    double figure_scale = 10, figure_bias = -10;
+    std::string out = ".";
+    app.add_option("--scale", figure_scale, "SigLIP's scale s in the figure")->check(CLI::Range(0.0, 1000.0));
+    app.add_option("--bias", figure_bias, "SigLIP's bias b in the figure")->check(CLI::Range(-1000.0, 1000.0));
+    app.add_option("--out", out, "folder for the figure");
+    CLI11_PARSE(app, argc, argv);
+
     const auto [I, T] = teach::batch();
     const std::int64_t n = I.size(0);
     loss::SigLip<double, cpu> siglip;
@@ -93,5 +133,11 @@ int main() {
                            info_nce(Var<double>(B_img), Var<double>(B_txt)).value().item()) / 2;
     std::printf("InfoNCE: whole batch %.6f, mean of the two half batches %.6f\n", whole, halves);
     std::printf("largest disagreement: %.1e (%s)\n", worst, worst <= 1e-10 ? "agree" : "DISAGREE");
-    return worst <= 1e-10 ? 0 : 1;
+
+    const auto chart = sigmoid_vs_softmax(I, T, figure_scale, figure_bias);
+    teach::save(out, "sigmoid_vs_softmax.svg", chart);
+    const auto& siglip_match = chart.series[2].y;  // the figure's claim: SigLIP's match does not move
+    const bool independent = *std::max_element(siglip_match.begin(), siglip_match.end()) ==
+                             *std::min_element(siglip_match.begin(), siglip_match.end());
+    return worst <= 1e-10 && independent ? 0 : 1;
 }

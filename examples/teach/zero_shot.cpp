@@ -3,6 +3,7 @@
 // prompts about c (prompt ensembling), and logits = 100 · x̂ · Wᵀ. The text encoder here is a toy
 // (a prompt's embedding is the sum of its words' vectors) so every number can be followed by hand;
 // contra's eval helpers do the rest exactly as they do for a trained CLIP.
+#include <CLI/CLI.hpp>
 #include <contra/eval/zero_shot.hpp>
 
 #include <algorithm>
@@ -43,12 +44,18 @@ struct BagOfWords {
     }
 };
 
-int main() {
+int main(int argc, char** argv) {
+    CLI::App app{"Zero-shot classification as a linear classifier written in text, with prompt ensembling"};
+    std::string out = ".";
+    std::vector<std::string> templates{"a photo of a {}.", "a blurry photo of a {}.", "a drawing of a {}.", "a toy {}."};
+    app.add_option("--template", templates, "the prompt templates to ensemble (words: a of photo drawing blurry toy)");
+    app.add_option("--out", out, "folder for the figure");
+    CLI11_PARSE(app, argc, argv);
+
     const BagOfWords model;
     const auto tokenize = [&](const std::string& text) { return model.tokenize(text); };
     const std::vector<std::string> classes{"cat", "dog", "car"};
-    const std::vector<std::string> templates{"a photo of a {}.", "a blurry photo of a {}.", "a drawing of a {}.",
-                                             "a toy {}."};
+
     // Six image embeddings, as an image tower might give them (not normalised), and their labels.
     const auto images = Tensor<double>::from(Shape{6, 5}, {
         0.9, 0.5, 0.1, 0.8, 0.0,   0.5, 0.8, 0.1, 0.6, 0.3,   0.1, 0.1, 0.9, 0.9, 0.0,   // cat, dog, car photos
@@ -77,11 +84,22 @@ int main() {
         return right;
     };
     std::printf("%-43s cat dog car cat dog car (the labels)\n", "");
+    int best_alone = 0;
     for (const auto& t : templates) {
         std::printf("%-32s ", ("\"" + t + "\" alone:").c_str());
-        predict(eval::zero_shot_classifier(model, tokenize, classes, {t}));
+        best_alone = std::max(best_alone, predict(eval::zero_shot_classifier(model, tokenize, classes, {t})));
     }
-    std::printf("%-32s ", "the ensemble of all four:");
+    std::printf("%-32s ", ("the ensemble of all " + std::to_string(templates.size()) + ":").c_str());
     const int ensemble = predict(W);
-    return ensemble == 6 ? 0 : 1;
+
+    // The figure: each image's cosine with each class row (logits / 100); the largest in a row wins.
+    auto cosines = logits.clone();
+    for (std::int64_t i = 0; i < cosines.numel(); ++i) cosines[i] /= 100;
+    auto heatmap = teach::similarity_heatmap("Zero-shot: cosine of each image with each class", cosines);
+    heatmap.rows = {"cat photo", "dog photo", "car photo", "cat drawing", "blurry dog", "car drawing"};
+    heatmap.columns = classes;
+    heatmap.x_label = "class (prompt ensemble)", heatmap.lo = 0, heatmap.hi = 1;
+    teach::save(out, "zero_shot_cosines.svg", heatmap);
+    std::printf("the ensemble does %s the best template alone\n", ensemble >= best_alone ? "as well as" : "WORSE than");
+    return ensemble >= best_alone ? 0 : 1;
 }

@@ -259,6 +259,90 @@ TEST_CASE("svg: confusion matrix heatmap with class names, counts and percents")
     CHECK_THROWS_AS(confusion_counts(std::vector<int>{0}, std::vector<int>{0, 1}, 10), Error);
 }
 
+TEST_CASE("svg: a logarithmic x axis has ticks at 1, 2, 5 × 10^k and leaves out x <= 0") {
+    Ticks t = log_ticks(4, 256);
+    CHECK(t.values == std::vector<double>{2, 5, 10, 20, 50, 100, 200, 500});
+    CHECK(t.lo == doctest::Approx(std::log10(2)));
+    CHECK(t.hi == doctest::Approx(std::log10(500)));
+    t = log_ticks(0.01, 1);
+    CHECK(t.values.front() == doctest::Approx(0.01));
+    CHECK(t.values.back() == doctest::Approx(1));
+    CHECK(t.values.size() == 7);
+    CHECK(log_ticks(1e-3, 1e5).values.size() == 9);  // eight decades: powers of ten only
+    CHECK(log_ticks(10, 10).values == std::vector<double>{10, 20});
+    CHECK_THROWS_AS(log_ticks(0, 1), Error);
+    CHECK_THROWS_AS(log_ticks(2, 1), Error);
+
+    LineChart chart;
+    chart.title = "share";
+    chart.log_x = true;
+    chart.series.push_back({"hardest", {-1, 0, 4, 8, 16, 32}, {9, 9, 0.5, 0.3, 0.2, 0.1}});
+    const std::string svg = render_svg(chart);
+    CHECK_WELL_FORMED(svg);
+    CHECK(count(svg, "<path ") == 1);
+    CHECK(count(svg, " L") == 3);  // the four positive x, one run
+    CHECK(svg.find(">50</text>") != std::string::npos);  // ticks 2, 5, 10, 20, 50
+    CHECK(svg.find(">1</text>") == std::string::npos);
+    CHECK(svg.find(">9</text>") == std::string::npos);  // y from the drawn points only: up to 0.5
+
+    // Equal ratios are equal distances: the x of 4, 8 and 16 are evenly spaced.
+    const auto xs = [&] {
+        std::vector<double> x;
+        const auto d = svg.find("d=\"M");
+        std::istringstream path(svg.substr(d + 3, svg.find('"', d + 3) - d - 3));
+        std::string token;
+        while (path >> token) x.push_back(std::stod(token.substr(1))), path >> token;
+        return x;
+    }();
+    REQUIRE(xs.size() == 4);
+    CHECK(xs[1] - xs[0] == doctest::Approx(xs[2] - xs[1]).epsilon(1e-3));
+}
+
+TEST_CASE("svg: a scatter plot draws one dot per finite point and a legend") {
+    ScatterPlot plot;
+    plot.title = "embeddings <2-D>";
+    plot.x_label = "along the gap";
+    plot.series.push_back({"images", {0.1, 0.2, NAN}, {1, 2, 3}});
+    plot.series.push_back({"captions", {-0.5, -0.4}, {0, INFINITY}});
+    const std::string svg = render_svg(plot);
+    CHECK_WELL_FORMED(svg);
+    CHECK(svg.find("embeddings &lt;2-D&gt;") != std::string::npos);
+    CHECK(count(svg, "<path ") == 0);
+    CHECK(count(svg, "<circle ") == 3 + 2);  // three finite points, two legend markers
+    CHECK(svg.find(">images</text>") != std::string::npos);
+    CHECK(svg.find(">along the gap</text>") != std::string::npos);
+    CHECK(svg.find("nan") == std::string::npos);
+    ScatterPlot wrong;
+    wrong.series.push_back({"bad", {1}, {1, 2}});
+    CHECK_THROWS_WITH_AS(render_svg(wrong), doctest::Contains("scatter plot"), Error);
+}
+
+TEST_CASE("svg: a heatmap of real values shows each value in a cell coloured on a diverging scale") {
+    Heatmap map{"cosines & more", "caption", "image", {"i0", "i1"}, {"t0", "t1", "t2"}, {1, -1, 0, 0.5, NAN, 3}};
+    const std::string svg = render_svg(map);
+    CHECK_WELL_FORMED(svg);
+    CHECK(svg.find("cosines &amp; more") != std::string::npos);
+    for (const char* value : {">1.00</text>", ">-1.00</text>", ">0.00</text>", ">0.50</text>", ">3.00</text>", ">?</text>"})
+        CHECK(count(svg, value) == 1);
+    // one colour-bar step of each colour, plus the cells: 1 and 3 (clipped) at the top of the scale,
+    // -1 at the bottom, 0 halfway
+    CHECK(count(svg, "fill=\"#b2182b\"") == 1 + 2);
+    CHECK(count(svg, "fill=\"#2166ac\"") == 1 + 1);
+    CHECK(count(svg, "fill=\"#ffffff\"") == 1 + 1);
+    CHECK(count(svg, "fill=\"#cccccc\"") == 1);      // NaN
+    CHECK(svg.find(">i1</text>") != std::string::npos);
+    CHECK(svg.find(">t2</text>") != std::string::npos);
+    map.decimals = 0;
+    CHECK(render_svg(map).find(">-1</text>") != std::string::npos);
+
+    CHECK_THROWS_WITH_AS(render_svg(Heatmap{"bad", "", "", {"a"}, {"b", "c"}, {1}}),
+                         doctest::Contains("expected 2 values for 1 rows and 2 columns, found 1"), Error);
+    CHECK_THROWS_AS(render_svg(Heatmap{"empty", "", "", {}, {}, {}}), Error);
+    Heatmap flat{"flat", "", "", {"a"}, {"b"}, {0}};
+    flat.lo = flat.hi = 1;
+    CHECK_THROWS_WITH_AS(render_svg(flat), doctest::Contains("lo < hi"), Error);
+}
+
 TEST_CASE("svg: files are written whole, through a temporary that is renamed") {
     test::TempDir dir("svg");
     LineChart chart;
@@ -282,10 +366,17 @@ TEST_CASE("svg: files are written whole, through a temporary that is renamed") {
     const fs::path cm_file = dir.path() / "cm.svg";
     write_svg(cm_file, ConfusionMatrix{"cm", {"a", "b"}, {1, 0, 0, 1}});
     CHECK_WELL_FORMED(slurp(cm_file));
+    const Heatmap heatmap{"h", "", "", {"a"}, {"b"}, {0.5}};
+    write_svg(dir.path() / "h.svg", heatmap);
+    CHECK(slurp(dir.path() / "h.svg") == render_svg(heatmap));
+    ScatterPlot plot;
+    plot.series.push_back({"p", {1}, {2}});
+    write_svg(dir.path() / "p.svg", plot);
+    CHECK(slurp(dir.path() / "p.svg") == render_svg(plot));
 
     // A directory in the way: the error names the file and nothing is left behind.
     fs::create_directories(dir.path() / "taken.svg");
     fs::create_directories(dir.path() / "taken.svg" / "child");
     CHECK_THROWS_WITH_AS(write_svg(dir.path() / "taken.svg", chart), doctest::Contains("taken.svg"), Error);
-    CHECK(names_in(dir.path()) == std::vector<std::string>{"cm.svg", "plots", "taken.svg"});
+    CHECK(names_in(dir.path()) == std::vector<std::string>{"cm.svg", "h.svg", "p.svg", "plots", "taken.svg"});
 }

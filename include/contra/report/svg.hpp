@@ -1,7 +1,9 @@
-// contra/report/svg.hpp — plots as standalone SVG files: line charts (loss and accuracy curves)
-// and confusion-matrix heatmaps. Plain string building, no dependencies; open the file in a browser.
-// defines: contra::report::{Series, LineChart, ConfusionMatrix, Ticks, nice_ticks, xml_escape,
-//          confusion_counts, render_svg, write_svg}
+// contra/report/svg.hpp — plots as standalone SVG files: line charts (loss and accuracy curves),
+// scatter plots (point clouds, e.g. projected embeddings), confusion-matrix heatmaps and heatmaps
+// of real values (similarity matrices). Plain string building, no dependencies; open the file in a
+// browser. Numbers are printed with fixed formats, so the same data gives the same bytes.
+// defines: contra::report::{Series, LineChart, ScatterPlot, ConfusionMatrix, Heatmap, Ticks,
+//          nice_ticks, log_ticks, xml_escape, confusion_counts, render_svg, write_svg}
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -32,6 +34,26 @@ struct LineChart {
     std::vector<Series> series;
     std::optional<double> y_min, y_max;  // fix the y range (accuracy: 0 and 1); otherwise from the data
     int width = 720, height = 440;
+    bool log_x = false;  // a logarithmic x axis (batch sizes, temperatures); x <= 0 is then a gap
+};
+
+// ScatterPlot: each series a cloud of dots in its own colour (no lines), axes and legend as a
+// LineChart's. Series with empty x are placed at x = 0, 1, 2, ...
+struct ScatterPlot {
+    std::string title, x_label, y_label;
+    std::vector<Series> series;
+    int width = 640, height = 480;
+};
+
+// Heatmap: a matrix of real values, values[r · columns.size() + c] for row r and column c, each
+// cell coloured on a diverging scale (blue at lo, white halfway, red at hi; values beyond are
+// clipped to the ends) and labelled with its value to `decimals` places. NaN cells are grey.
+struct Heatmap {
+    std::string title, x_label, y_label;
+    std::vector<std::string> rows, columns;
+    std::vector<double> values;
+    double lo = -1, hi = 1;  // the colour scale: cosine similarities by default
+    int decimals = 2;
 };
 
 // ConfusionMatrix: counts[t · n + p] samples of true class t predicted as class p (n = classes.size()).
@@ -110,6 +132,28 @@ inline Ticks nice_ticks(double lo, double hi, int target = 6) {
     return t;
 }
 
+// log_ticks(lo, hi): ticks at 1, 2 and 5 × 10^k (only at 10^k when [lo, hi] spans more than three
+// decades), from the last one at or below lo to the first one at or above hi.
+//   requires: 0 < lo <= hi, both finite. ensures: at least two values, ascending, values.front() <= lo,
+//   values.back() >= hi; the result's lo and hi are the log10 of the first and last value, step 1.
+inline Ticks log_ticks(double lo, double hi) {
+    CONTRA_CHECK(lo > 0 && lo <= hi && std::isfinite(hi), "log_ticks: need 0 < lo <= hi, got ", lo, " and ", hi);
+    const double first = std::floor(std::log10(lo) + 1e-9), last = std::ceil(std::log10(hi) - 1e-9) + 1;
+    const bool fine = last - first <= 4;
+    std::vector<double> candidates;
+    for (double k = first; k <= last; ++k)
+        for (double mantissa : {1.0, 2.0, 5.0})
+            if (mantissa == 1.0 || fine) candidates.push_back(mantissa * std::pow(10.0, k));
+    std::size_t begin = 0, end = 1;
+    while (begin + 2 < candidates.size() && candidates[begin + 1] <= lo * (1 + 1e-12)) ++begin;
+    end = begin + 1;
+    while (end + 1 < candidates.size() && candidates[end] < hi * (1 - 1e-12)) ++end;
+    Ticks t;
+    t.values.assign(candidates.begin() + std::ptrdiff_t(begin), candidates.begin() + std::ptrdiff_t(end) + 1);
+    t.lo = std::log10(t.values.front()), t.hi = std::log10(t.values.back()), t.step = 1;  // a decade
+    return t;
+}
+
 namespace detail {
 
 // num(v): a coordinate with two decimals (SVG user units).
@@ -145,19 +189,16 @@ inline void widen_if_flat(double& lo, double& hi) {
     lo -= pad, hi += pad;
 }
 
-}  // namespace detail
-
-// render_svg(chart): the line chart as an SVG document.
-//   Empty series and non-finite points are drawn as nothing (the legend says "no data");
-//   a chart with no finite point at all still has axes over [0, 1].
-//   throws: Error when a series has x values but not one per y value.
-inline std::string render_svg(const LineChart& chart) {
+// render_xy(chart, dots): a line chart, or with dots each series as a cloud of dots (a scatter plot).
+inline std::string render_xy(const LineChart& chart, bool dots) {
     using detail::num;
     for (const auto& s : chart.series)
-        CONTRA_CHECK(s.x.empty() || s.x.size() == s.y.size(), "line chart '", chart.title, "': series '", s.name,
-                     "' has ", s.x.size(), " x values for ", s.y.size(), " y values");
+        CONTRA_CHECK(s.x.empty() || s.x.size() == s.y.size(), (dots ? "scatter plot '" : "line chart '"), chart.title,
+                     "': series '", s.name, "' has ", s.x.size(), " x values for ", s.y.size(), " y values");
     const auto x_of = [](const Series& s, std::size_t i) { return s.x.empty() ? double(i) : s.x[i]; };
-    const auto finite = [&](const Series& s, std::size_t i) { return std::isfinite(x_of(s, i)) && std::isfinite(s.y[i]); };
+    const auto finite = [&](const Series& s, std::size_t i) {
+        return std::isfinite(x_of(s, i)) && std::isfinite(s.y[i]) && (!chart.log_x || x_of(s, i) > 0);
+    };
 
     // Data range over finite points, then fixed limits, then round ticks.
     double x_lo = INFINITY, x_hi = -INFINITY, y_lo = INFINITY, y_hi = -INFINITY;
@@ -167,21 +208,23 @@ inline std::string render_svg(const LineChart& chart) {
                 x_lo = std::min(x_lo, x_of(s, i)), x_hi = std::max(x_hi, x_of(s, i));
                 y_lo = std::min(y_lo, s.y[i]), y_hi = std::max(y_hi, s.y[i]);
             }
-    if (!(x_lo <= x_hi)) x_lo = 0, x_hi = 1;
+    if (!(x_lo <= x_hi)) x_lo = chart.log_x ? 1 : 0, x_hi = chart.log_x ? 10 : 1;
     if (!(y_lo <= y_hi)) y_lo = 0, y_hi = 1;
     if (chart.y_min && std::isfinite(*chart.y_min)) y_lo = *chart.y_min;
     if (chart.y_max && std::isfinite(*chart.y_max)) y_hi = *chart.y_max;
     if (y_hi < y_lo) std::swap(y_lo, y_hi);
-    detail::widen_if_flat(x_lo, x_hi);
+    if (!chart.log_x) detail::widen_if_flat(x_lo, x_hi);
     detail::widen_if_flat(y_lo, y_hi);
-    const Ticks xt = nice_ticks(x_lo, x_hi), yt = nice_ticks(y_lo, y_hi);
+    const Ticks xt = chart.log_x ? log_ticks(x_lo, x_hi) : nice_ticks(x_lo, x_hi), yt = nice_ticks(y_lo, y_hi);
     // With fixed limits the axis ends exactly there; otherwise at the outer round ticks.
     const double y0 = chart.y_min ? y_lo : yt.lo, y1 = chart.y_max ? y_hi : yt.hi;
 
     const int W = std::max(chart.width, 240), H = std::max(chart.height, 180);
     const bool legend = !chart.series.empty();
     const double left = 72, top = 48, right = W - (legend ? 190.0 : 24.0), bottom = H - 56.0;
-    const auto px = [&](double x) { return left + (x - xt.lo) / (xt.hi - xt.lo) * (right - left); };
+    const auto px = [&](double x) {
+        return left + ((chart.log_x ? std::log10(x) : x) - xt.lo) / (xt.hi - xt.lo) * (right - left);
+    };
     const auto py = [&](double y) { return bottom - (y - y0) / (y1 - y0) * (bottom - top); };
 
     std::string svg = detail::svg_open(W, H);
@@ -217,15 +260,16 @@ inline std::string render_svg(const LineChart& chart) {
     for (std::size_t k = 0; k < chart.series.size(); ++k) {
         const Series& s = chart.series[k];
         const std::string_view colour = detail::kPalette[k % 10];
-        std::string path, dots;
+        std::string path, lone_points;
         for (std::size_t i = 0; i < s.y.size(); ++i) {
             if (!finite(s, i)) continue;
             any_point = true;
             const bool starts = i == 0 || !finite(s, i - 1);
             const bool ends = i + 1 == s.y.size() || !finite(s, i + 1);
             const double x = px(x_of(s, i)), y = py(s.y[i]);
-            if (starts && ends)
-                dots += "<circle cx=\"" + num(x) + "\" cy=\"" + num(y) + "\" r=\"2.5\" fill=\"" + std::string(colour) + "\"/>\n";
+            if (dots || (starts && ends))
+                lone_points += "<circle cx=\"" + num(x) + "\" cy=\"" + num(y) + "\" r=\"" + (dots ? "3.5" : "2.5") +
+                               "\" fill=\"" + std::string(colour) + "\"/>\n";
             else
                 path += (starts ? "M" : "L") + num(x) + " " + num(y) + " ";
         }
@@ -233,7 +277,7 @@ inline std::string render_svg(const LineChart& chart) {
             path.pop_back();
             svg += "<path d=\"" + path + "\" stroke=\"" + std::string(colour) + "\"/>\n";
         }
-        svg += dots;
+        svg += lone_points;
     }
     svg += "</g>\n";
     if (!any_point)
@@ -246,12 +290,32 @@ inline std::string render_svg(const LineChart& chart) {
         bool has_data = false;
         for (std::size_t i = 0; i < s.y.size() && !has_data; ++i) has_data = finite(s, i);
         const double y = top + 10 + 20.0 * double(k);
-        svg += "<line x1=\"" + num(right + 14) + "\" y1=\"" + num(y) + "\" x2=\"" + num(right + 38) + "\" y2=\"" + num(y) +
-               "\" stroke=\"" + std::string(detail::kPalette[k % 10]) + "\" stroke-width=\"2\"/>\n";
+        if (dots)
+            svg += "<circle cx=\"" + num(right + 26) + "\" cy=\"" + num(y) + "\" r=\"4\" fill=\"" +
+                   std::string(detail::kPalette[k % 10]) + "\"/>\n";
+        else
+            svg += "<line x1=\"" + num(right + 14) + "\" y1=\"" + num(y) + "\" x2=\"" + num(right + 38) + "\" y2=\"" +
+                   num(y) + "\" stroke=\"" + std::string(detail::kPalette[k % 10]) + "\" stroke-width=\"2\"/>\n";
         svg += detail::text(right + 44, y + 4, has_data ? s.name : s.name + " (no data)", "font-size=\"12\"");
     }
     svg += "</svg>\n";
     return svg;
+}
+
+}  // namespace detail
+
+// render_svg(chart): the line chart as an SVG document.
+//   Empty series and non-finite points are drawn as nothing (the legend says "no data");
+//   a chart with no finite point at all still has axes over [0, 1].
+//   throws: Error when a series has x values but not one per y value.
+inline std::string render_svg(const LineChart& chart) { return detail::render_xy(chart, false); }
+
+// render_svg(plot): the scatter plot as an SVG document; non-finite points are left out.
+//   throws: Error when a series has x values but not one per y value.
+inline std::string render_svg(const ScatterPlot& plot) {
+    return detail::render_xy(LineChart{plot.title, plot.x_label, plot.y_label, plot.series, std::nullopt, std::nullopt,
+                                       plot.width, plot.height, false},
+                             true);
 }
 
 // render_svg(matrix): the confusion matrix as a heatmap: rows are true classes, columns
@@ -339,12 +403,89 @@ inline std::string render_svg(const ConfusionMatrix& matrix) {
     return svg;
 }
 
+// render_svg(heatmap): the matrix as coloured cells, each labelled with its value; row labels
+// left, column labels above, and a colour bar from lo to hi.
+//   throws: Error unless values has rows.size() · columns.size() entries, there is a cell, and lo < hi.
+inline std::string render_svg(const Heatmap& heatmap) {
+    using detail::num;
+    const std::size_t rows = heatmap.rows.size(), columns = heatmap.columns.size();
+    CONTRA_CHECK(rows > 0 && columns > 0, "heatmap '", heatmap.title, "': no rows or no columns");
+    CONTRA_CHECK(heatmap.values.size() == rows * columns, "heatmap '", heatmap.title, "': expected ", rows * columns,
+                 " values for ", rows, " rows and ", columns, " columns, found ", heatmap.values.size());
+    CONTRA_CHECK(heatmap.lo < heatmap.hi, "heatmap '", heatmap.title, "': colour scale needs lo < hi, got ", heatmap.lo,
+                 " and ", heatmap.hi);
+    CONTRA_CHECK(0 <= heatmap.decimals && heatmap.decimals <= 6, "heatmap '", heatmap.title,
+                 "': decimals must be in [0, 6], got ", heatmap.decimals);
+    // t in [0, 1] → blue (#2166ac) → white → red (#b2182b)
+    const auto colour = [](double t) {
+        const double a = std::abs(2 * t - 1);
+        const bool high = t > 0.5;
+        const auto mix = [&](int end) { return int(std::lround(255 + (end - 255) * a)); };
+        char fill[8];
+        std::snprintf(fill, sizeof fill, "#%02x%02x%02x", mix(high ? 178 : 33), mix(high ? 24 : 102), mix(high ? 43 : 172));
+        return std::string(fill);
+    };
+    std::size_t longest = 1;
+    for (const auto& r : heatmap.rows) longest = std::max(longest, r.size());
+    const double cell = std::clamp(480.0 / double(std::max(rows, columns)), 18.0, 64.0);
+    const double left = 40 + 7.0 * double(std::min<std::size_t>(longest, 30)), top = 84;
+    const double grid_w = cell * double(columns), grid_h = cell * double(rows);
+    const double title_w = 10.0 * double(heatmap.title.size()) + 40;  // ~10 px per 18 px bold character
+    const int W = int(std::ceil(std::max({left + grid_w + 110, 360.0, title_w}))), H = int(std::ceil(top + grid_h + 48));
+    const double font = std::min(12.0, cell / 3.2);
+
+    std::string svg = detail::svg_open(W, H);
+    svg += detail::text(W / 2.0, 26, heatmap.title, "text-anchor=\"middle\" font-size=\"18\" font-weight=\"bold\"");
+    svg += detail::text(left + grid_w / 2, 50, heatmap.x_label, "text-anchor=\"middle\" font-size=\"13\"");
+    for (std::size_t c = 0; c < columns; ++c)
+        svg += detail::text(left + cell * (double(c) + 0.5), top - 8, heatmap.columns[c], "text-anchor=\"middle\" font-size=\"12\"");
+    for (std::size_t r = 0; r < rows; ++r) {
+        const double y = top + cell * double(r);
+        svg += detail::text(left - 6, y + cell / 2 + 4, heatmap.rows[r], "text-anchor=\"end\" font-size=\"12\"");
+        for (std::size_t c = 0; c < columns; ++c) {
+            const double v = heatmap.values[r * columns + c], x = left + cell * double(c);
+            const double t = std::clamp((v - heatmap.lo) / (heatmap.hi - heatmap.lo), 0.0, 1.0);
+            char value[32];
+            std::snprintf(value, sizeof value, "%.*f", heatmap.decimals, v);
+            const bool known = std::isfinite(v);
+            svg += "<rect x=\"" + num(x) + "\" y=\"" + num(y) + "\" width=\"" + num(cell) + "\" height=\"" + num(cell) +
+                   "\" fill=\"" + (known ? colour(t) : std::string("#cccccc")) + "\" stroke=\"#fff\" stroke-width=\"0.5\"/>\n";
+            svg += detail::text(x + cell / 2, y + cell / 2 + font / 3, known ? value : "?",
+                                "text-anchor=\"middle\" font-size=\"" + num(font) + "\" fill=\"" +
+                                    (known && std::abs(2 * t - 1) > 0.6 ? "white" : "#222") + "\"");
+        }
+    }
+    svg += "<rect x=\"" + num(left) + "\" y=\"" + num(top) + "\" width=\"" + num(grid_w) + "\" height=\"" + num(grid_h) +
+           "\" fill=\"none\" stroke=\"#333\"/>\n";
+    svg += "<text x=\"16\" y=\"" + num(top + grid_h / 2) + "\" transform=\"rotate(-90 16 " + num(top + grid_h / 2) +
+           ")\" text-anchor=\"middle\" font-size=\"13\">" + xml_escape(heatmap.y_label) + "</text>\n";
+
+    // Colour bar: eleven steps from hi (top) to lo (bottom), labelled at both ends and halfway.
+    const double bar_x = left + grid_w + 24, bar_h = std::min(grid_h, 220.0), step_h = bar_h / 11;
+    for (int k = 0; k < 11; ++k)
+        svg += "<rect x=\"" + num(bar_x) + "\" y=\"" + num(top + step_h * k) + "\" width=\"16\" height=\"" + num(step_h) +
+               "\" fill=\"" + colour(1 - k / 10.0) + "\"/>\n";
+    svg += "<rect x=\"" + num(bar_x) + "\" y=\"" + num(top) + "\" width=\"16\" height=\"" + num(bar_h) +
+           "\" fill=\"none\" stroke=\"#333\"/>\n";
+    const double ends[3] = {heatmap.hi, (heatmap.lo + heatmap.hi) / 2, heatmap.lo};
+    for (int k = 0; k < 3; ++k)
+        svg += detail::text(bar_x + 22, top + step_h * (0.5 + 5 * k) + 4, detail::label(ends[k]), "font-size=\"11\"");
+    svg += "</svg>\n";
+    return svg;
+}
+
 // write_svg(path, chart or matrix): render_svg, then write_file_atomically.
 inline void write_svg(const std::filesystem::path& path, const LineChart& chart) {
     write_file_atomically(path, render_svg(chart));
 }
 inline void write_svg(const std::filesystem::path& path, const ConfusionMatrix& matrix) {
     write_file_atomically(path, render_svg(matrix));
+}
+inline void write_svg(const std::filesystem::path& path, const ScatterPlot& plot) {
+    write_file_atomically(path, render_svg(plot));
+}
+inline void write_svg(const std::filesystem::path& path, const Heatmap& heatmap) {
+    write_file_atomically(path, render_svg(heatmap));
 }
 
 }  // namespace contra::report
