@@ -22,9 +22,15 @@ TEST_CASE_TEMPLATE("adamw agrees over several steps", T, CUDA_TYPES) {
             };
             const auto expected = run(reference{});
             const auto actual = run(cuda{});
-            // Both compute each update in double and round once: only bf16's rounding of the moments
-            // between steps can part them.
-            const double tol = std::is_same_v<T, bf16> ? 1e-2 : 1e-12;
-            for (int i = 0; i < 3; ++i) CHECK_CLOSE(actual[std::size_t(i)], expected[std::size_t(i)], tol, tol);
+            // Both compute each update in double and round it once to T. The double results still
+            // differ in their last bits: nvcc fuses a·b + c into one multiply-add (-fmad=true) where
+            // the host compiler fuses others or none. Rounding to float then lands on the
+            // neighbouring float when the exact value lies near a midpoint: 1 ulp (seen on an H200:
+            // 0.256078 on both sides to six digits, about 2 elements in 30,000), which later steps
+            // carry. So float agrees to a few ulps, double to its own rounding, and bf16 to its
+            // rounding of the moments between steps.
+            const double rtol = std::is_same_v<T, bf16> ? 1e-2 : std::is_same_v<T, float> ? 5e-7 : 1e-12;
+            const double atol = std::is_same_v<T, bf16> ? 1e-2 : std::is_same_v<T, float> ? 1e-8 : 1e-12;
+            for (int i = 0; i < 3; ++i) CHECK_CLOSE(actual[std::size_t(i)], expected[std::size_t(i)], rtol, atol);
         }
 }

@@ -69,12 +69,33 @@ TEST_CASE("three training steps of the tiny CLIP on the GPU match the CPU") {
     REQUIRE(cpu_params.size() == gpu_params.size());
     double largest_move = 0;
     for (std::size_t i = 0; i < cpu_params.size(); ++i) {
-        INFO("parameter " << cpu_params[i].first);
-        REQUIRE(gpu_params[i].first == cpu_params[i].first);
-        // Relative 1e-4; the absolute 1e-5 is for gradients that are zero but for rounding (the key
-        // bias of attention), which AdamW turns into steps of up to lr·1e-3 on either side.
-        CHECK_CLOSE(gpu_params[i].second, cpu_params[i].second, 1e-4, 1e-5);
+        const auto& name = cpu_params[i].first;
+        INFO("parameter " << name);
+        REQUIRE(gpu_params[i].first == name);
         largest_move = std::max(largest_move, test::max_abs_diff(cpu_params[i].second, initial[i].second));
+        if (!name.ends_with("attn.in_proj_bias")) {
+            CHECK_CLOSE(gpu_params[i].second, cpu_params[i].second, 1e-4, 1e-5);
+            continue;
+        }
+        // The key bias adds q·b_k to every score of a row, which the softmax cancels: its gradient is
+        // zero but for rounding (about 1e-8 here), and the backends round differently. AdamW divides
+        // that noise by √v + ε and steps lr·|g|/(|g| + ε) in the noise's direction, so the two key
+        // biases move by unrelated amounts (seen on an H200: 6e-6 against -4e-6). Each is checked to
+        // have moved by a small part of a real step; the query and value biases are compared.
+        const auto third = cpu_params[i].second.numel() / 3;
+        const auto gpu = gpu_params[i].second.to_vector(), cpu_values = cpu_params[i].second.to_vector();
+        const auto start = initial[i].second.to_vector();
+        for (std::int64_t e = 0; e < 3 * third; ++e) {
+            const auto k = std::size_t(e);
+            INFO("element " << e << ": gpu " << gpu[k] << ", cpu " << cpu_values[k]);
+            if (e >= third && e < 2 * third) {
+                const double small_part = 0.1 * 3 * 5e-4;  // a tenth of three full steps of lr 5e-4
+                CHECK(std::abs(double(gpu[k]) - double(start[k])) <= small_part);
+                CHECK(std::abs(double(cpu_values[k]) - double(start[k])) <= small_part);
+            } else {
+                CHECK(std::abs(double(gpu[k]) - double(cpu_values[k])) <= 1e-4 * std::abs(double(cpu_values[k])) + 1e-5);
+            }
+        }
     }
     CHECK(largest_move > 1e-3);  // the steps did move the weights (three steps of lr 5e-4)
 }

@@ -174,7 +174,9 @@ struct Gemm {
                              int64_t ldc, float alpha, float beta, const float* bias, int mr, int nr) {
         V lo[MR], hi[MR];
         for (int i = 0; i < MR; ++i) lo[i] = hi[i] = V{};
+#if !defined(__CUDACC__)  // nvcc's front end does not know GCC's pragma (the host compiler would)
 #pragma GCC unroll 4
+#endif
         for (int64_t p = 0; p < kc; ++p) {
             const V b0 = *reinterpret_cast<const V*>(b), b1 = *reinterpret_cast<const V*>(b + Lanes);
             for (int i = 0; i < MR; ++i) {
