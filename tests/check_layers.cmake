@@ -7,7 +7,7 @@ set(contra_layers
   "core"
   "backend"
   "autograd"
-  "nn loss optim data report"
+  "nn loss optim data report search"
   "dist eval"
   "model"
   "io train bench"

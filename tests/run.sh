@@ -3,5 +3,6 @@
 set -e
 cd "$(dirname "$0")/.."
 sh cmake/install-deps.sh dataset-fashion-mnist  # the end-to-end test trains on it
+sh tests/search/fetch_photos.sh  # sample photos for the tests of contra index and search
 sh cmake/build.sh
 cd build && ctest --output-on-failure  # one at a time: each test program uses every core

@@ -1,7 +1,7 @@
 // The commands of the contra program: their options and entry points. Each command is compiled
 // once, in its own translation unit of the library contra_commands (train.cpp, eval.cpp,
-// pretrained.cpp, bench.cpp, info.cpp); main.cpp parses the command line into these structs, and
-// the tests call the same functions.
+// pretrained.cpp, search.cpp, report.cpp, bench.cpp, info.cpp); main.cpp parses the command line
+// into these structs, and the tests call the same functions.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -21,6 +21,8 @@ void add_eval(CLI::App& app, std::function<void()>& run);
 void add_pretrained_commands(CLI::App& app, std::function<void()>& run);  // inspect, tokenize, embed, grad, zeroshot, export
 void add_bench(CLI::App& app, std::function<void()>& run);
 void add_info(CLI::App& app, std::function<void()>& run);
+void add_report_commands(CLI::App& app, std::function<void()>& run);  // report, compare
+void add_search_commands(CLI::App& app, std::function<void()>& run);  // index, search
 
 // ─── contra train ────────────────────────────────────────────────────────────────────────────
 struct TrainOptions {
@@ -31,6 +33,7 @@ struct TrainOptions {
     std::string bpe;   // a merges file instead of learning the vocabulary
     std::string resume;
     std::string init;        // pretrained weights a fresh run starts from
+    std::string init_image;  // ...or only its image tower starts from them (LiT: the text tower is fresh)
     std::string activation;  // quick_gelu or gelu (empty: quick_gelu, or the --init weights')
     std::string loss;        // infonce or siglip (empty: infonce, or the --init weights')
     std::string text_mask;   // causal or none (empty: causal, or the --init weights')
@@ -82,6 +85,7 @@ void visit_saved_options(TrainOptions& o, F&& f) {
     f("epochs", o.epochs, false);
     f("steps", o.steps, false);
     f("init", o.init, false);
+    f("init_image", o.init_image, false);
     f("activation", o.activation, false);
     f("loss", o.loss, false);
     f("text_mask", o.text_mask, false);
@@ -200,5 +204,64 @@ struct InfoOptions {
     std::string arch = "ViT-B-32";
 };
 void info_command(const InfoOptions& o);
+
+// ─── contra report, contra compare ──────────────────────────────────────────────────────────────
+struct ReportOptions {
+    std::string run;  // a run folder: its report.html is written again
+};
+void report_command(const ReportOptions& o);
+
+struct CompareOptions {
+    std::vector<std::string> runs;  // two or more run folders
+    std::string out = "compare.html";
+};
+void compare_command(const CompareOptions& o);
+
+// ─── contra index, contra search (docs/search.md) ─────────────────────────────────────────────
+// index: the embeddings of every image of a folder tree or caption table, in an index file;
+// run again, it embeds only new or changed files and drops removed ones.
+struct IndexOptions {
+    ModelOptions model;
+    std::string input;  // a folder (searched recursively for .jpg/.jpeg/.png) or a caption table (.csv/.tsv)
+    std::string out;
+    std::string csv_img_key = "filepath", csv_caption_key = "title", csv_separator;  // as eval --retrieval
+    std::string device = "cpu";
+    std::int64_t batch = 32;       // images decoded and embedded together
+    std::int64_t save_every = 20;  // batches between saves of the index so far (a killed run keeps them)
+    int workers = 2;               // image decoding threads
+    int threads = 0;               // CPU threads for the model (0: all)
+    bool int8 = false;             // store int8 codes and one scale a vector instead of floats
+    bool quiet = false;            // no progress bar
+};
+// IndexSummary: what a run of contra index did.
+struct IndexSummary {
+    std::int64_t files = 0, kept = 0, embedded = 0, removed = 0, changed = 0, broken = 0;
+};
+IndexSummary index_command(const IndexOptions& o);
+
+// search: the images of an index closest to each query (a text, a line of --queries, a photo).
+struct SearchOptions {
+    std::string index;
+    std::vector<std::string> texts;
+    std::string queries;              // a file, one text query a line
+    std::vector<std::string> images;  // photos to search by
+    ModelOptions model;               // path empty: the model recorded in the index
+    std::string bpe;
+    std::int64_t top = 20;
+    bool json = false;
+    std::string html;  // a self-contained page of thumbnails
+    int threads = 0;
+};
+struct SearchHit {
+    std::string path;
+    float score = 0;
+};
+struct QueryResult {
+    std::string query;  // the text, or the photo's path
+    bool image = false;
+    std::vector<SearchHit> hits;  // best first
+};
+std::vector<QueryResult> search_results(const SearchOptions& o);
+void search_command(const SearchOptions& o);
 
 }  // namespace contra::cli

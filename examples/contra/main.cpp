@@ -5,6 +5,8 @@
 //   contra embed|grad --model PATH --inputs IN.safetensors --out OUT.safetensors
 //   contra zeroshot --model PATH --labels "a,b,c" IMAGE...;  contra export --model PATH --to hf|open_clip --out PATH
 //   contra bench train --config tiny|fmnist|vitb32;  contra bench embed
+//   contra report RUN_FOLDER;  contra compare RUN_A RUN_B ... [--out compare.html]
+//   contra index DIR_OR_CSV --model M --out INDEX;  contra search INDEX "a dog on a beach" [--top 20] [--html PAGE]
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -31,6 +33,8 @@ int main(int argc, char** argv) {
     contra::cli::add_eval(app, run);
     contra::cli::add_bench(app, run);
     contra::cli::add_pretrained_commands(app, run);
+    contra::cli::add_report_commands(app, run);
+    contra::cli::add_search_commands(app, run);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

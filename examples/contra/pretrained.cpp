@@ -188,17 +188,7 @@ std::vector<std::vector<double>> zeroshot_probabilities(const ZeroShotOptions& o
             return batch;
         };
         const auto images = tasks::embed_images(model, load, std::int64_t(o.images.size()), 16);  // [N, E]
-        const auto logits = eval::zero_shot_logits(images, classifier);                          // [N, C]
-        const std::int64_t classes = logits.size(1);
-        for (std::int64_t i = 0; i < logits.size(0); ++i) {
-            const float* row = logits.data() + i * classes;
-            const double top = *std::max_element(row, row + classes);
-            std::vector<double> probs(std::size_t(classes), 0.0);
-            double total = 0;
-            for (std::int64_t c = 0; c < classes; ++c) total += probs[std::size_t(c)] = std::exp(double(row[c]) - top);
-            for (auto& q : probs) q /= total;
-            out.push_back(std::move(probs));
-        }
+        out = eval::class_probabilities(eval::zero_shot_logits(images, classifier));             // N × C
     });
     return out;
 }

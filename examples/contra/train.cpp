@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <contra/dist/gather.hpp>
 #include <contra/report/svg.hpp>
+#include <contra/tasks/zero_shot_examples.hpp>
 
 #include <ctime>
 #include <filesystem>
@@ -134,15 +135,18 @@ struct ZeroShotCheck {
 
 // check_init_options(o, p): --init takes the architecture from the weights; an option that would
 // change it is an error (the heads and the activation only say what the file does not).
+// --init-image takes only the image tower's: --arch then names the fresh text tower's preset.
 void check_init_options(const TrainOptions& o, const io::Pretrained& p) {
-    CONTRA_CHECK(!p.resnet, "--init ", o.init, ": contra train trains ViT image towers; this model's is a ModifiedResNet");
+    const bool whole = !o.init.empty();
+    const std::string option = whole ? "--init " + o.init : "--init-image " + o.init_image;
+    CONTRA_CHECK(!p.resnet, option, ": contra train trains ViT image towers; this model's is a ModifiedResNet");
     const std::pair<const char*, bool> changes[] = {
-        {"--arch", !o.arch.empty()},          {"--patch-size", o.patch_size > 0},  {"--vision-layers", o.vision_layers > 0},
+        {"--arch", whole && !o.arch.empty()},   {"--patch-size", o.patch_size > 0},  {"--vision-layers", o.vision_layers > 0},
         {"--vision-width", o.vision_width > 0}, {"--stem-channels", o.stem_channels >= 0},
         {"--image-size", o.image_size > 0 && o.image_size != p.config.vision.image_size}};
-    for (const auto& [option, given] : changes)
-        CONTRA_CHECK(!given, "--init ", o.init, " takes the model's architecture from its weights; ", option,
-                     " cannot change it");
+    for (const auto& [changed, given] : changes)
+        CONTRA_CHECK(!given, option, " takes the ", whole ? "model's" : "image tower's", " architecture from its weights; ",
+                     changed, " cannot change it");
 }
 
 // check_images_fit(dataset, vision): Fashion-MNIST's and the shapes' images have one size; a model
@@ -231,6 +235,11 @@ json evaluate_labelled(const M& model, const TrainOptions& o, const Dataset& dat
         for (std::int64_t p = 0; p < ev.zero_shot.confusion.classes(); ++p) counts.push_back(ev.zero_shot.confusion.count(a, p));
     report::write_svg(std::filesystem::path(o.out) / "confusion.svg",
                       report::ConfusionMatrix{"Zero-shot confusion (" + o.dataset + " test)", ev.class_names, counts});
+    // A few test images and the model's top guesses, for report.html.
+    report::write_example_grid(o.out, tasks::zero_shot_examples(model, encoder, ev.class_names, dataset.eval_templates(),
+                                                                test_images(dataset, o.seed, o.eval_subset),
+                                                                dataset.is_shapes() ? data::Normalization{} : data::kFashionMnistNormalization,
+                                                                o.dataset + " test images"));
     return ev.results;
 }
 
@@ -260,18 +269,26 @@ void train_command(TrainOptions& o) {
     if (!o.resume.empty()) {
         resumed = run::resume_point(o.resume);
         if (!resumed->note.empty()) std::fprintf(stderr, "resuming from %s (%s)\n", resumed->checkpoint.c_str(), resumed->note.c_str());
-        const std::string init_given = o.init;
+        const std::string init_given = o.init, init_image_given = o.init_image;
         restore_options(o, json::parse(run::metadata_at(resumed->metadata, "options", resumed->checkpoint)));
-        CONTRA_CHECK(init_given.empty() || init_given == o.init, "--init ", init_given, " with --resume: the run ",
-                     o.init.empty() ? std::string("started from a fresh model") : "started from " + o.init,
+        const std::string started = !o.init.empty()         ? "started from " + o.init
+                                    : !o.init_image.empty() ? "started from the image tower of " + o.init_image
+                                                            : "started from a fresh model";
+        CONTRA_CHECK(init_given.empty() || init_given == o.init, "--init ", init_given, " with --resume: the run ", started,
                      " and continues from its checkpoint");
+        CONTRA_CHECK(init_image_given.empty() || init_image_given == o.init_image, "--init-image ", init_image_given,
+                     " with --resume: the run ", started, " and continues from its checkpoint");
         if (o.out.empty()) o.out = resumed->checkpoint.parent_path().string();
     }
     const bool shapes = o.dataset == "shapes", files = Dataset::is_files(o.dataset);
     // --init: a fresh run starts from pretrained weights, with their architecture and tokenizer.
+    // --init-image: only its image tower does; the text tower and the tokenizer are a fresh run's.
+    CONTRA_CHECK(o.init.empty() || o.init_image.empty(), "--init and --init-image: give one (--init starts both towers "
+                                                         "from the weights, --init-image only the image tower)");
     std::optional<io::Pretrained> init;
-    if (!o.init.empty() && !resumed) {
-        init = describe(ModelOptions{o.init, o.vision_heads, o.text_heads, o.activation});
+    const bool image_only = !o.init_image.empty();
+    if ((!o.init.empty() || image_only) && !resumed) {
+        init = describe(ModelOptions{image_only ? o.init_image : o.init, o.vision_heads, o.text_heads, o.activation});
         check_init_options(o, *init);
         if (files) o.image_size = init->config.vision.image_size;  // image files are read at the model's size
     }
@@ -309,7 +326,7 @@ void train_command(TrainOptions& o) {
         const auto variant = io::recorded_variant(meta, path.string());
         loss_kind = variant.loss;
         causal_text = variant.causal_text;
-    } else if (init) {
+    } else if (init && !image_only) {
         config = init->config;
         encoder = tasks::CaptionEncoder(tokenizer_for(*init, o.bpe), int(config.text.context_length));
         activation = init->activation;
@@ -331,6 +348,11 @@ void train_command(TrainOptions& o) {
         const int context = tasks::CaptionEncoder::fitting_context(tokenizer, everything);
         encoder = tasks::CaptionEncoder(std::move(tokenizer), context);
         config = fresh_config(o, encoder, files);
+        if (init) {  // --init-image: the weights' image tower, its embedding width and MLP activation
+            config.vision = init->config.vision;
+            config.embed_dim = init->config.embed_dim;
+            activation = init->activation;
+        }
     }
     if (!resumed) check_images_fit(dataset, config.vision);
     if (files) pairs_on_disk->use_tokenizer(encoder.tokenizer(), encoder.context_length());
@@ -338,7 +360,7 @@ void train_command(TrainOptions& o) {
     // The model's type follows its MLP activation, loss and text mask; everything else is sized at run time.
     with_vit_model<float>(activation, loss_kind, causal_text, [&]<class M>(std::type_identity<M>) {
         M model(config, o.seed);
-        if (init) io::load_pretrained(*init, model);
+        if (init) io::load_pretrained(*init, model, image_only ? io::Towers::image_only : io::Towers::both);
         model.visual.transformer.checkpointing = model.text.transformer.checkpointing = o.checkpoint_activations;
         CONTRA_CHECK((o.lock_image || o.lock_image_unlocked_blocks == 0) && (o.lock_text || o.lock_text_unlocked_blocks == 0),
                      "--lock-image-unlocked-blocks and --lock-text-unlocked-blocks need --lock-image and --lock-text");
@@ -393,7 +415,7 @@ void train_command(TrainOptions& o) {
         spec.checkpoint_every = o.checkpoint_every;
         spec.keep_checkpoints = o.keep_checkpoints;
         const auto quick_test = files ? tasks::LabelledImages{} : test_images(dataset, o.seed, 1000);
-        if (o.eval_points > 0)
+        if (o.eval_points > 0 && !files)  // files have no labelled test images (--zeroshot-eval is checked below)
             spec.probes.push_back(run::Probe{"eval_zero_shot_top1_1k", "zero_shot_accuracy",
                                              "Zero-shot top-1 during training (1,000 test images)",
                                              [&] { return zero_shot_on(model, dataset, encoder, quick_test).top1; }, o.eval_points});
@@ -405,7 +427,13 @@ void train_command(TrainOptions& o) {
         if (files)
             spec.evaluate = [&] {
                 auto results = evaluate_files(model, o, encoder, *pairs_on_disk);
-                if (zeroshot_check) results["zeroshot_eval"] = zeroshot_check->json_of(zeroshot_check->measure(model, encoder));
+                if (zeroshot_check) {
+                    results["zeroshot_eval"] = zeroshot_check->json_of(zeroshot_check->measure(model, encoder));
+                    // A few of its images and the model's top guesses, for report.html.
+                    report::write_example_grid(o.out, tasks::zero_shot_examples(model, encoder, zeroshot_check->folder,
+                                                                                zeroshot_check->class_names.items,
+                                                                                zeroshot_check->templates.items, o.zeroshot_eval));
+                }
                 return results;
             };
         else
@@ -471,6 +499,9 @@ void add_train(CLI::App& app, std::function<void()>& run) {
     cmd->add_option("--init", o.init,
                     "Start from pretrained weights (an HF CLIPModel folder, an OpenAI/open_clip .safetensors file, or a "
                     "contra checkpoint or run folder): their architecture and tokenizer (--bpe for OpenAI files)");
+    cmd->add_option("--init-image", o.init_image,
+                    "Start only the image tower from pretrained weights (as --init takes them); the text tower, its "
+                    "tokenizer and the temperature start fresh (LiT, with --lock-image)");
     cmd->add_option("--activation", o.activation,
                     "MLP activation of a fresh model: quick_gelu (default, OpenAI's) or gelu; with --init, what the file does not say")
         ->check(CLI::IsMember({"quick_gelu", "quickgelu", "gelu"}))

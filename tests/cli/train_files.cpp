@@ -311,7 +311,7 @@ TEST_CASE("contra train --init: zero steps from a run folder or its HF export ke
     }
 }
 
-TEST_CASE("contra train --init with --lock-image: the pretrained image tower is kept bit for bit; bad combinations are errors") {
+TEST_CASE("contra train --init or --init-image with --lock-image: the pretrained image tower is kept bit for bit; bad combinations are errors") {
     Files f;
     auto source = f.options("lit_source");
     source.epochs = 1;
@@ -328,6 +328,53 @@ TEST_CASE("contra train --init with --lock-image: the pretrained image tower is 
         if (name.rfind("model/", 0) == 0) source_weights[name] = before.get<float>(name);
     check_only_text_changed(source_weights, after);
     CHECK(Files::results_of(lit)["steps"] == 4);
+
+    // --init-image: the source's image tower beside the text tower of a fresh model (another seed).
+    auto zero = f.options("lit_image_zero");
+    zero.init_image = source.out;
+    zero.seed = 7;
+    zero.steps = 0;
+    cli::train_command(zero);
+    auto fresh = f.options("fresh_zero");
+    fresh.seed = 7;
+    fresh.steps = 0;
+    cli::train_command(fresh);
+    const auto started = io::SafetensorsFile::read(fs::path(zero.out) / "checkpoint.safetensors");
+    const auto fresh_weights = io::SafetensorsFile::read(fs::path(fresh.out) / "checkpoint.safetensors");
+    int from_source = 0, from_fresh = 0;
+    for (const auto& name : started.names()) {
+        if (name.rfind("model/", 0) != 0) continue;
+        CAPTURE(name);
+        const bool image = name.rfind("model/visual.", 0) == 0;
+        const auto expected = image ? source_weights.at(name) : fresh_weights.get<float>(name);
+        const auto value = started.get<float>(name);
+        REQUIRE(value.shape() == expected.shape());
+        CHECK(std::equal(value.data(), value.data() + value.numel(), expected.data()));
+        ++(image ? from_source : from_fresh);
+    }
+    CHECK(from_source > 0);
+    CHECK(from_fresh > 0);
+    CHECK(Files::results_of(zero)["options"]["init_image"] == source.out);
+    auto lit_fresh_text = f.options("lit_image_run");
+    lit_fresh_text.init_image = source.out;
+    lit_fresh_text.lock_image = true;
+    lit_fresh_text.steps = 4;
+    cli::train_command(lit_fresh_text);
+    check_only_text_changed(source_weights, io::SafetensorsFile::read(fs::path(lit_fresh_text.out) / "checkpoint.safetensors"));
+
+    auto both = f.options("init_both");
+    both.init = both.init_image = source.out;
+    CHECK_THROWS_WITH_AS(cli::train_command(both), doctest::Contains("give one"), Error);
+    auto patch = f.options("init_image_patch");
+    patch.init_image = source.out;
+    patch.patch_size = 2;
+    CHECK_THROWS_WITH_AS(cli::train_command(patch), doctest::Contains("image tower's architecture from its weights; --patch-size"),
+                         Error);
+    auto image_resumed_elsewhere = f.options("lit_image_run");
+    image_resumed_elsewhere.resume = lit_fresh_text.out;
+    image_resumed_elsewhere.init_image = (f.dir / "another_model").string();
+    CHECK_THROWS_WITH_AS(cli::train_command(image_resumed_elsewhere),
+                         doctest::Contains(("started from the image tower of " + source.out).c_str()), Error);
 
     auto resumed_elsewhere = f.options("lit_run");
     resumed_elsewhere.resume = lit.out;

@@ -75,6 +75,20 @@ TEST_CASE("zero_shot_logits: 100 · normalised images · classifierᵀ") {
                          doctest::Contains("image embeddings [3,2] and classifier [2,5]"), Error);
 }
 
+TEST_CASE("class_probabilities: each row's softmax, without overflow at large logits") {
+    const auto logits = Tensor<float, cpu>::from(Shape{2, 3}, {0.0f, std::log(3.0f), 0.0f, 1000.0f, 1000.0f, -1000.0f});
+    const auto p = eval::class_probabilities(logits);
+    REQUIRE(p.size() == 2);
+    CHECK(p[0][0] == doctest::Approx(0.2));
+    CHECK(p[0][1] == doctest::Approx(0.6));
+    CHECK(p[0][2] == doctest::Approx(0.2));
+    CHECK(p[1][0] == doctest::Approx(0.5));
+    CHECK(p[1][1] == doctest::Approx(0.5));
+    CHECK(p[1][2] == 0.0);
+    CHECK_THROWS_WITH_AS(eval::class_probabilities(Tensor<float, cpu>::zeros(Shape{3})), doctest::Contains("must be [N, C]"),
+                         Error);
+}
+
 TEST_CASE("tokenize_prompts pads rows to the longest with zeros") {
     const auto tokens = tokenize_prompts(toy_tokenize, {"ab", "abcdef", ""});
     REQUIRE(tokens.shape() == (Shape{3, 6}));

@@ -1,11 +1,13 @@
 // contra/autograd/parameter.hpp — Parameter<T, B>: a trainable tensor with a persistent gradient;
 // the walk over a model's named parameters; the initialisers every module and loss uses.
-// defines: Parameter, Numerics, HasParameters, SameNumerics, for_each_parameter, freeze, unfreeze, join, init_normal,
+// defines: Parameter, Numerics, HasParameters, SameNumerics, for_each_parameter, freeze, unfreeze, copy_parameters, join, init_normal,
 //          init_uniform, init_constant
 #pragma once
 #include <concepts>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "../core/parallel.hpp"
 #include "../core/random.hpp"
@@ -81,6 +83,25 @@ void freeze(M& m) {
 template <class M>
 void unfreeze(M& m) {
     for_each_parameter(m, [](const std::string&, const auto& p) { p.unfreeze(); });
+}
+
+// copy_parameters(from, to): every parameter of `to` takes the value of `from`'s parameter of the
+// same name (a tower started from a trained one: LiT's pretrained image tower in a fresh model).
+//   requires: from and to name the same parameters with the same shapes (an Error names the first
+//             difference); ensures: to's values equal from's bit for bit; frozen flags are unchanged.
+template <class From, class To>
+void copy_parameters(From& from, To& to) {
+    std::vector<std::pair<std::string, const Tensor<typename To::value_type, typename To::backend>*>> source;
+    for_each_parameter(from, [&](const std::string& name, auto& p) { source.emplace_back(name, &p.value()); });
+    std::size_t i = 0;
+    for_each_parameter(to, [&](const std::string& name, auto& p) {
+        CONTRA_CHECK(i < source.size() && source[i].first == name, "copy_parameters: the target's parameter ", name,
+                     " is not the source's ", i < source.size() ? source[i].first : std::string("(none left)"));
+        CONTRA_CHECK(source[i].second->shape() == p.value().shape(), "copy_parameters: ", name, " is ",
+                     source[i].second->shape(), " in the source and ", p.value().shape(), " in the target");
+        copy(*source[i++].second, p.value());
+    });
+    CONTRA_CHECK(i == source.size(), "copy_parameters: the source has ", source.size(), " parameters, the target ", i);
 }
 
 // join("visual.transformer", "resblocks") = "visual.transformer.resblocks"; an empty prefix adds nothing.

@@ -6,7 +6,8 @@
 // logits on any backend, the prompt averaging on the host); the encoding helpers take any model
 // with encode_image / encode_text.
 // defines: eval::class_embeddings, eval::zero_shot_logits, eval::encode_texts, eval::encode_images,
-//          eval::tokenize_prompts, eval::zero_shot_classifier, eval::TextEncoder, eval::ImageEncoder
+//          eval::class_probabilities, eval::tokenize_prompts, eval::zero_shot_classifier, eval::TextEncoder,
+//          eval::ImageEncoder
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -114,6 +115,26 @@ TensorOn<T, B> zero_shot_logits(const TensorOn<T, B>& image_embeddings,
     auto logits = TensorOn<T, B>::empty(Shape{n, c});  // [N, C]
     ops::gemm(B{}, ops::Trans::N, ops::Trans::T, acc_t<T>(scale), normalised, classifier, acc_t<T>(0), logits);
     return logits;
+}
+
+// class_probabilities(logits [N, C] on the host): each row's softmax, in double (the zero-shot
+// probabilities a program prints).
+//   ensures: N rows of C values in [0, 1] summing to 1 (up to rounding).
+template <class T>
+std::vector<std::vector<double>> class_probabilities(const Tensor<T, cpu>& logits) {
+    CONTRA_CHECK(logits.rank() == 2 && logits.size(1) > 0, "class_probabilities: logits ", logits.shape(), " must be [N, C], C > 0");
+    const std::int64_t classes = logits.size(1);
+    std::vector<std::vector<double>> out;
+    for (std::int64_t i = 0; i < logits.size(0); ++i) {
+        const T* row = logits.data() + i * classes;
+        const double peak = double(*std::max_element(row, row + classes));
+        std::vector<double> p(std::size_t(classes), 0.0);
+        double total = 0;
+        for (std::int64_t c = 0; c < classes; ++c) total += p[std::size_t(c)] = std::exp(double(row[c]) - peak);
+        for (auto& q : p) q /= total;
+        out.push_back(std::move(p));
+    }
+    return out;
 }
 
 // ─── encoding with a model ────────────────────────────────────────────────────────────────────

@@ -7,7 +7,7 @@
 // from a name: describe_pretrained tells what a file holds, load_pretrained fills a model with it.
 // Image towers: ViT, or ModifiedResNet (OpenAI/open_clip layout only: HF CLIPModel is ViT only).
 // defines: io::WeightLayout, io::PretrainedOptions, io::Pretrained, io::describe_pretrained,
-//          io::load_pretrained, io::activation_name, io::activation_from_name, io::LossKind, io::loss_name,
+//          io::load_pretrained, io::Towers, io::activation_name, io::activation_from_name, io::LossKind, io::loss_name,
 //          io::loss_from_name, io::RecordedVariant, io::recorded_variant
 #pragma once
 #include <charconv>
@@ -432,17 +432,25 @@ inline Pretrained describe_pretrained(const std::filesystem::path& path, const P
     return p;
 }
 
-// load_pretrained(p, model): every parameter of model from p's file, cast to the model's type.
-//   requires: model was built with p.config (and an MLP with p.activation).
-//   ensures: a missing, extra or misshapen tensor is an Error that names them (file's spelling);
-//            buffers (BatchNorm running statistics) are read like parameters.
+// Which parameters load_pretrained reads: the whole model, or only its image tower (LiT: a
+// pretrained image tower beside a fresh text tower).
+enum class Towers : std::uint8_t { both, image_only };
+
+// load_pretrained(p, model, towers): every parameter of model (towers = image_only: of model.visual,
+// the rest keeps its values) from p's file, cast to the model's type.
+//   requires: model was built with p.config (image_only: with p.config.vision and embed_dim), and an
+//             MLP with p.activation.
+//   ensures: a missing or misshapen tensor is an Error that names them (file's spelling), and so is
+//            one the model lacks (both towers only); buffers (BatchNorm running statistics) are read
+//            like parameters.
 template <class Model>
-void load_pretrained(const Pretrained& p, Model& model) {
+void load_pretrained(const Pretrained& p, Model& model, Towers towers = Towers::both) {
     const auto in = SafetensorsFile::read(p.weights);
     std::set<std::string> used;
     std::vector<std::string> missing, misshapen;
     const auto fill = [&](const std::string& name, auto& target) {  // target: the parameter's or buffer's tensor
         using T = typename std::remove_cvref_t<decltype(target)>::value_type;
+        if (towers == Towers::image_only && name.rfind("visual.", 0) != 0) return;
         std::optional<Tensor<T, cpu>> value;
         if (p.layout == WeightLayout::hf) {
             const auto parts = hf_parts(name);
@@ -471,6 +479,7 @@ void load_pretrained(const Pretrained& p, Model& model) {
     if constexpr (requires { model.visit_buffers(fill); }) model.visit_buffers(fill);
     std::vector<std::string> extra;
     for (const auto& name : in.names()) {
+        if (towers == Towers::image_only) break;  // the file's text tower is left out on purpose
         const bool belongs = p.layout != WeightLayout::contra || name.rfind("model/", 0) == 0;
         if (belongs && !used.count(name) && !hf_ignored(name) && !detail::openai_ignored(name)) extra.push_back(name);
     }

@@ -1,8 +1,9 @@
 // contra/run/runner.hpp — everything a training run keeps besides the weights in memory, for any
 // model and optimizer: the run folder, checkpoints every few steps (the newest few kept) and
 // resuming from them, metrics.jsonl (one line a step, plus the probes measured during training),
-// the curves as SVG, results.json (the run's figures and the final evaluation), a live progress
-// display, and Ctrl-C that saves and stops.
+// the curves as SVG, results.json (the run's figures and the final evaluation), report.html (all
+// of it on one page, report/html_run.hpp; rewritten at each probe), a live progress display,
+// and Ctrl-C that saves and stops.
 //
 //   run::RunSpec spec;  spec.out = "runs/mine";  spec.evaluate = [&] { return json{...}; };
 //   const auto result = run::train(model, optimizer, pairs, options, spec);
@@ -26,6 +27,7 @@
 
 #include "../core/atomic_file.hpp"
 #include "../io/checkpoint.hpp"
+#include "../report/html_run.hpp"
 #include "../report/svg.hpp"
 #include "../train/progress.hpp"
 #include "../train/trainer.hpp"
@@ -151,7 +153,8 @@ struct Curves {
 //   state: a fresh State, or restore(resume_point(...), model, optimizer) to go on with a run
 //          (metrics.jsonl is then appended to, not replaced).
 //   ensures: spec.out holds checkpoint.safetensors (the newest) and up to keep_checkpoints
-//            checkpoint-<step>.safetensors, metrics.jsonl, loss.svg and one SVG per probe; unless
+//            checkpoint-<step>.safetensors, metrics.jsonl, loss.svg, one SVG per probe and
+//            report.html (when a step was taken); unless
 //            the run was stopped, results.json with train_seconds, steps, epochs, skipped_steps, pairs_seen,
 //            parameters, options and what spec.evaluate returned.
 template <model::ContrastiveModel Model, optim::Optimizer Opt, class Source>
@@ -184,6 +187,7 @@ RunResult train(Model& model, Opt& optimizer, Source&& source, const train::Opti
                 << "\n";
         curves.steps.push_back(double(r.step));
         curves.loss.push_back(r.loss);
+        bool probed = false;
         for (std::size_t i = 0; i < spec.probes.size(); ++i) {
             const auto& probe = spec.probes[i];
             if (probe.points <= 0 && probe.every <= 0) continue;
@@ -194,8 +198,10 @@ RunResult train(Model& model, Opt& optimizer, Source&& source, const train::Opti
             metrics << json{{"step", r.step}, {probe.name, value}}.dump() << "\n";
             curves.probe_steps[i].push_back(double(r.step));
             curves.probe_values[i].push_back(value);
+            probed = true;
         }
         metrics.flush();
+        if (probed) report::write_run_report(spec.out);  // the page follows the run at each evaluation point
     };
     hooks.on_checkpoint = [&](const train::State& s) {
         if (!lead) return;
@@ -213,7 +219,10 @@ RunResult train(Model& model, Opt& optimizer, Source&& source, const train::Opti
     if (!lead) return result;
     if (spec.show_progress) progress.finish();
     curves.draw(spec.out, spec.probes);
-    if (result.stopped) return result;
+    if (result.stopped) {
+        if (state.step < result.state.step) report::write_run_report(spec.out);
+        return result;
+    }
 
     const auto& s = result.state;
     result.results = {{"train_seconds", s.elapsed_s},
@@ -225,6 +234,7 @@ RunResult train(Model& model, Opt& optimizer, Source&& source, const train::Opti
                       {"options", spec.options}};
     if (spec.evaluate) result.results.update(spec.evaluate());
     detail::write_json(spec.out / "results.json", result.results);
+    report::write_run_report(spec.out);
     return result;
 }
 
