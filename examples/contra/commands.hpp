@@ -231,6 +231,7 @@ struct IndexOptions {
     int workers = 2;               // image decoding threads
     int threads = 0;               // CPU threads for the model (0: all)
     bool int8 = false;             // store int8 codes and one scale a vector instead of floats
+    bool fast_decode = false;      // JPEGs decoded at 1/2, 1/4 or 1/8 scale when still ≥ the model's side
     bool quiet = false;            // no progress bar
 };
 // IndexSummary: what a run of contra index did.

@@ -163,13 +163,22 @@ IndexSummary index_command(const IndexOptions& o) {
     if (o.threads > 0) set_num_threads(o.threads);
     const auto listing = list_input(o);
     const auto p = describe(o.model);
-    const auto identity = model_identity(p);
+    // --fast-decode: JPEGs decoded at a smaller scale that still covers the model's side. The
+    // embeddings differ a little from exact decoding, so the index records it, and an index is
+    // updated only the way it was made.
+    const int jpeg_min_side = o.fast_decode ? int(p.resnet ? p.resnet->image_size : p.config.vision.image_size) : 0;
+    auto identity = model_identity(p);
+    if (jpeg_min_side > 0) identity.description["jpeg_min_side"] = jpeg_min_side;
     const auto encoding = o.int8 ? search::Encoding::int8 : search::Encoding::f32;
 
     std::optional<search::Index> old;
     std::error_code ec;
     if (fs::exists(o.out, ec)) {
         old = search::read_index(o.out);
+        const bool old_fast = old->model.description.contains("jpeg_min_side");
+        CONTRA_CHECK(old_fast == o.fast_decode, "'", o.out, "' was indexed ", old_fast ? "with" : "without",
+                     " --fast-decode; this run is ", o.fast_decode ? "with" : "without",
+                     " it: run as the index was made, or give another --out");
         CONTRA_CHECK(old->model.same_model(identity), "'", o.out, "' is an index built with the model ", old->model.summary(),
                      ", not ", identity.summary(), ": give another --out, or delete it to rebuild it with this model");
         CONTRA_CHECK(old->vectors.encoding() == encoding, "'", o.out, "' stores ", search::encoding_name(old->vectors.encoding()),
@@ -215,7 +224,9 @@ IndexSummary index_command(const IndexOptions& o) {
                 Decoded d{item, {}, {}};
                 try {
                     d.pixels.resize(std::size_t(pixels));
-                    data::preprocess_into<float>(data::read_image(plan.embed[item].path), side, d.pixels.data());
+                    data::DecodeOptions decoding;
+                    decoding.jpeg_min_side = jpeg_min_side;
+                    data::preprocess_into<float>(data::read_image(plan.embed[item].path, decoding), side, d.pixels.data());
                 } catch (const std::exception& e) {
                     d.error = e.what();
                     if (d.error.empty()) d.error = "unreadable";
@@ -288,7 +299,9 @@ std::vector<QueryResult> search_results(const SearchOptions& o) {
     auto model_options = o.model;
     if (model_options.path.empty()) model_options.path = index.model.path;
     const auto p = describe(model_options);
-    const auto identity = model_identity(p);
+    auto identity = model_identity(p);
+    if (index.model.description.contains("jpeg_min_side"))  // how the photos were decoded, not the model
+        identity.description["jpeg_min_side"] = index.model.description["jpeg_min_side"];
     CONTRA_CHECK(index.model.same_model(identity), "'", o.index, "' was built with the model ", index.model.summary(),
                  "; ", identity.summary(), " is a different model. Search with the index's model, or index again with this one");
 
@@ -430,6 +443,9 @@ void add_search_commands(CLI::App& app, std::function<void()>& run) {
     cmd->add_option("--threads", index.threads, "CPU threads for the model (0: all)");
     cmd->add_option("--device", index.device, "cpu (cuda: not in this program)")->capture_default_str();
     cmd->add_flag("--int8", index.int8, "Store int8 codes with one scale a vector (4x smaller)");
+    cmd->add_flag("--fast-decode", index.fast_decode,
+                  "Decode JPEGs at 1/2, 1/4 or 1/8 scale where that still covers the model's input (faster, "
+                  "approximate: docs/search.md)");
     cmd->add_flag("--quiet", index.quiet, "No progress bar");
     cmd->callback([&] { run = [&] { index_command(index); }; });
 

@@ -189,6 +189,23 @@ TEST_CASE("contra index: a folder tree indexed, broken files listed; a second ru
     CHECK(found[0].hits[0].path == fs::absolute(c.photo(0)).lexically_normal().string());
     CHECK(found[0].hits[0].score == doctest::Approx(1.0).epsilon(0.01));  // int8: within the quantisation error
 
+    // --fast-decode: recorded in the index (these PNGs decode as before); searchable; an update must
+    // decode the same way.
+    auto fast = c.index_options("fast.index");
+    fast.fast_decode = true;
+    cli::index_command(fast);
+    const auto fast_index = search::read_index(fast.out);
+    CHECK(fast_index.model.description.value("jpeg_min_side", 0) > 0);
+    CHECK(fast_index.files == straight.files);
+    cli::SearchOptions in_fast;
+    in_fast.index = fast.out;
+    in_fast.images = {c.photo(0).string()};
+    in_fast.top = 1;
+    CHECK(cli::search_results(in_fast)[0].hits[0].path == fs::absolute(c.photo(0)).lexically_normal().string());
+    auto exact_update = fast;
+    exact_update.fast_decode = false;
+    CHECK(test::contains(test::error_of([&] { cli::index_command(exact_update); }), "was indexed with --fast-decode"));
+
     // Refused: another model, another encoding, CUDA; nothing is written over.
     auto other = o;
     other.model.path = fresh_model(c.dir / "other" / "checkpoint.safetensors", 8);

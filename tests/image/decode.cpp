@@ -85,6 +85,36 @@ TEST_CASE("libjpeg-turbo and stb_image agree within a few levels") {
     }
 }
 
+TEST_CASE("jpeg_min_side: libjpeg-turbo decodes at the smallest scale still covering the side") {
+    if (!data::kHaveTurboJpeg) {
+        skip("libjpeg-turbo is not linked; JPEGs decode at full size");
+        return;
+    }
+    const Image original = smooth_image(800, 600);
+    const Bytes jpeg = encode_jpeg(original, 95);
+    const auto decode = [&](int min_side) {
+        return data::decode_image(jpeg, "large.jpg", DecodeOptions{.jpeg_min_side = min_side});
+    };
+    for (const auto& [min_side, width, height] : {std::tuple{0, 800, 600}, std::tuple{224, 400, 300}, std::tuple{150, 200, 150},
+                                                  std::tuple{75, 100, 75}, std::tuple{50, 100, 75}, std::tuple{601, 800, 600}}) {
+        CAPTURE(min_side);
+        const Image image = decode(min_side);
+        CHECK(image.width == width);
+        CHECK(image.height == height);
+    }
+    // After CLIP's preprocessing to 224 the scaled decode stays close to the exact one.
+    std::vector<float> exact(3 * 224 * 224), fast(exact.size());
+    data::preprocess_into<float>(decode(0), 224, exact.data());
+    data::preprocess_into<float>(decode(224), 224, fast.data());
+    double worst = 0;
+    for (std::size_t i = 0; i < exact.size(); ++i) worst = std::max(worst, double(std::abs(exact[i] - fast[i])));
+    MESSAGE("largest difference after preprocessing, exact against 1/2-scale decoding: ", worst);
+    CHECK(worst < 0.1);  // in normalised units (a level of 8-bit colour is about 0.015)
+    // PNGs are not scaled.
+    const Bytes png = encode_png(original);
+    CHECK(data::decode_image(png, "large.png", DecodeOptions{.jpeg_min_side = 224}).width == 800);
+}
+
 TEST_CASE("JPEG pixels match Pillow's decode (bit for bit with libjpeg-turbo)") {
     const auto manifest = nlohmann::json::parse(read_file(golden_path("image_golden.json")));
     const Bytes blob = read_file(golden_path("image_golden.bin"));

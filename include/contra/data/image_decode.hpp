@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <utility>
 #include <climits>
 #include <cstdint>
 #include <cstring>
@@ -63,6 +64,10 @@ struct DecodeOptions {
     std::int64_t max_pixels = 25'000'000;
     std::uint64_t max_file_bytes = std::uint64_t(256) << 20;  // read_image only
     JpegDecoder jpeg = JpegDecoder::automatic;
+    // > 0: a JPEG decoded by libjpeg-turbo comes out at the smallest of its scales 1/8, 1/4, 1/2
+    // whose shorter side is still ≥ jpeg_min_side (faster; close to, not equal to, decoding at full
+    // size and resizing). 0, or a JPEG already that small, or stb_image: full size.
+    int jpeg_min_side = 0;
 };
 
 // ImageInfo: what the header says.
@@ -140,15 +145,29 @@ inline TurboHeader turbo_header(std::span<const std::uint8_t> bytes, std::string
 }
 inline bool turbo_can_decode(int colorspace) { return colorspace != TJCS_CMYK && colorspace != TJCS_YCCK; }
 
+// turbo_scaled_size(info, min_side): the width and height libjpeg-turbo decodes at: the smallest
+// scale of 1/8, 1/4, 1/2 keeping the shorter side ≥ min_side, else the full size.
+inline std::pair<int, int> turbo_scaled_size(const ImageInfo& info, int min_side) {
+    if (min_side > 0)
+        for (const int denominator : {8, 4, 2}) {
+            const tjscalingfactor factor{1, denominator};
+            const int w = TJSCALED(info.width, factor), h = TJSCALED(info.height, factor);
+            if (std::min(w, h) >= min_side) return {w, h};
+        }
+    return {info.width, info.height};
+}
+
 // decode_turbo: requires the header already checked against the limits.
-inline Image decode_turbo(std::span<const std::uint8_t> bytes, const ImageInfo& info, std::string_view label) {
+inline Image decode_turbo(std::span<const std::uint8_t> bytes, const ImageInfo& info, std::string_view label,
+                          int min_side = 0) {
     TurboHandle tj;
     CONTRA_CHECK(tj.handle != nullptr, "image '", label, "': cannot start libjpeg-turbo");
-    Image image{info.width, info.height, info.channels, {}};
+    const auto [width, height] = turbo_scaled_size(info, min_side);
+    Image image{width, height, info.channels, {}};
     image.pixels.resize(std::size_t(image.pixel_count()) * std::size_t(image.channels));
     const int pixel_format = info.channels == 1 ? TJPF_GRAY : TJPF_RGB;
     const int rc = tjDecompress2(tj.handle, bytes.data(), static_cast<unsigned long>(bytes.size()), image.pixels.data(),
-                                 info.width, 0, info.height, pixel_format, turbo_flags());
+                                 width, 0, height, pixel_format, turbo_flags());
     CONTRA_CHECK(rc == 0, "image '", label, "': corrupt or truncated JPEG data (libjpeg-turbo: ", tj.message(), ")");
     return image;
 }
@@ -428,7 +447,7 @@ inline Image decode_image(std::span<const std::uint8_t> bytes, std::string_view 
     CONTRA_CHECK(problem.empty(), "image '", label, "': corrupt or truncated ", format_name(h.info.format), " data (",
                  problem, ")");
 #if CONTRA_IMAGE_TURBOJPEG
-    if (h.turbo) return detail::decode_turbo(bytes, h.info, label);
+    if (h.turbo) return detail::decode_turbo(bytes, h.info, label, options.jpeg_min_side);
 #endif
     return detail::decode_stb(bytes, h.info, label);
 }
