@@ -99,6 +99,17 @@ TEST_CASE("contra train: report.html holds every section, results.json's numbers
     CHECK(text_of(dir / "run" / "report.html") == html);
 }
 
+TEST_CASE("contra train: a report.html that cannot be written does not stop the run") {
+    test::TempDir dir("cli_report_blocked");
+    fs::create_directories(dir / "run" / "report.html" / "in_the_way");  // a folder where the page goes
+    auto o = short_shapes_run(dir / "run", 2e-3);
+    CHECK_NOTHROW(cli::train_command(o));
+    const auto results = nlohmann::json::parse(text_of(dir / "run" / "results.json"));
+    CHECK(results["steps"] == 2);
+    CHECK(fs::is_regular_file(dir / "run" / "checkpoint.safetensors"));
+    CHECK(fs::is_directory(dir / "run" / "report.html"));
+}
+
 TEST_CASE("contra train --zeroshot-eval: the report shows the folder's images with their guesses") {
     test::TempDir dir("cli_report_folder");
     const char* const colours[] = {"red", "green", "blue", "yellow"};

@@ -147,6 +147,16 @@ struct Curves {
                                                 probes[i].y_max});
     }
 };
+
+// A page that cannot be written does not stop or fail a run: it is reported on stderr and the run
+// goes on (the page can be written again with `contra report`).
+inline void write_report_or_warn(const std::filesystem::path& out) {
+    try {
+        report::write_run_report(out);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "warning: %s/report.html was not written: %s\n", out.string().c_str(), e.what());
+    }
+}
 }  // namespace detail
 
 // train(model, optimizer, source, options, spec, state): train::fit with everything around it.
@@ -201,7 +211,7 @@ RunResult train(Model& model, Opt& optimizer, Source&& source, const train::Opti
             probed = true;
         }
         metrics.flush();
-        if (probed) report::write_run_report(spec.out);  // the page follows the run at each evaluation point
+        if (probed) detail::write_report_or_warn(spec.out);  // the page follows the run at each evaluation point
     };
     hooks.on_checkpoint = [&](const train::State& s) {
         if (!lead) return;
@@ -220,7 +230,7 @@ RunResult train(Model& model, Opt& optimizer, Source&& source, const train::Opti
     if (spec.show_progress) progress.finish();
     curves.draw(spec.out, spec.probes);
     if (result.stopped) {
-        if (state.step < result.state.step) report::write_run_report(spec.out);
+        if (state.step < result.state.step) detail::write_report_or_warn(spec.out);
         return result;
     }
 
@@ -234,7 +244,7 @@ RunResult train(Model& model, Opt& optimizer, Source&& source, const train::Opti
                       {"options", spec.options}};
     if (spec.evaluate) result.results.update(spec.evaluate());
     detail::write_json(spec.out / "results.json", result.results);
-    report::write_run_report(spec.out);
+    detail::write_report_or_warn(spec.out);
     return result;
 }
 
