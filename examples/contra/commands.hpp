@@ -38,6 +38,7 @@ struct TrainOptions {
     std::string loss;        // infonce or siglip (empty: infonce, or the --init weights')
     std::string text_mask;   // causal or none (empty: causal, or the --init weights')
     std::string device = "cpu";
+    std::string precision = "fp32";  // fp32, or tf32 (GPU GEMMs on TF32 tensor cores)
     std::string schedule = "cosine";
     std::int64_t batch = 128, warmup = 50, epochs = 0, checkpoint_every = 1000, vocab_size = 1000, accumulate = 1;
     std::int64_t patch_size = 0, vision_layers = 0, vision_width = 0, vision_heads = 0, stem_channels = -1;  // ≥ 0 / > 0: override the preset

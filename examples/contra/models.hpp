@@ -40,17 +40,17 @@ inline io::Pretrained describe(const ModelOptions& o) {
     return io::describe_pretrained(o.path, p);
 }
 
-// with_vit_model<T>(activation, loss, causal_text, f): f(std::type_identity<M>{}) with M the ViT
-// CLIP this program compiles for that MLP activation, contrastive loss and text mask.
-template <class T, class F>
+// with_vit_model<T, B>(activation, loss, causal_text, f): f(std::type_identity<M>{}) with M the ViT
+// CLIP on backend B for that MLP activation, contrastive loss and text mask.
+template <class T, class B = cpu, class F>
 decltype(auto) with_vit_model(ops::Activation activation, io::LossKind loss_kind, bool causal_text, F&& f) {
     const auto with_mask = [&]<class Act, class Loss>(std::type_identity<Act>, std::type_identity<Loss>) -> decltype(auto) {
-        if (causal_text) return f(std::type_identity<model::ClipWithActivation<Act, T, cpu, ad::Fused, Loss, nn::CausalMask>>{});
-        return f(std::type_identity<model::ClipWithActivation<Act, T, cpu, ad::Fused, Loss, nn::NoMask>>{});
+        if (causal_text) return f(std::type_identity<model::ClipWithActivation<Act, T, B, ad::Fused, Loss, nn::CausalMask>>{});
+        return f(std::type_identity<model::ClipWithActivation<Act, T, B, ad::Fused, Loss, nn::NoMask>>{});
     };
     const auto with_loss = [&]<class Act>(std::type_identity<Act> act) -> decltype(auto) {
-        if (loss_kind == io::LossKind::siglip) return with_mask(act, std::type_identity<::contra::loss::SigLip<T, cpu>>{});
-        return with_mask(act, std::type_identity<::contra::loss::InfoNce<T, cpu>>{});
+        if (loss_kind == io::LossKind::siglip) return with_mask(act, std::type_identity<::contra::loss::SigLip<T, B>>{});
+        return with_mask(act, std::type_identity<::contra::loss::InfoNce<T, B>>{});
     };
     switch (activation) {
         case ops::Activation::quick_gelu: return with_loss(std::type_identity<nn::QuickGelu>{});

@@ -97,3 +97,32 @@ TEST_CASE("gemm runs on the current stream, and moves with it") {
     CHECK(cu::current_stream() == cudaStream_t{});
     check_gemm<float>(ops::Trans::N, ops::Trans::N, Sizes{16, 16, 16}, 1.0, 0.0);
 }
+
+TEST_CASE("float gemm with TF32 asked for: within TF32's rounding of the exact product, and the setting comes back") {
+    if (!have_gpu()) return;
+    const std::int64_t m = 48, n = 40, k = 256;
+    const auto a = rand<float>(Shape{m, k}, 11), b = rand<float>(Shape{k, n}, 12);
+    auto exact = Tensor<double, cpu>::zeros(Shape{m, n}), bound = Tensor<double, cpu>::zeros(Shape{m, n});  // [M, N]
+    for (std::int64_t i = 0; i < m; ++i)
+        for (std::int64_t j = 0; j < n; ++j)
+            for (std::int64_t p = 0; p < k; ++p) {
+                exact.at(i, j) += double(a.at(i, p)) * double(b.at(p, j));
+                bound.at(i, j) += std::abs(double(a.at(i, p)) * double(b.at(p, j)));
+            }
+    auto d_c = Tensor<float, cuda>::empty(Shape{m, n});
+    {
+        cu::FloatMathGuard tf32(cu::FloatMath::tf32);
+        CHECK(cu::float_math() == cu::FloatMath::tf32);
+        ops::gemm(cuda{}, ops::Trans::N, ops::Trans::N, 1.0f, to_device<cuda>(a), to_device<cuda>(b), 0.0f, d_c);
+    }
+    CHECK(cu::float_math() == cu::FloatMath::strict);
+    const auto c = to_device<cpu>(d_c);
+    // Each input rounded to 10 mantissa bits (relative error ≤ 2^-11 each, so ≤ 2^-10 a product),
+    // plus fp32 accumulation: |c − exact| ≤ 2^-9 · Σ|a·b| leaves room for both.
+    double worst = 0;
+    for (std::int64_t i = 0; i < m; ++i)
+        for (std::int64_t j = 0; j < n; ++j)
+            worst = std::max(worst, std::abs(double(c.at(i, j)) - exact.at(i, j)) / bound.at(i, j));
+    CAPTURE(worst);
+    CHECK(worst <= std::ldexp(1.0, -9));
+}

@@ -346,19 +346,22 @@ public:
         read_data(ti.begin, raw.data(), raw.size());
         T* o = out.data();
         visit(ti.dtype, [&]<class S>(S*) {
-            if constexpr (is_floating<S> == is_floating<T>)
+            constexpr bool same_kind_here = is_floating<S> == is_floating<T>;
+            if constexpr (same_kind_here) {
                 for (std::int64_t i = 0; i < out.numel(); ++i) {
                     S value;
                     std::memcpy(&value, raw.data() + i * sizeof(S), sizeof(S));
                     if constexpr (is_floating<T>) {
                         o[i] = T(static_cast<acc_t<S>>(value));
                     } else {
-                        if (!std::in_range<T>(value))
+                        const bool fits = std::in_range<T>(value);
+                        if (!fits)
                             detail::bad_file(source_, "tensor \"", name, "\": element ", i, " = ", +value,
                                              " does not fit ", dtype_name(dtype_of<T>));
                         o[i] = T(value);
                     }
                 }
+            }
         });
         return out;
     }

@@ -1,7 +1,8 @@
 // contra/backend/cuda/context.cuh — the per-thread CUDA context: current stream, cuBLAS handle,
 // cuBLAS workspace; whether a GPU is there at all.
 // defines: contra::cu::{device_count, cuda_available, current_stream, set_current_stream,
-//          StreamGuard, Stream, synchronize, cublas_handle, kCublasWorkspaceBytes}
+//          StreamGuard, Stream, synchronize, cublas_handle, kCublasWorkspaceBytes, FloatMath,
+//          float_math, set_float_math, FloatMathGuard}
 //
 // How the CUDA backend is organised (and the rules later kernels follow)
 //
@@ -27,16 +28,45 @@
 //
 //   Precision. Kernels read float, double or bf16 and compute in acc_t<T>: bf16 tensors are
 //     computed on in float and rounded to bf16 once, on store; cuBLAS GEMMs on bf16 accumulate in
-//     fp32 (CUBLAS_COMPUTE_32F), float GEMMs in strict fp32 (no TF32), double in fp64.
+//     fp32 (CUBLAS_COMPUTE_32F), float GEMMs in strict fp32 (no TF32) unless the process asks for
+//     TF32 (set_float_math), double in fp64.
 //
 //   Devices. One GPU per process: the device current when a thread first uses contra (select it
 //     with cudaSetDevice before that).
 #pragma once
+#include <atomic>
 #include <cstddef>
 
 #include "common.cuh"
 
 namespace contra::cu {
+
+// How float GEMMs compute: strict fp32 (the default, and the checking path), or TF32 tensor cores
+// (inputs rounded to 10 mantissa bits, fp32 accumulation: PyTorch's allow_tf32). Process-wide;
+// double and bf16 GEMMs are not affected.
+enum class FloatMath { strict, tf32 };
+
+namespace detail {
+inline std::atomic<FloatMath>& float_math_setting() {
+    static std::atomic<FloatMath> setting{FloatMath::strict};
+    return setting;
+}
+}  // namespace detail
+
+inline FloatMath float_math() { return detail::float_math_setting().load(std::memory_order_relaxed); }
+inline void set_float_math(FloatMath math) { detail::float_math_setting().store(math, std::memory_order_relaxed); }
+
+// FloatMathGuard: `math` for the guard's scope, then the previous setting.
+class FloatMathGuard {
+public:
+    explicit FloatMathGuard(FloatMath math) : previous_(float_math()) { set_float_math(math); }
+    ~FloatMathGuard() { set_float_math(previous_); }
+    FloatMathGuard(const FloatMathGuard&) = delete;
+    FloatMathGuard& operator=(const FloatMathGuard&) = delete;
+
+private:
+    FloatMath previous_;
+};
 
 // device_count(): how many CUDA devices this process can use; 0 when there are none, when no
 // driver is installed, or when the driver is too old for this runtime.

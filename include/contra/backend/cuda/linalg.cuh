@@ -8,7 +8,8 @@
 // m and n swap, each operand keeps its own transpose flag, and each matrix's leading dimension is
 // its row length as stored. Cᵀ written column-major is C row-major: no copy, no transpose kernel.
 //
-// Precision: float in strict fp32 (CUBLAS_COMPUTE_32F, no TF32), double in fp64, bf16 in and out
+// Precision: float in strict fp32 (CUBLAS_COMPUTE_32F, no TF32; CUBLAS_COMPUTE_32F_FAST_TF32 when
+// cu::set_float_math(FloatMath::tf32) asked for it), double in fp64, bf16 in and out
 // with fp32 accumulation (CUBLAS_COMPUTE_32F); alpha and beta are acc_t<T> (float, double, float).
 #pragma once
 #include <limits>
@@ -50,6 +51,14 @@ template <> struct BlasType<bf16> {
     static constexpr cublasComputeType_t compute = CUBLAS_COMPUTE_32F;
 };
 
+// compute_type<T>(): BlasType<T>::compute, or TF32 tensor cores for float when the process asked.
+template <class T>
+cublasComputeType_t compute_type() {
+    if constexpr (std::is_same_v<T, float>)
+        if (float_math() == FloatMath::tf32) return CUBLAS_COMPUTE_32F_FAST_TF32;
+    return BlasType<T>::compute;
+}
+
 inline cublasOperation_t blas_op(ops::Trans t) { return t == ops::Trans::N ? CUBLAS_OP_N : CUBLAS_OP_T; }
 
 inline int blas_int(Index64 value, const char* what) {
@@ -90,7 +99,7 @@ void gemm_strided_batched(cublasHandle_t handle, ops::Trans ta, ops::Trans tb, I
     // Leading dimensions: the row length of each matrix as stored.
     const Index64 lda = ta == ops::Trans::N ? k : m, ldb = tb == ops::Trans::N ? n : k, ldc = n;
     const auto type = BlasType<T>::data;
-    const auto compute = BlasType<T>::compute;
+    const auto compute = compute_type<T>();
     if (batch == 1) {
         CONTRA_CUBLAS_CHECK(cublasGemmEx(handle, blas_op(tb), blas_op(ta), blas_int(n, "n"), blas_int(m, "m"),
                                          blas_int(k, "k"), &alpha, b, type, blas_int(ldb, "ldb"), a, type,
