@@ -197,7 +197,10 @@ struct BenchOptions {
     std::int64_t train_batch = 0;  // bench train: pairs per step; 0: the configuration's batch
     bool checkpoint_activations = false;
     double patch_dropout = 0;      // bench train: the fraction of image patches dropped in each step
+    std::string device = "cpu";    // cpu or cuda
+    std::string precision = "fp32";  // fp32, or tf32 on a GPU
 };
+void require_cuda_device();  // returns when this program has CUDA and a GPU is there; else a clear Error
 void bench_train(const BenchOptions& o);
 void bench_embed(const BenchOptions& o);
 

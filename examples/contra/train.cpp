@@ -107,7 +107,7 @@ model::ClipConfig fresh_config(const TrainOptions& o, const tasks::CaptionEncode
 
 }  // namespace
 
-#if !defined(CONTRA_CLI_CUDA)  // this program was built without the CUDA backend (train_cuda.cu has the real ones)
+#if !defined(CONTRA_CLI_CUDA)  // this program was built without the CUDA backend (commands_cuda.cu has the real ones)
 void require_cuda_device() {
     throw Error("--device cuda: this contra was built without CUDA; build it with nvcc present (cmake -DCONTRA_CUDA=ON) "
                 "to train on a GPU, or use --device cpu");

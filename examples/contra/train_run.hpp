@@ -1,6 +1,6 @@
 // The model-typed half of `contra train`: everything train_command (train.cpp) decides before the
 // model's type is known is a TrainSetup; train_model<M> builds M, trains it with contra::run and
-// evaluates it. train.cpp instantiates it for the CPU models; train_cuda.cu, compiled by nvcc
+// evaluates it. train.cpp instantiates it for the CPU models; commands_cuda.cu, compiled by nvcc
 // when the program is built with CUDA, for the GPU ones (`--device cuda`).
 #pragma once
 #include <contra/dist/gather.hpp>
@@ -299,12 +299,8 @@ void train_model(TrainSetup& setup) {
                 (long long)result.results["test_images"].get<std::int64_t>(), (out / "results.json").string().c_str());
 }
 
-// require_cuda_device(): returns when this program has the CUDA backend and a GPU is there;
-// otherwise a contra::Error saying which is missing.
-void require_cuda_device();
-
 // train_on_cuda(setup, activation, loss, causal_text): train_model for the GPU model of that MLP
-// activation, loss and text mask (train_cuda.cu).
+// activation, loss and text mask (commands_cuda.cu).
 void train_on_cuda(TrainSetup& setup, ops::Activation activation, io::LossKind loss_kind, bool causal_text);
 
 }  // namespace contra::cli

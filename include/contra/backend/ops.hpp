@@ -557,4 +557,22 @@ void adamw(B, TensorOn<T, B>& param, const TensorOn<T, B>& grad, TensorOn<T, B>&
     Kernels<B>::adamw(param, grad, m, v, h);
 }
 
+// adamw_master: adamw for a 16-bit parameter with fp32 master weights (mixed precision):
+//   master ← float(param) where param ≠ T(master) (the parameter changed outside the optimizer:
+//            clamped, loaded), then adamw on master with the moments m, v in acc_t<T> and the
+//            gradient read as acc_t<T>;  param ← T(master), rounded to nearest even.
+//   ensures: master, m and v are what adamw gives for float(param), float(grad) (the composite
+//            twin: widen, adamw, round), and param is master rounded.
+template <class B, class T>
+    requires(!std::same_as<T, acc_t<T>>)
+void adamw_master(B, TensorOn<acc_t<T>, B>& master, TensorOn<T, B>& param, const TensorOn<T, B>& grad,
+                  TensorOn<acc_t<T>, B>& m, TensorOn<acc_t<T>, B>& v, AdamWStep h) {
+    CONTRA_CHECK(master.numel() == param.numel() && grad.numel() == param.numel() && m.numel() == param.numel() &&
+                     v.numel() == param.numel(),
+                 "adamw_master: master ", master.shape(), ", parameter ", param.shape(), ", gradient ", grad.shape(),
+                 ", moments ", m.shape(), "/", v.shape());
+    CONTRA_CHECK(h.step >= 1, "adamw_master: step counts from 1, got ", h.step);
+    Kernels<B>::adamw_master(master, param, grad, m, v, h);
+}
+
 }  // namespace contra::ops

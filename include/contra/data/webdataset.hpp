@@ -14,8 +14,10 @@
 // truncated stops there, keeping the samples read from it so far; it is counted and its error
 // kept, and reading moves on. Only when no shard at all could be opened does next() throw.
 #pragma once
+#if !defined(CONTRA_NO_LIBARCHIVE)
 #include <archive.h>
 #include <archive_entry.h>
+#endif
 
 #include <algorithm>
 #include <cstdint>
@@ -203,6 +205,7 @@ struct WebDatasetStats {
 
 namespace detail {
 
+#if !defined(CONTRA_NO_LIBARCHIVE)
 // TarShard: one tar file (optionally gzip/zstd/... compressed) read member by member.
 class TarShard {
 public:
@@ -267,6 +270,21 @@ private:
     archive* archive_;
     std::vector<char> chunk_;  // read buffer
 };
+
+#else
+// Built without libarchive (cmake -DCONTRA_WEBDATASET=OFF, for machines that lack it): opening a
+// shard is an Error that says so; nothing else is reachable.
+class TarShard {
+public:
+    explicit TarShard(const std::filesystem::path& path) {
+        throw Error("shard '" + path.string() + "': this contra was built without libarchive (-DCONTRA_WEBDATASET=OFF), "
+                    "so it reads no WebDataset shards; rebuild with libarchive (Debian's libarchive-dev)");
+    }
+    bool next_member(std::string&, bool&, std::int64_t&) { return false; }
+    template <class Bytes>
+    bool read_data(Bytes&, std::int64_t, std::uint64_t) { return false; }
+};
+#endif
 
 }  // namespace detail
 

@@ -1,12 +1,15 @@
 // contra/optim/adamw.hpp — AdamW with decoupled weight decay over a model's named parameters.
 // Defaults as the CLIP paper for ViTs: β = (0.9, 0.98), eps 1e-6, weight decay 0.2. No decay for
 // gains, biases, embeddings (token, positional, class) and logit_scale/bias, as open_clip.
+// Mixed precision: for a 16-bit model (bf16) the optimizer keeps fp32 master weights and fp32
+// moments (ops::adamw_master); the model's parameters are the masters rounded, and checkpoints
+// hold the masters ("master/<parameter>"), so nothing is lost between steps or runs.
 // defines: optim::AdamWOptions, optim::AdamW, optim::decays
 #pragma once
 #include <string>
+#include <type_traits>
 #include <vector>
 
-#include "../autograd/parameter.hpp"
 #include "../autograd/parameter.hpp"
 
 namespace contra::optim {
@@ -29,15 +32,20 @@ class AdamW {
 public:
     using value_type = T;
     using backend = B;
+    using state_type = acc_t<T>;                                   // the moments' (and masters') type
+    static constexpr bool mixed_precision = !std::is_same_v<T, state_type>;  // bf16: fp32 masters
 
     struct Slot {
         std::string name;
         Parameter<T, B> param;  // a handle: same value and gradient as the model's
-        TensorOn<T, B> m, v;  // undefined while the parameter has been frozen throughout
+        TensorOn<state_type, B> m, v;  // undefined while the parameter has been frozen throughout
         bool decay;
+        TensorOn<state_type, B> master;  // mixed precision: the parameter in fp32 (param is it rounded)
         void allocate() {
-            m = TensorOn<T, B>::zeros(param.shape());
-            v = TensorOn<T, B>::zeros(param.shape());
+            m = TensorOn<state_type, B>::zeros(param.shape());
+            v = TensorOn<state_type, B>::zeros(param.shape());
+            if constexpr (mixed_precision)
+                master = to_device<device_of<B>>(cast<state_type>(to_device<cpu>(param.value())));
         }
     };
 
@@ -60,20 +68,23 @@ public:
             const ops::AdamWStep h{lr, options_.beta1, options_.beta2, options_.eps,
                                    s.decay ? options_.weight_decay : 0.0, step_};
             auto grad = s.param.grad();
-            ops::adamw(B{}, s.param.value(), grad, s.m, s.v, h);
+            if constexpr (mixed_precision) ops::adamw_master(B{}, s.master, s.param.value(), grad, s.m, s.v, h);
+            else ops::adamw(B{}, s.param.value(), grad, s.m, s.v, h);
         }
     }
     void zero_grad() {
         for (auto& s : slots_) s.param.zero_grad();
     }
 
-    // f(name, tensor) for every moment: "m/<parameter>" and "v/<parameter>".
+    // f(name, tensor) for every moment: "m/<parameter>" and "v/<parameter>"; with mixed
+    // precision also every master weight, "master/<parameter>".
     template <class F>
     void visit_state(F&& f) {
         for (auto& s : slots_) {
             if (!s.m.defined()) continue;  // frozen: no state
             f("m/" + s.name, s.m);
             f("v/" + s.name, s.v);
+            if constexpr (mixed_precision) f("master/" + s.name, s.master);
         }
     }
 

@@ -1,4 +1,5 @@
-// contra/backend/reference/optim.hpp — the AdamW update, element by element.
+// contra/backend/reference/optim.hpp — the AdamW update, element by element; with fp32 master
+// weights for 16-bit parameters.
 #pragma once
 #include "common.hpp"
 
@@ -19,6 +20,19 @@ struct Optim {
             m.data()[i] = T(mi);
             v.data()[i] = T(vi);
         }
+    }
+
+    // T: a 16-bit type, A = acc_t<T> (float). The same arithmetic as adamw<A> on the master, then
+    // the parameter rounded from it.
+    template <class A, class T>
+    static void adamw_master(HTensor<A>& master, HTensor<T>& param, const HTensor<T>& grad, HTensor<A>& m, HTensor<A>& v,
+                             ops::AdamWStep h) {
+        for (int64_t i = 0; i < param.numel(); ++i)
+            if (!(T(master.data()[i]).bits == param.data()[i].bits)) master.data()[i] = A(param.data()[i]);
+        auto wide_grad = HTensor<A>::empty(grad.shape());
+        for (int64_t i = 0; i < grad.numel(); ++i) wide_grad.data()[i] = A(grad.data()[i]);
+        adamw(master, wide_grad, m, v, h);
+        for (int64_t i = 0; i < param.numel(); ++i) param.data()[i] = T(master.data()[i]);
     }
 };
 

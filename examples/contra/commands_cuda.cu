@@ -1,8 +1,10 @@
-// `contra train --device cuda`: train_model (train_run.hpp) for the GPU models, compiled by nvcc
-// when the program is built with CUDA. The CPU half of the command (options, data, vocabulary)
-// is train.cpp's; only the model-typed half is here.
+// `--device cuda` for the contra program's commands, compiled by nvcc when the program is built
+// with CUDA: the model-typed halves of `contra train` (train_run.hpp) and `contra bench`
+// (bench_run.hpp) for the GPU models. Options, data and vocabularies stay with the CPU halves
+// (train.cpp, bench.cpp); one unit, so the GPU models are compiled once for all of them.
 #include <contra/cuda.hpp>  // first: it keeps Eigen's nvcc notes quiet for the headers below
 
+#include "bench_run.hpp"
 #include "train_run.hpp"
 
 namespace contra::cli {
@@ -42,6 +44,35 @@ void train_on_cuda(TrainSetup& setup, ops::Activation activation, io::LossKind l
             return train_model<model::ClipWithActivation<nn::Gelu, float, cuda, ad::Fused, Loss, nn::CausalMask>>(setup);
         default: throw Error("--device cuda: activation " + io::activation_name(activation) + " is not built into this program");
     }
+}
+
+// ─── contra bench ─────────────────────────────────────────────────────────────────────────────
+
+template <>
+void wait_for<cuda>() {
+    cu::synchronize();
+}
+
+template <>
+nlohmann::json device_facts<cuda>() {
+    const auto memory = cu::memory_stats();
+    std::size_t free = 0, total = 0;
+    CONTRA_CUDA_CHECK(cudaMemGetInfo(&free, &total));
+    return {{"gpu", where_it_runs<cuda>()},
+            {"peak_gpu_tensor_mb", double(memory.peak_bytes_in_use) / 1e6},  // the caching allocator's tensors
+            {"gpu_used_mb", double(total - free) / 1e6}};                    // the device's use, pools and context included
+}
+
+void bench_train_on_cuda(const BenchOptions& o) {
+    require_cuda_device();
+    const cu::FloatMathGuard math(o.precision == "tf32" ? cu::FloatMath::tf32 : cu::FloatMath::strict);
+    bench_train_on<cuda>(o);
+}
+
+void bench_embed_on_cuda(const BenchOptions& o) {
+    require_cuda_device();
+    const cu::FloatMathGuard math(o.precision == "tf32" ? cu::FloatMath::tf32 : cu::FloatMath::strict);
+    bench_embed_on<cuda>(o);
 }
 
 }  // namespace contra::cli
