@@ -2,8 +2,8 @@
 # The device check in one call, on a machine with an NVIDIA GPU: the CUDA tests, compute-sanitizer
 # memcheck and racecheck on a small subset, the NCCL test when there are two GPUs or more, the
 # `contra train --device cuda` test against the CPU, contra's ViT-B/32 training step (batch 64
-# and 256, fp32 and TF32) and image embedding (batch 1024), the main job on the GPU
-# (Fashion-MNIST, 60 s of training), then the PyTorch GPU peer in the same call (strict fp32, TF32,
+# and 256; fp32, TF32 and bf16) and image embedding (batch 1024), the main job on the GPU
+# (Fashion-MNIST, 60 s of training, bf16 by default), then the PyTorch GPU peer in the same call (strict fp32, TF32,
 # bf16 eager, bf16 torch.compile). Logs go to $OUT (default ./gpu-out); a short table comes last.
 # Usage: sh benchmarks/gpu/run.sh                 builds here (needs contra's Debian packages)
 #        BIN=gpu-bin sh benchmarks/gpu/run.sh     takes what benchmarks/gpu/prepare.sh gathered in
@@ -46,8 +46,9 @@ timeout 120 "$BIN/test_cli" -tc="contra train --device*" > "$OUT/train_cuda_test
 grep -q "SKIPPED" "$OUT/train_cuda_test.log" && train_test=77
 
 : > "$OUT/contra_gpu.jsonl"
-for run in "train --config vitb32 --batch 64" "train --config vitb32 --batch 256" \
-           "train --config vitb32 --batch 256 --precision tf32" "embed --batch 1024" "embed --batch 1024 --precision tf32"; do
+for run in "train --config vitb32 --batch 64 --precision fp32" "train --config vitb32 --batch 256 --precision fp32" \
+           "train --config vitb32 --batch 256 --precision tf32" "train --config vitb32 --batch 256 --precision bf16" \
+           "embed --batch 1024 --precision fp32" "embed --batch 1024 --precision tf32" "embed --batch 1024 --precision bf16"; do
   # shellcheck disable=SC2086
   timeout 120 "$BIN/contra" bench $run --device cuda --steps 10 >> "$OUT/contra_gpu.jsonl" 2>> "$OUT/contra_gpu.err" ||
     echo "{\"failed\": \"$run\"}" >> "$OUT/contra_gpu.jsonl"
@@ -69,7 +70,7 @@ echo "| compute-sanitizer memcheck (softmax, layer norm, attention) | $(status $
 echo "| compute-sanitizer racecheck (reduce, softmax) | $(status $racecheck) |"
 echo "| NCCL collectives, 2 ranks | $(status $nccl) |"
 echo "| contra train --device cuda against the CPU (test_cli) | $(status $train_test) |"
-echo "| main job, --device cuda --time-budget 60 | $(status $main_job): $(cat "$OUT/main_job_seconds.txt") s in all; $(grep -E '^zero-shot top-1' "$OUT/main_job.log" | tail -n 1) |"
+echo "| main job, --device cuda --time-budget 60 (bf16) | $(status $main_job): $(cat "$OUT/main_job_seconds.txt") s in all; $(grep -E '^zero-shot top-1' "$OUT/main_job.log" | tail -n 1) |"
 echo "| PyTorch peer (torch_clip_gpu.py) | $(status $peer); results in $OUT/gpu_anchor.json |"
 python3 - "$OUT" <<'PY'
 import json, sys
@@ -92,7 +93,6 @@ for line in open(f"{out}/contra_gpu.jsonl"):
         tflops = r["image_gflop_per_s"] / 1e3
         print(f"| contra embed | {r['precision']} | {r['batch']} | {1e3 * r['batch'] / r['image_per_s']:.1f} | "
               f"{r['image_per_s']:.0f} | {tflops:.1f} | {tflops / bf16_ceiling:.1%} | {peak} |")
-print("| contra step | bf16 | 256 | not implemented yet | | | | |")
 try:
     peer = json.load(open(f"{out}/gpu_anchor.json"))
 except Exception as e:

@@ -1,6 +1,6 @@
 // contra bench train --config tiny|fmnist|vitb32 [--batch N] [--steps N] [--threads T] [--patch-dropout RATE]
-//                    [--device cpu|cuda] [--precision fp32|tf32]
-// contra bench embed [--batch N] [--steps N] [--threads T] [--device cpu|cuda] [--precision fp32|tf32]
+//                    [--device cpu|cuda] [--precision fp32|tf32|bf16]
+// contra bench embed [--batch N] [--steps N] [--threads T] [--device cpu|cuda] [--precision fp32|tf32|bf16]
 // The same work as the PyTorch CPU peers (torch_clip_cpu.py, torch_clip_cpu_embed.py), printed
 // as one JSON line so the two can be compared by hand or by benchmarks/compare_pytorch.sh.
 #include <CLI/CLI.hpp>
@@ -11,23 +11,22 @@
 namespace contra::cli {
 
 // check_bench_device(o): --device and --precision as the command can run them.
-void check_bench_device(const BenchOptions& o) {
+void check_bench_device(BenchOptions& o) {
+    if (o.precision.empty()) o.precision = default_precision(o.device);
     CONTRA_CHECK(o.device == "cpu" || o.device == "cuda", "--device must be cpu or cuda, got '", o.device, "'");
-    CONTRA_CHECK(o.precision == "fp32" || o.precision == "tf32", "--precision ", o.precision,
-                 ": contra bench times fp32, or tf32 on a GPU (bf16 mixed precision is not in contra yet)");
-    CONTRA_CHECK(o.precision == "fp32" || o.device == "cuda", "--precision tf32 is TF32 tensor-core math on a GPU (with --device cuda)");
+    check_precision(o.precision, o.device);
 }
 
-void bench_train(const BenchOptions& o) {
+void bench_train(BenchOptions o) {
     check_bench_device(o);
     if (o.device == "cuda") return bench_train_on_cuda(o);
-    bench_train_on<cpu>(o);
+    bench_train_on<float, cpu>(o);
 }
 
-void bench_embed(const BenchOptions& o) {
+void bench_embed(BenchOptions o) {
     check_bench_device(o);
     if (o.device == "cuda") return bench_embed_on_cuda(o);
-    bench_embed_on<cpu>(o);
+    bench_embed_on<float, cpu>(o);
 }
 
 #if !defined(CONTRA_CLI_CUDA)
@@ -49,14 +48,14 @@ void add_bench(CLI::App& app, std::function<void()>& run) {
                       "Fraction of image patches dropped in each step (FLIP), in [0, 1)")->capture_default_str();
     train->add_flag("--checkpoint-activations", o.checkpoint_activations,
                     "Recompute each transformer block in backward (reports the memory it saves)");
-    train->add_option("--precision", o.precision, "fp32, or tf32 on a GPU")->capture_default_str();
+    train->add_option("--precision", o.precision, "fp32; on a GPU also tf32 or bf16 (mixed precision; the default there)");
     train->callback([&] { run = [&] { bench_train(o); }; });
     auto* embed = cmd->add_subcommand("embed", "ViT-B/32 image and text embedding without a tape");
     embed->add_option("--batch", o.batch, "Images and texts per call")->capture_default_str();
     embed->add_option("--steps", o.steps, "Timed calls (the median is printed)")->capture_default_str();
     embed->add_option("--threads", o.threads, "CPU threads")->capture_default_str();
     embed->add_option("--device", o.device, "cpu or cuda")->capture_default_str();
-    embed->add_option("--precision", o.precision, "fp32, or tf32 on a GPU")->capture_default_str();
+    embed->add_option("--precision", o.precision, "fp32; on a GPU also tf32 or bf16 (mixed precision; the default there)");
     embed->callback([&] { run = [&] { bench_embed(o); }; });
 }
 

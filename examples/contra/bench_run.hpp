@@ -47,12 +47,12 @@ double median_seconds(int repeats, F&& f) {
 }
 
 
-template <class B>
+template <class T, class B>
 void bench_train_on(const BenchOptions& o) {
     set_num_threads(o.threads);
     auto config = bench::peer_config(o.config);
     if (o.train_batch > 0) config.batch = o.train_batch;
-    bench::TrainStep<float, B> step(config);
+    bench::TrainStep<T, B> step(config);
     step.model().visual.transformer.checkpointing = step.model().text.transformer.checkpointing = o.checkpoint_activations;
     step.model().visual.patch_dropout.enable(o.patch_dropout, 0);
     step.run();  // with the untimed call below: the arena and gradients reach their steady size
@@ -84,13 +84,13 @@ void bench_train_on(const BenchOptions& o) {
     std::printf("%s\n", line.dump().c_str());
 }
 
-template <class B>
+template <class T, class B>
 void bench_embed_on(const BenchOptions& o) {
     set_num_threads(o.threads);
     auto config = bench::peer_config("vitb32");
     config.batch = o.batch;
-    model::OpenAiClip<float, B> model(config.clip, 0);
-    const auto images = to_device<device_of<B>>(bench::random_images(config.clip.vision, o.batch));  // [N, C, S, S]
+    model::OpenAiClip<T, B> model(config.clip, 0);
+    const auto images = to_device<device_of<B>>(cast<T>(bench::random_images(config.clip.vision, o.batch)));  // [N, C, S, S]
     const auto tokens = bench::random_tokens(config.clip.text, o.batch);
     Tape arena_only;  // activations come from its arena; NoGrad records nothing
     Tape::Active on(arena_only);

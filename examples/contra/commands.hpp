@@ -38,7 +38,7 @@ struct TrainOptions {
     std::string loss;        // infonce or siglip (empty: infonce, or the --init weights')
     std::string text_mask;   // causal or none (empty: causal, or the --init weights')
     std::string device = "cpu";
-    std::string precision = "fp32";  // fp32, or tf32 (GPU GEMMs on TF32 tensor cores)
+    std::string precision;  // fp32; on a GPU also tf32 (TF32 tensor cores) or bf16 (mixed precision). Empty: bf16 on a GPU, else fp32
     std::string schedule = "cosine";
     std::int64_t batch = 128, warmup = 50, epochs = 0, checkpoint_every = 1000, vocab_size = 1000, accumulate = 1;
     std::int64_t patch_size = 0, vision_layers = 0, vision_width = 0, vision_heads = 0, stem_channels = -1;  // ≥ 0 / > 0: override the preset
@@ -113,6 +113,7 @@ void visit_saved_options(TrainOptions& o, F&& f) {
     f("zeroshot_templates", o.zeroshot_templates, true);
     f("zeroshot_every", o.zeroshot_every, false);
     f("image_size", o.image_size, false);
+    f("precision", o.precision, false);  // bf16 runs keep bf16 weights and fp32 masters: resumed in bf16
 }
 
 // train_command(o): trains, evaluates and writes the run folder (o is completed: defaults, or
@@ -198,11 +199,14 @@ struct BenchOptions {
     bool checkpoint_activations = false;
     double patch_dropout = 0;      // bench train: the fraction of image patches dropped in each step
     std::string device = "cpu";    // cpu or cuda
-    std::string precision = "fp32";  // fp32, or tf32 on a GPU
+    std::string precision;  // fp32; on a GPU also tf32 or bf16. Empty: bf16 on a GPU, else fp32
 };
 void require_cuda_device();  // returns when this program has CUDA and a GPU is there; else a clear Error
-void bench_train(const BenchOptions& o);
-void bench_embed(const BenchOptions& o);
+void check_precision(const std::string& precision, const std::string& device);  // fp32 anywhere; tf32, bf16 on a GPU
+// default_precision(device): bf16 (mixed precision) on a GPU, fp32 on the CPU.
+inline std::string default_precision(const std::string& device) { return device == "cuda" ? "bf16" : "fp32"; }
+void bench_train(BenchOptions o);
+void bench_embed(BenchOptions o);
 
 struct InfoOptions {
     std::string arch = "ViT-B-32";

@@ -30,18 +30,25 @@ std::string where_it_runs<cuda>() {
 }
 
 // The GPU models this program compiles: CLIP's InfoNCE loss and causal text tower, with either MLP
-// activation (OpenAI's QuickGELU, open_clip's GELU). The other variants train on the CPU.
+// activation (OpenAI's QuickGELU, open_clip's GELU) in float, and OpenAI's in bf16 (mixed
+// precision). The other variants train on the CPU.
+template <class T, class Act>
+using CudaClip = model::ClipWithActivation<Act, T, cuda, ad::Fused, ::contra::loss::InfoNce<T, cuda>, nn::CausalMask>;
+
 void train_on_cuda(TrainSetup& setup, ops::Activation activation, io::LossKind loss_kind, bool causal_text) {
     CONTRA_CHECK(loss_kind == io::LossKind::infonce && causal_text,
                  "--device cuda trains CLIP's InfoNCE loss with a causal text tower; --loss siglip and --text-mask none "
                  "train on --device cpu");
-    const cu::FloatMathGuard math(setup.o.precision == "tf32" ? cu::FloatMath::tf32 : cu::FloatMath::strict);
-    using Loss = ::contra::loss::InfoNce<float, cuda>;
+    const auto& precision = setup.o.precision;
+    const cu::FloatMathGuard math(precision == "tf32" ? cu::FloatMath::tf32 : cu::FloatMath::strict);
+    if (precision == "bf16") {
+        CONTRA_CHECK(activation == ops::Activation::quick_gelu, "--precision bf16 is built for QuickGELU models (OpenAI's); ",
+                     io::activation_name(activation), " trains on the GPU with --precision fp32 or tf32");
+        return train_model<CudaClip<bf16, nn::QuickGelu>>(setup);
+    }
     switch (activation) {
-        case ops::Activation::quick_gelu:
-            return train_model<model::ClipWithActivation<nn::QuickGelu, float, cuda, ad::Fused, Loss, nn::CausalMask>>(setup);
-        case ops::Activation::gelu:
-            return train_model<model::ClipWithActivation<nn::Gelu, float, cuda, ad::Fused, Loss, nn::CausalMask>>(setup);
+        case ops::Activation::quick_gelu: return train_model<CudaClip<float, nn::QuickGelu>>(setup);
+        case ops::Activation::gelu: return train_model<CudaClip<float, nn::Gelu>>(setup);
         default: throw Error("--device cuda: activation " + io::activation_name(activation) + " is not built into this program");
     }
 }
@@ -66,13 +73,15 @@ nlohmann::json device_facts<cuda>() {
 void bench_train_on_cuda(const BenchOptions& o) {
     require_cuda_device();
     const cu::FloatMathGuard math(o.precision == "tf32" ? cu::FloatMath::tf32 : cu::FloatMath::strict);
-    bench_train_on<cuda>(o);
+    if (o.precision == "bf16") return bench_train_on<bf16, cuda>(o);
+    bench_train_on<float, cuda>(o);
 }
 
 void bench_embed_on_cuda(const BenchOptions& o) {
     require_cuda_device();
     const cu::FloatMathGuard math(o.precision == "tf32" ? cu::FloatMath::tf32 : cu::FloatMath::strict);
-    bench_embed_on<cuda>(o);
+    if (o.precision == "bf16") return bench_embed_on<bf16, cuda>(o);
+    bench_embed_on<float, cuda>(o);
 }
 
 }  // namespace contra::cli

@@ -115,15 +115,21 @@ void require_cuda_device() {
 void train_on_cuda(TrainSetup&, ops::Activation, io::LossKind, bool) { require_cuda_device(); }
 #endif
 
+// check_precision(precision, device): fp32 anywhere; tf32 and bf16 on a GPU only.
+void check_precision(const std::string& precision, const std::string& device) {
+    CONTRA_CHECK(precision == "fp32" || precision == "tf32" || precision == "bf16", "--precision must be fp32, tf32 or bf16, got '",
+                 precision, "'");
+    CONTRA_CHECK(precision == "fp32" || device == "cuda", "--precision ", precision, " is ",
+                 precision == "tf32" ? "TF32 tensor-core math" : "bf16 mixed precision (bf16 activations, fp32 master weights)",
+                 " on a GPU (with --device cuda); the CPU computes in fp32");
+}
+
 void train_command(TrainOptions& o) {
     namespace fs = std::filesystem;
     CONTRA_CHECK(o.device == "cpu" || o.device == "cuda", "--device must be cpu or cuda, got '", o.device, "'");
-    CONTRA_CHECK(o.precision != "bf16", "--precision bf16 (bf16 activations and GEMMs with fp32 master weights) is not in "
-                                        "contra yet; train with --precision fp32, or tf32 on a GPU");
-    CONTRA_CHECK(o.precision == "fp32" || o.precision == "tf32", "--precision must be fp32, tf32 or bf16, got '", o.precision, "'");
-    CONTRA_CHECK(o.precision == "fp32" || o.device == "cuda", "--precision ", o.precision,
-                 " is TF32 tensor-core math on a GPU (with --device cuda); the CPU computes float in fp32");
-    if (o.device == "cuda") require_cuda_device();  // before any data is read
+    if (o.precision.empty() && o.resume.empty()) o.precision = default_precision(o.device);
+    if (o.resume.empty()) check_precision(o.precision, o.device);  // a resumed run's is checked once restored
+    if (o.device == "cuda") require_cuda_device();                  // before any data is read
     // Data parallel when launched by mpirun: --batch pairs on each rank, rank 0 writes everything.
     std::unique_ptr<dist::Communicator> comm;
     int threads = o.threads;
@@ -156,6 +162,8 @@ void train_command(TrainOptions& o) {
                      " with --resume: the run ", started, " and continues from its checkpoint");
         if (o.out.empty()) o.out = resumed->checkpoint.parent_path().string();
     }
+    if (o.precision.empty()) o.precision = "fp32";  // resuming a run from before --precision
+    check_precision(o.precision, o.device);  // after --resume: a run keeps its precision
     const bool shapes = o.dataset == "shapes", files = Dataset::is_files(o.dataset);
     // --init: a fresh run starts from pretrained weights, with their architecture and tokenizer.
     // --init-image: only its image tower does; the text tower and the tokenizer are a fresh run's.
@@ -295,8 +303,9 @@ void add_train(CLI::App& app, std::function<void()>& run) {
                     "Continue from a checkpoint file (or a run folder) with the run's own model, data and training options");
     cmd->add_option("--device", o.device, "cpu or cuda")->capture_default_str();
     cmd->add_option("--precision", o.precision,
-                    "fp32, or tf32: float GEMMs on a GPU's TF32 tensor cores (10-bit mantissa inputs, fp32 accumulation)")
-        ->capture_default_str();
+                    "fp32; on a GPU also tf32 (float GEMMs on TF32 tensor cores) or bf16 (bf16 weights, activations and "
+                    "GEMM inputs with fp32 accumulation, fp32 master weights and AdamW state); default bf16 on a GPU, "
+                    "fp32 on the CPU");
     cmd->add_option("--batch", o.batch, "Pairs per step")->capture_default_str();
     cmd->add_option("--lr", o.lr, "Peak learning rate")->capture_default_str();
     cmd->add_option("--warmup", o.warmup, "Warmup steps")->capture_default_str();

@@ -206,7 +206,7 @@ void train_model(TrainSetup& setup) {
         if (comm) model.loss_fn.gather = dist::gather_features<float, cpu>(*comm, o.local_loss);
     optim::AdamWOptions adamw;
     adamw.weight_decay = o.weight_decay;
-    optim::AdamW<float, B> optimizer(model, adamw);
+    optim::AdamW<typename M::value_type, B> optimizer(model, adamw);  // bf16: with fp32 master weights
     train::State state;
     if (resumed) {
         state = run::restore(*resumed, model, optimizer);
@@ -245,7 +245,6 @@ void train_model(TrainSetup& setup) {
     spec.options["augment"] = !o.no_augment && !shapes;  // for the reader: the options as they acted
     spec.options["threads"] = num_threads();
     spec.options["device"] = backend_traits<B>::name;
-    spec.options["precision"] = o.precision;
     spec.options["ranks"] = comm ? comm->size() : 1;
     spec.options["schedule_fills_budget"] = budget_grows;
     spec.metadata = run_metadata<M>(config, encoder, dataset, o.seed);
@@ -300,7 +299,8 @@ void train_model(TrainSetup& setup) {
 }
 
 // train_on_cuda(setup, activation, loss, causal_text): train_model for the GPU model of that MLP
-// activation, loss and text mask (commands_cuda.cu).
+// activation, loss and text mask, in float or (--precision bf16) bf16 with fp32 master weights
+// (commands_cuda.cu).
 void train_on_cuda(TrainSetup& setup, ops::Activation activation, io::LossKind loss_kind, bool causal_text);
 
 }  // namespace contra::cli

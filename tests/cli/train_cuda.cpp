@@ -1,5 +1,6 @@
 // contra train --device cuda: the same short shapes run on the GPU and on the CPU follows the same
-// losses, gradient norms and temperature step by step and ends at the same zero-shot accuracy.
+// losses, gradient norms and temperature step by step and ends at the same zero-shot accuracy;
+// in bf16 (--precision bf16) it does so to bf16's precision.
 // Without a GPU (or without CUDA in the program) the command is one clear error instead, and the
 // test says it was skipped.
 #include <doctest/doctest.h>
@@ -25,6 +26,7 @@ cli::TrainOptions device_run(const fs::path& out, const std::string& device) {
     cli::TrainOptions o;
     o.dataset = "shapes";
     o.device = device;
+    o.precision = "fp32";  // on a GPU the default is bf16
     o.steps = 6;
     o.batch = 16;
     o.train_subset = 96;
@@ -86,6 +88,24 @@ TEST_CASE("contra train --device cuda follows the CPU run step by step (or says 
     CHECK(gpu_results["options"]["device"] == "cuda");
     CHECK(cpu_results["options"]["device"] == "cpu");
     CHECK(std::abs(gpu_results["zero_shot_top1"].get<double>() - cpu_results["zero_shot_top1"].get<double>()) <= 3.0 / 48);
+
+    // bf16 with fp32 master weights: the same run to bf16's precision (8 bits of mantissa).
+    auto bf16_run = device_run(dir / "cuda_bf16", "cuda");
+    bf16_run.precision = "bf16";
+    cli::train_command(bf16_run);
+    const auto on_gpu_bf16 = step_lines(dir / "cuda_bf16" / "metrics.jsonl");
+    REQUIRE(on_gpu_bf16.size() == 6);
+    for (std::size_t s = 0; s < on_cpu.size(); ++s) {
+        CAPTURE(s);
+        CAPTURE(on_gpu_bf16[s].dump());
+        CAPTURE(on_cpu[s].dump());
+        CHECK(close(on_gpu_bf16[s]["loss"].get<double>(), on_cpu[s]["loss"].get<double>(), 3e-2));
+        CHECK(close(on_gpu_bf16[s]["grad_norm"].get<double>(), on_cpu[s]["grad_norm"].get<double>(), 0.15));
+    }
+    std::ifstream bf16_file(dir / "cuda_bf16" / "results.json");
+    const auto bf16_results = nlohmann::json::parse(bf16_file);
+    CHECK(bf16_results["options"]["precision"] == "bf16");
+    CHECK(std::abs(bf16_results["zero_shot_top1"].get<double>() - cpu_results["zero_shot_top1"].get<double>()) <= 6.0 / 48);
 }
 
 TEST_CASE("contra train --device and --precision: what cannot be done is refused before anything is written") {
@@ -103,6 +123,6 @@ TEST_CASE("contra train --device and --precision: what cannot be done is refused
     };
     CHECK(refusal("tpu", "fp32").find("--device must be cpu or cuda") != std::string::npos);
     CHECK(refusal("cpu", "tf32").find("--precision tf32 is TF32 tensor-core math on a GPU") != std::string::npos);
-    CHECK(refusal("cuda", "bf16").find("--precision bf16") != std::string::npos);
+    CHECK(refusal("cpu", "bf16").find("--precision bf16 is bf16 mixed precision") != std::string::npos);
     CHECK(refusal("cuda", "fp16").find("--precision must be fp32, tf32 or bf16") != std::string::npos);
 }
