@@ -140,6 +140,7 @@ struct EvalOptions {
     std::string out;                      // results file (default: ./eval-results.json)
     std::int64_t batch = 64;              // images decoded and embedded together
     bool skip_broken_images = false;      // leave unreadable images out (listed in the results) instead of failing
+    std::string device = "cpu";           // checkpoint: cpu or cuda (the model in float on the GPU)
 };
 void eval_command(const EvalOptions& o);
 

@@ -1,6 +1,6 @@
 // `--device cuda` for the contra program's commands, compiled by nvcc when the program is built
-// with CUDA: the model-typed halves of `contra train` (train_run.hpp) and `contra bench`
-// (bench_run.hpp) for the GPU models. Options, data and vocabularies stay with the CPU halves
+// with CUDA: the model-typed halves of `contra train` (train_run.hpp), `contra eval CHECKPOINT`
+// (datasets.hpp) and `contra bench` (bench_run.hpp) for the GPU models. Options, data and vocabularies stay with the CPU halves
 // (train.cpp, bench.cpp); one unit, so the GPU models are compiled once for all of them.
 #include <contra/cuda.hpp>  // first: it keeps Eigen's nvcc notes quiet for the headers below
 
@@ -49,6 +49,23 @@ void train_on_cuda(TrainSetup& setup, ops::Activation activation, io::LossKind l
     switch (activation) {
         case ops::Activation::quick_gelu: return train_model<CudaClip<float, nn::QuickGelu>>(setup);
         case ops::Activation::gelu: return train_model<CudaClip<float, nn::Gelu>>(setup);
+        default: throw Error("--device cuda: activation " + io::activation_name(activation) + " is not built into this program");
+    }
+}
+
+// ─── contra eval CHECKPOINT ───────────────────────────────────────────────────────────────────
+
+Evaluation evaluate_checkpoint_on_cuda(const std::filesystem::path& path, const model::ClipConfig& config, std::uint64_t seed,
+                                       const Dataset& d, const tasks::CaptionEncoder& encoder, std::int64_t test_limit,
+                                       std::int64_t probe_limit, bool with_probe, ops::Activation activation,
+                                       io::LossKind loss_kind, bool causal_text) {
+    CONTRA_CHECK(loss_kind == io::LossKind::infonce && causal_text,
+                 "--device cuda evaluates CLIPs with InfoNCE and a causal text tower; evaluate this one with --device cpu");
+    switch (activation) {
+        case ops::Activation::quick_gelu:
+            return evaluate_checkpoint<CudaClip<float, nn::QuickGelu>>(path, config, seed, d, encoder, test_limit, probe_limit, with_probe);
+        case ops::Activation::gelu:
+            return evaluate_checkpoint<CudaClip<float, nn::Gelu>>(path, config, seed, d, encoder, test_limit, probe_limit, with_probe);
         default: throw Error("--device cuda: activation " + io::activation_name(activation) + " is not built into this program");
     }
 }

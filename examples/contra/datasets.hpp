@@ -170,6 +170,23 @@ Evaluation evaluate(const M& model, const Dataset& d, const tasks::CaptionEncode
     return ev;
 }
 
+// evaluate_checkpoint<M>(path, config, seed, d, encoder, ...): a contra train checkpoint's weights
+// read into an M (any precision: converted), then evaluate() on its own dataset.
+template <class M>
+Evaluation evaluate_checkpoint(const std::filesystem::path& path, const model::ClipConfig& config, std::uint64_t seed,
+                               const Dataset& d, const tasks::CaptionEncoder& encoder, std::int64_t test_limit,
+                               std::int64_t probe_limit, bool with_probe) {
+    M model(config, seed);
+    io::load_checkpoint(path, model);
+    return evaluate(model, d, encoder, seed, test_limit, probe_limit, with_probe);
+}
+
+// The same on the GPU, in float (commands_cuda.cu): the models `contra train --device cuda` builds.
+Evaluation evaluate_checkpoint_on_cuda(const std::filesystem::path& path, const model::ClipConfig& config, std::uint64_t seed,
+                                       const Dataset& d, const tasks::CaptionEncoder& encoder, std::int64_t test_limit,
+                                       std::int64_t probe_limit, bool with_probe, ops::Activation activation,
+                                       io::LossKind loss_kind, bool causal_text);
+
 // Run metadata stored in every checkpoint, enough to rebuild the model and its tokenizer.
 // The MLP activation of a model type the program trains, which its checkpoints record.
 template <class M>

@@ -33,11 +33,13 @@ void eval_checkpoint(const EvalOptions& o) {
     if (!o.templates.empty()) dataset.templates = data::read_templates(o.templates);
     const std::uint64_t seed = std::stoull(run::metadata_at(meta, "seed", path));
     const auto variant = io::recorded_variant(meta, path.string());
-    auto ev = with_vit_model<float>(activation_of(meta), variant.loss, variant.causal_text, [&]<class M>(std::type_identity<M>) {
-        M model(config, seed);
-        io::load_checkpoint(path, model);
-        return evaluate(model, dataset, encoder, seed, o.eval_subset, o.probe_subset, !o.no_probe);
-    });
+    auto ev = o.device == "cuda"
+                  ? evaluate_checkpoint_on_cuda(path, config, seed, dataset, encoder, o.eval_subset, o.probe_subset, !o.no_probe,
+                                                activation_of(meta), variant.loss, variant.causal_text)
+                  : with_vit_model<float>(activation_of(meta), variant.loss, variant.causal_text, [&]<class M>(std::type_identity<M>) {
+                        return evaluate_checkpoint<M>(path, config, seed, dataset, encoder, o.eval_subset, o.probe_subset,
+                                                      !o.no_probe);
+                    });
     if (!o.templates.empty()) ev.results["zero_shot_templates_file"] = o.templates;
     write_file_atomically(path.parent_path() / "eval.json", ev.results.dump(2) + "\n");
     std::printf("%s\n", ev.results.dump(2).c_str());
@@ -160,6 +162,9 @@ void eval_command(const EvalOptions& o) {
                  o.checkpoint.empty() ? "contra eval: give a checkpoint (a contra train run) or --model M"
                                       : "contra eval: give either a checkpoint or --model, not both");
     if (o.threads > 0) set_num_threads(o.threads);
+    CONTRA_CHECK(o.device == "cpu" || o.device == "cuda", "--device must be cpu or cuda, got '", o.device, "'");
+    CONTRA_CHECK(o.device == "cpu" || o.model.empty(), "--device cuda evaluates contra train checkpoints; --model runs on the CPU");
+    if (o.device == "cuda") require_cuda_device();
     if (!o.model.empty()) return eval_cmd::eval_model(o);
     CONTRA_CHECK(o.folder.empty() && o.cifar10.empty() && o.cifar100.empty() && o.retrieval.empty() && o.classnames.empty() &&
                      o.bpe.empty() && o.out.empty(),
@@ -180,6 +185,7 @@ void add_eval(CLI::App& app, std::function<void()>& run) {
     cmd->add_option("--probe-subset", o.probe_subset, "checkpoint: linear probe on the first N training images (0: all)");
     cmd->add_option("--threads", o.threads, "CPU threads (0: all)");
     cmd->add_flag("--no-probe", o.no_probe, "checkpoint: skip the linear probe");
+    cmd->add_option("--device", o.device, "checkpoint: cpu or cuda (the model in float on the GPU)")->capture_default_str();
     cmd->add_option("--model", o.model,
                     "An HF CLIPModel folder, an OpenAI/open_clip-layout .safetensors file, or a contra checkpoint");
     cmd->add_option("--bpe", o.bpe, "CLIP's merges file (not needed for HF folders with merges.txt or contra checkpoints)");

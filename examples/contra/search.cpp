@@ -146,8 +146,8 @@ void normalize_rows(Tensor<float, cpu>& x) {
 
 void check_device(const std::string& device) {
     CONTRA_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda, got '", device, "'");
-    CONTRA_CHECK(device == "cpu", "--device cuda: the contra program runs its models on the CPU backend only "
-                                  "(CUDA builds of the library serve C++ programs of their own); use --device cpu");
+    CONTRA_CHECK(device == "cpu", "--device cuda: contra index embeds on the CPU (contra train, contra eval CHECKPOINT "
+                                  "and contra bench take --device cuda); use --device cpu");
 }
 
 }  // namespace search_cmd
@@ -441,7 +441,7 @@ void add_search_commands(CLI::App& app, std::function<void()>& run) {
     cmd->add_option("--save-every", index.save_every, "Batches between saves of the index so far")->capture_default_str();
     cmd->add_option("--workers", index.workers, "Image decoding threads")->capture_default_str();
     cmd->add_option("--threads", index.threads, "CPU threads for the model (0: all)");
-    cmd->add_option("--device", index.device, "cpu (cuda: not in this program)")->capture_default_str();
+    cmd->add_option("--device", index.device, "cpu (cuda: not for contra index yet)")->capture_default_str();
     cmd->add_flag("--int8", index.int8, "Store int8 codes with one scale a vector (4x smaller)");
     cmd->add_flag("--fast-decode", index.fast_decode,
                   "Decode JPEGs at 1/2, 1/4 or 1/8 scale where that still covers the model's input (faster, "

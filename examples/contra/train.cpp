@@ -110,9 +110,15 @@ model::ClipConfig fresh_config(const TrainOptions& o, const tasks::CaptionEncode
 #if !defined(CONTRA_CLI_CUDA)  // this program was built without the CUDA backend (commands_cuda.cu has the real ones)
 void require_cuda_device() {
     throw Error("--device cuda: this contra was built without CUDA; build it with nvcc present (cmake -DCONTRA_CUDA=ON) "
-                "to train on a GPU, or use --device cpu");
+                "to run on a GPU, or use --device cpu");
 }
 void train_on_cuda(TrainSetup&, ops::Activation, io::LossKind, bool) { require_cuda_device(); }
+Evaluation evaluate_checkpoint_on_cuda(const std::filesystem::path&, const model::ClipConfig&, std::uint64_t, const Dataset&,
+                                       const tasks::CaptionEncoder&, std::int64_t, std::int64_t, bool, ops::Activation,
+                                       io::LossKind, bool) {
+    require_cuda_device();
+    return {};
+}
 #endif
 
 // check_precision(precision, device): fp32 anywhere; tf32 and bf16 on a GPU only.

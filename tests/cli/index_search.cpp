@@ -217,7 +217,7 @@ TEST_CASE("contra index: a folder tree indexed, broken files listed; a second ru
     CHECK(test::contains(test::error_of([&] { cli::index_command(encoding); }), "stores f32 vectors but this run asks for int8"));
     auto cuda = o;
     cuda.device = "cuda";
-    CHECK(test::contains(test::error_of([&] { cli::index_command(cuda); }), "--device cuda: the contra program runs its models on the CPU"));
+    CHECK(test::contains(test::error_of([&] { cli::index_command(cuda); }), "--device cuda: contra index embeds on the CPU"));
     CHECK(search::read_index(o.out).files == updated.files);
 }
 

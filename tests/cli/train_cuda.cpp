@@ -66,6 +66,10 @@ TEST_CASE("contra train --device cuda follows the CPU run step by step (or says 
         REQUIRE(no_gpu);  // any other error is a failure
         CHECK(why.find("use --device cpu") != std::string::npos);
         CHECK(!fs::exists(dir / "cuda"));  // refused before anything was written
+        cli::EvalOptions eval;
+        eval.checkpoint = (dir / "cuda").string();
+        eval.device = "cuda";
+        CHECK_THROWS_WITH_AS(cli::eval_command(eval), doctest::Contains("use --device cpu"), Error);
         test::skip(("contra train --device cuda: " + why).c_str());
         return;
     }
@@ -106,6 +110,22 @@ TEST_CASE("contra train --device cuda follows the CPU run step by step (or says 
     const auto bf16_results = nlohmann::json::parse(bf16_file);
     CHECK(bf16_results["options"]["precision"] == "bf16");
     CHECK(std::abs(bf16_results["zero_shot_top1"].get<double>() - cpu_results["zero_shot_top1"].get<double>()) <= 6.0 / 48);
+
+    // contra eval of the GPU run's checkpoint, on the GPU and on the CPU; and of the bf16 run's on
+    // the CPU (its bf16 weights widened to float): the same figures.
+    const auto evaluated = [&](const std::string& run, const std::string& device) {
+        cli::EvalOptions eval;
+        eval.checkpoint = (dir / run).string();
+        eval.device = device;
+        eval.eval_subset = 48;
+        eval.no_probe = true;
+        cli::eval_command(eval);
+        std::ifstream in(dir / run / "eval.json");
+        return nlohmann::json::parse(in)["zero_shot_top1"].get<double>();
+    };
+    const double on_device = evaluated("cuda", "cuda"), on_host = evaluated("cuda", "cpu");
+    CHECK(std::abs(on_device - on_host) <= 1.0 / 48);
+    CHECK(std::abs(evaluated("cuda_bf16", "cpu") - bf16_results["zero_shot_top1"].get<double>()) <= 3.0 / 48);
 }
 
 TEST_CASE("contra train --device and --precision: what cannot be done is refused before anything is written") {

@@ -5,6 +5,8 @@
 #include "gpu.cuh"
 
 #include <contra/bench/train_step.hpp>
+
+#include "../support/models.hpp"  // the CPU models, compiled once by the host compiler (contra_test_models)
 #include <string>
 #include <vector>
 

@@ -291,6 +291,16 @@ TEST_CASE("safetensors: dtype conversion on load is explicit") {
     const auto widened = f.get<float>("bf16", Convert::allow);
     for (int i = 0; i < 3; ++i) CHECK(widened[i] == float(weights[i]));
 
+    // widen: only conversions that keep every value.
+    CHECK(f.get<float>("bf16", Convert::widen).to_vector() == widened.to_vector());
+    CHECK(f.get<double>("f32", Convert::widen)[0] == double(0.1f));
+    CHECK(f.get<std::int64_t>("i32", Convert::widen).to_vector() == std::vector<std::int64_t>{-1, 200});
+    CHECK_THROWS_WITH_AS(f.get<float>("f64", Convert::widen),
+                         doctest::Contains("stored as F64 but F32 was requested (only conversions that keep every value"),
+                         Error);
+    CHECK_THROWS_WITH_AS(f.get<bf16>("f32", Convert::widen), doctest::Contains("stored as F32 but BF16"), Error);
+    CHECK_THROWS_WITH_AS(f.get<std::int32_t>("i64_small", Convert::widen), doctest::Contains("stored as I64 but I32"), Error);
+
     const auto thirds = f.get<f16>("f64", Convert::allow);
     CHECK(thirds[0].bits == f16(float(1.0 / 3.0)).bits);
     CHECK(std::isinf(float(thirds[1])));  // 1e300 overflows half precision

@@ -200,6 +200,20 @@ TEST_CASE("a bf16 model's checkpoint keeps the fp32 masters and moments, bit for
         CHECK(r.v.to_vector() == a.v.to_vector());
         CHECK(bits_of(r.param.value()) == bits_of(a.param.value()));
     }
+    // Evaluation reads a bf16 run's weights into a float model: widened exactly.
+    FloatModel widened(config, 9);
+    io::load_checkpoint(dir / "ckpt.safetensors", widened);
+    std::vector<float> narrow_values, wide_values;
+    for_each_parameter(trained, [&](const std::string&, Parameter<bf16, reference>& p) {
+        for (std::int64_t i = 0; i < p.numel(); ++i) narrow_values.push_back(float(p.value()[i]));
+    });
+    for_each_parameter(widened, [&](const std::string&, Parameter<float, reference>& p) {
+        for (std::int64_t i = 0; i < p.numel(); ++i) wide_values.push_back(p.value()[i]);
+    });
+    CHECK(wide_values == narrow_values);
+    // Resuming needs the model's own type: a float optimizer cannot take a bf16 run's state.
+    optim::AdamW<float, reference> wrong(widened);
+    CHECK_THROWS_WITH_AS(io::load_checkpoint(dir / "ckpt.safetensors", widened, &wrong), doctest::Contains("BF16"), Error);
     // The next step is the same from either.
     const double next = step(trained, optimizer, images, b, 1e-3), next_restored = step(restored, restored_opt, images, b, 1e-3);
     CHECK(next == next_restored);

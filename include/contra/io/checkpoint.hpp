@@ -96,6 +96,8 @@ void save_checkpoint(const std::filesystem::path& path, Model& model, Opt& optim
 
 // load_checkpoint(path, model[, optimizer]): restores what save_checkpoint wrote (the weights
 // alone without an optimizer, for evaluation; a null optimizer is the same); returns the metadata.
+// With an optimizer (resuming) the weights must be stored in the model's type; without one they
+// may also be widened (a bf16 run's weights read into a float model for evaluation), never narrowed.
 template <class Model, optim::Optimizer Opt>
 std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& path, Model& model, Opt* optimizer) {
     const auto in = SafetensorsFile::read(path);
@@ -104,7 +106,7 @@ std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& 
     CONTRA_CHECK(format != meta.end() && format->second == kCheckpointFormat, path.string(),
                  ": not a contra checkpoint (metadata 'format' is not ", kCheckpointFormat, ")");
     in.verify_checksum();  // checkpoints written before checksums existed have none to check
-    load_weights(in, model, "model/", Convert::exact, /*allow_extra=*/false);
+    load_weights(in, model, "model/", optimizer ? Convert::exact : Convert::widen, /*allow_extra=*/false);
     if (optimizer) {
         optimizer->visit_state([&](const std::string& name, auto& state) {
             using T = typename std::remove_cvref_t<decltype(state)>::value_type;

@@ -44,7 +44,21 @@ inline constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;  // as upstream: l
 
 // Convert::allow lets get<T>() change the element type: among F64/F32/BF16/F16, or among
 // I64/I32/U8 (values must fit). Without it the stored dtype must be T's.
-enum class Convert { exact, allow };
+// How get<T> treats a tensor stored in another type: refuse it (exact), convert it when T holds
+// every value exactly (widen: BF16/F16 → F32/F64, F32 → F64, U8 → I32/I64, I32 → I64), or
+// convert within its kind, rounding if need be (allow).
+enum class Convert { exact, widen, allow };
+
+// widens(from, to): every value of `from` is exactly a value of `to`.
+constexpr bool widens(DType from, DType to) {
+    switch (from) {
+        case DType::bf16: case DType::f16: return to == DType::f32 || to == DType::f64;
+        case DType::f32: return to == DType::f64;
+        case DType::u8: return to == DType::i32 || to == DType::i64;
+        case DType::i32: return to == DType::i64;
+        default: return false;
+    }
+}
 
 struct TensorInfo {
     DType dtype = DType::f32;
@@ -326,8 +340,9 @@ public:
     }
 
     // get<T>(name): the tensor as a new host tensor of T.
-    //   requires: the stored dtype is T's, or convert == Convert::allow and both are floating
-    //             (F64/F32/BF16/F16) or both integer (I64/I32/U8) and every value fits T.
+    //   requires: the stored dtype is T's; or convert == Convert::widen and T holds every value of
+    //             it; or convert == Convert::allow and both are floating (F64/F32/BF16/F16) or both
+    //             integer (I64/I32/U8) and every value fits T.
     template <class T>
     Tensor<T, cpu> get(std::string_view name, Convert convert = Convert::exact) const {
         const TensorInfo& ti = info(name);
@@ -337,11 +352,12 @@ public:
             return out;
         }
         const bool same_kind = is_float(ti.dtype) == is_floating<T>;
-        if (convert == Convert::exact || !same_kind)
+        if (convert == Convert::exact || !same_kind || (convert == Convert::widen && !widens(ti.dtype, dtype_of<T>)))
             detail::bad_file(source_, "tensor \"", name, "\" is stored as ", dtype_name(ti.dtype), " but ",
                              dtype_name(dtype_of<T>), " was requested",
-                             same_kind ? " (pass Convert::allow to convert)"
-                                       : "; floating and integer types do not convert into each other");
+                             !same_kind                   ? "; floating and integer types do not convert into each other"
+                             : convert == Convert::widen ? " (only conversions that keep every value are made here)"
+                                                          : " (pass Convert::allow to convert)");
         std::vector<unsigned char> raw(ti.bytes());
         read_data(ti.begin, raw.data(), raw.size());
         T* o = out.data();

@@ -53,7 +53,7 @@ public:
     AdamW(Model& model, AdamWOptions options = {}) : options_(options) {
         // A frozen parameter gets its moments only if it is unfrozen and receives a gradient.
         for_each_parameter(model, [&](const std::string& name, Parameter<T, B>& p) {
-            Slot s{name, p, {}, {}, decays(name, p.shape())};
+            Slot s{name, p, {}, {}, decays(name, p.shape()), {}};
             if (!p.frozen()) s.allocate();
             slots_.push_back(std::move(s));
         });
