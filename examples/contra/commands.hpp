@@ -217,6 +217,7 @@ void info_command(const InfoOptions& o);
 // ─── contra report, contra compare ──────────────────────────────────────────────────────────────
 struct ReportOptions {
     std::string run;  // a run folder: its report.html is written again
+    std::string data_dir = "/usr/share/datasets/fashion-mnist";  // for examples computed from a checkpoint
 };
 void report_command(const ReportOptions& o);
 

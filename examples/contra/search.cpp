@@ -166,7 +166,7 @@ IndexSummary index_command(const IndexOptions& o) {
     // --fast-decode: JPEGs decoded at a smaller scale that still covers the model's side. The
     // embeddings differ a little from exact decoding, so the index records it, and an index is
     // updated only the way it was made.
-    const int jpeg_min_side = o.fast_decode ? int(p.resnet ? p.resnet->image_size : p.config.vision.image_size) : 0;
+    const int jpeg_min_side = o.fast_decode ? int(p.config.vision.image_size) : 0;
     auto identity = model_identity(p);
     if (jpeg_min_side > 0) identity.description["jpeg_min_side"] = jpeg_min_side;
     const auto encoding = o.int8 ? search::Encoding::int8 : search::Encoding::f32;

@@ -97,6 +97,20 @@ TEST_CASE("contra train: report.html holds every section, results.json's numbers
     fs::remove(dir / "run" / "report.html");
     cli::report_command({(dir / "run").string()});
     CHECK(text_of(dir / "run" / "report.html") == html);
+
+    // A run older than zero_shot_examples.json: contra report computes them from its checkpoint,
+    // the same each time (24 of the 3,600 test images, as the checkpoint's model guesses).
+    fs::remove(dir / "run" / "zero_shot_examples.json");
+    fs::remove(dir / "run" / "report.html");
+    cli::report_command({(dir / "run").string()});
+    REQUIRE(fs::exists(dir / "run" / "zero_shot_examples.json"));
+    const auto computed = text_of(dir / "run" / "zero_shot_examples.json");
+    const auto page = text_of(dir / "run" / "report.html");
+    CHECK(count_of(page, "<figure class=") == 24);
+    CHECK(page.find("shapes test images (checkpoint") != std::string::npos);
+    fs::remove(dir / "run" / "zero_shot_examples.json");
+    cli::report_command({(dir / "run").string()});
+    CHECK(text_of(dir / "run" / "zero_shot_examples.json") == computed);
 }
 
 TEST_CASE("contra train: a report.html that cannot be written does not stop the run") {

@@ -249,6 +249,8 @@ TEST_CASE("pretrained: a ResNet CLIP (running statistics included) in the open_c
     CHECK(p.resnet->layers == resnet.layers);
     CHECK(p.resnet->width == 8);
     CHECK(p.resnet->image_size == 32);
+    CHECK(p.config.vision.image_size == 32);  // what zeroshot, index and search preprocess images to
+    CHECK(p.config.vision.channels == 3);
     CHECK(p.resnet->heads == 2);
     RnModel back(p.config, *p.resnet, 9);
     io::load_pretrained(p, back);

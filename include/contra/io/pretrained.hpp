@@ -88,7 +88,8 @@ struct Pretrained {
     WeightLayout layout = WeightLayout::openai;
     std::filesystem::path weights;                // the safetensors file
     std::string prefix;                           // in front of every OpenAI name in that file
-    model::ClipConfig config;                        // for a ResNet image tower, config.vision is unused
+    model::ClipConfig config;                     // for a ResNet image tower, config.vision holds only its input
+                                                  // (image_size, channels: what images are preprocessed to)
     std::optional<nn::ResNetConfig> resnet;       // set when the image tower is a ModifiedResNet
     ops::Activation activation = ops::Activation::quick_gelu;
     LossKind loss = LossKind::infonce;
@@ -427,6 +428,9 @@ inline Pretrained describe_pretrained(const std::filesystem::path& path, const P
             CONTRA_CHECK(ec == std::errc() && stop == end && p.resnet->heads > 0 && p.resnet->heads <= detail::kMaxInferredExtent,
                          path.string(), ": metadata 'resnet_heads' is '", *heads, "', expected a positive integer");
         }
+        // One reading of the model's input for every program: RN50x4 takes 288 pixels, not a ViT's 224.
+        p.config.vision.image_size = p.resnet->image_size;
+        p.config.vision.channels = p.resnet->channels;
     }
     detail::describe_heads_and_activation(path, p, activation, options);
     return p;
