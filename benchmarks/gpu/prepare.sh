@@ -3,7 +3,7 @@
 # script (run.sh) needs, and gathers it in gpu-bin/ for a GPU machine that has CUDA but none of
 # those packages: test_cuda, test_cli and contra for sm_90 (ARCH to choose another), without
 # -march=native, MPI or libarchive; the few shared libraries contra needs besides CUDA's and the
-# compiler's; and Fashion-MNIST for the main job. Then, there: BIN=gpu-bin sh benchmarks/gpu/run.sh
+# compiler's; and Fashion-MNIST for the main job: about 40 MB. Then, there: BIN=gpu-bin sh benchmarks/gpu/run.sh
 #   sh benchmarks/gpu/prepare.sh            # about 12 minutes on 2 cores
 set -e
 cd "$(dirname "$0")/../.."
@@ -12,8 +12,9 @@ cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCONTRA_CUDA=ON -DC
 cmake --build build-gpu --target test_cuda test_cli contra_cli
 rm -rf gpu-bin
 mkdir -p gpu-bin/lib
-for program in test_cuda test_cli contra; do
+for program in test_cuda test_cli contra; do  # stripped and gzipped: run.sh unpacks them (carrying has a size limit)
   strip -o "gpu-bin/$program" "build-gpu/bin/$program"
+  gzip -9 "gpu-bin/$program"
 done
 # Libraries a CUDA machine may lack (libstdc++, libgomp and zlib come with its compiler)
 for library in libutf8proc.so.2 libstb.so.0 libturbojpeg.so.0; do

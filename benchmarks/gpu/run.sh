@@ -28,6 +28,9 @@ elif [ -d "$BIN/fashion-mnist" ]; then
   FMNIST=$BIN/fashion-mnist
 fi
 BIN=$(cd "$BIN" && pwd)
+for packed in "$BIN"/*.gz; do  # prepare.sh's programs travel gzipped
+  [ -e "$packed" ] && gunzip -kf "$packed" && chmod +x "${packed%.gz}"
+done
 export LD_LIBRARY_PATH="$BIN/lib:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 ldd "$BIN/contra" | grep "not found" > "$OUT/missing_libraries.txt"
 
