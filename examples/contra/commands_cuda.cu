@@ -1,7 +1,8 @@
 // `--device cuda` for the contra program's commands, compiled by nvcc when the program is built
 // with CUDA: the model-typed halves of `contra train` (train_run.hpp), `contra eval CHECKPOINT`
-// (datasets.hpp) and `contra bench` (bench_run.hpp) for the GPU models. Options, data and vocabularies stay with the CPU halves
-// (train.cpp, bench.cpp); one unit, so the GPU models are compiled once for all of them.
+// (datasets.hpp) and `contra bench` (bench_run.hpp) for the GPU models. Options, data and
+// vocabularies stay with the CPU halves (train.cpp, eval.cpp, bench.cpp); one unit, so the GPU
+// models are compiled once for all of them.
 #include <contra/cuda.hpp>  // first: it keeps Eigen's nvcc notes quiet for the headers below
 
 #include "bench_run.hpp"

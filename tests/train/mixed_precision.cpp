@@ -55,6 +55,31 @@ void start_equal(FloatModel& wide, Bf16Model& narrow) {
     REQUIRE(k == rounded.size());
 }
 
+// The tiny preset with 3-token captions (Batch's).
+model::ClipConfig tiny_config() {
+    auto config = model::preset("tiny");
+    config.text.context_length = 3;
+    return config;
+}
+
+// A float and a bf16 CLIP starting from the same (bf16-representable) weights.
+struct TwinModels {
+    model::ClipConfig config = tiny_config();
+    FloatModel wide{config, 4};
+    Bf16Model narrow{config, 4};
+    TwinModels() { start_equal(wide, narrow); }
+};
+
+// model's loss on the batch, its gradients left in the parameters.
+template <class Model>
+double loss_with_gradients(Model& model, const Tensor<typename Model::value_type, cpu>& images, const Batch& b) {
+    Tape tape;
+    Tape::Active on(tape);
+    const auto loss = model.loss(images, b.tokens);
+    backward(loss);
+    return double(loss.value()[0]);
+}
+
 template <class Model, class Opt>
 double step(Model& model, Opt& optimizer, const Tensor<typename Model::value_type, cpu>& images, const Batch& b, double lr) {
     optimizer.zero_grad();
@@ -107,28 +132,13 @@ TEST_CASE("adamw_master: the master keeps updates too small for bf16, and follow
 }
 
 TEST_CASE("a bf16 CLIP's loss and gradients are the float CLIP's to bf16's precision") {
-    auto config = model::preset("tiny");
-    config.text.context_length = 3;
-    FloatModel wide(config, 4);
-    Bf16Model narrow(config, 4);
-    start_equal(wide, narrow);
+    TwinModels twins;
+    FloatModel& wide = twins.wide;
+    Bf16Model& narrow = twins.narrow;
     const Batch b;
-    double losses[2];
-    {
-        Tape tape;
-        Tape::Active on(tape);
-        const auto loss = wide.loss(b.images, b.tokens);
-        backward(loss);
-        losses[0] = double(loss.value()[0]);
-    }
-    {
-        Tape tape;
-        Tape::Active on(tape);
-        const auto loss = narrow.loss(cast<bf16>(b.images), b.tokens);
-        backward(loss);
-        losses[1] = double(loss.value()[0]);
-    }
-    CHECK(losses[1] == doctest::Approx(losses[0]).epsilon(1e-2));
+    const double wide_loss = loss_with_gradients(wide, b.images, b);
+    const double narrow_loss = loss_with_gradients(narrow, cast<bf16>(b.images), b);
+    CHECK(narrow_loss == doctest::Approx(wide_loss).epsilon(1e-2));
     std::vector<std::vector<double>> wide_grads;
     for_each_parameter(wide, [&](const std::string&, Parameter<float, reference>& p) {
         wide_grads.emplace_back(p.grad().data(), p.grad().data() + p.numel());
@@ -146,11 +156,9 @@ TEST_CASE("a bf16 CLIP's loss and gradients are the float CLIP's to bf16's preci
 }
 
 TEST_CASE("a bf16 CLIP with fp32 masters trains as the float CLIP does, to bf16's precision") {
-    auto config = model::preset("tiny");
-    config.text.context_length = 3;
-    FloatModel wide(config, 4);
-    Bf16Model narrow(config, 4);
-    start_equal(wide, narrow);
+    TwinModels twins;
+    FloatModel& wide = twins.wide;
+    Bf16Model& narrow = twins.narrow;
     optim::AdamW<float, reference> wide_opt(wide);
     optim::AdamW<bf16, reference> narrow_opt(narrow);
     static_assert(optim::AdamW<bf16, reference>::mixed_precision && !optim::AdamW<float, reference>::mixed_precision);
@@ -179,8 +187,7 @@ TEST_CASE("a bf16 CLIP with fp32 masters trains as the float CLIP does, to bf16'
 
 TEST_CASE("a bf16 model's checkpoint keeps the fp32 masters and moments, bit for bit") {
     const test::TempDir dir("mixed_checkpoint");
-    auto config = model::preset("tiny");
-    config.text.context_length = 3;
+    const auto config = tiny_config();
     Bf16Model trained(config, 2);
     optim::AdamW<bf16, reference> optimizer(trained);
     const Batch b;
