@@ -1,6 +1,6 @@
 // attention from a fused qkv and its backward pass on the GPU against the reference backend, in
 // float, double and bf16, with and without the causal mask, for CLIP's shapes and for sequence
-// lengths and head dimensions that fit no tile.
+// lengths and head dimensions that fit no tile; the short-sequence kernels against the general ones.
 #include "gpu.cuh"
 
 #include <array>
@@ -88,4 +88,43 @@ TEST_CASE("attention_backward writes every column of dqkv, and the same bits on 
         CHECK(total == doctest::Approx(1.0).epsilon(1e-5));
         for (std::int64_t j = i + 1; j < t; ++j) CHECK(p.at(1, 1, i, j) == 0.0f);
     }
+}
+
+TEST_CASE_TEMPLATE("the short-sequence kernels agree with the general kernels, forward and backward", T, float, bf16) {
+    if (!have_gpu()) return;
+    // [n, t, heads] at head dimension 64: ViT-B/32's 50 tokens, the text tower's 77, the longest.
+    for (auto [n, t, h] : {std::array<std::int64_t, 3>{4, 50, 3}, {3, 77, 2}, {1, 128, 2}})
+        for (bool causal : {false, true})
+            for (bool padded : {false, true}) {
+                INFO("n " << n << " t " << t << " heads " << h << " causal " << causal << " padded " << padded);
+                const cu::HeadLayout g{t, 64 * h, h, 64};
+                REQUIRE(cu::short_attention_fits<T>(n, g));
+                const auto qkv = to_device<cuda>(rand<T>(Shape{n, t, 3 * 64 * h}, 41, 1.5));
+                const auto dout = to_device<cuda>(rand<T>(Shape{n, t, 64 * h}, 42));
+                std::vector<std::int64_t> lengths;
+                for (std::int64_t i = 0; i < n && padded; ++i) lengths.push_back(std::max<std::int64_t>(1, t - 11 * i - 2));
+                const auto device_lengths = padded ? cu::device_copy(std::span<const std::int64_t>(lengths))
+                                                   : Tensor<std::int64_t, cuda>();
+                const std::int64_t* key_lengths = padded ? device_lengths.data() : nullptr;
+                auto outputs = [&](bool short_kernels) {
+                    auto out = Tensor<T, cuda>::empty(Shape{n, t, 64 * h});
+                    auto probs = Tensor<T, cuda>::empty(Shape{n, h, t, t});
+                    auto dqkv = Tensor<T, cuda>::empty(qkv.shape());
+                    const auto stream = cu::current_stream();
+                    if (short_kernels) {
+                        cu::launch_short_attention(stream, n, g, causal, key_lengths, 0.125, qkv.data(), out.data(), probs.data());
+                        cu::launch_short_attention_backward(stream, n, g, 0.125, qkv.data(), probs.data(), dout.data(), dqkv.data());
+                    } else {
+                        cu::launch_attention(stream, n, g, causal, key_lengths, 0.125, qkv.data(), out.data(), probs.data());
+                        cu::launch_attention_backward(stream, n, g, 0.125, qkv.data(), probs.data(), dout.data(), dqkv.data());
+                    }
+                    return std::array<Tensor<T, cpu>, 3>{to_device<cpu>(out), to_device<cpu>(probs), to_device<cpu>(dqkv)};
+                };
+                const auto fused = outputs(true), general = outputs(false);
+                const auto tol = attention_tolerance<T>();
+                for (int i = 0; i < 3; ++i) {
+                    INFO("output " << i << " (out, probs, dqkv)");
+                    CHECK_CLOSE(fused[i], general[i], tol.rtol, tol.atol + tol.scaled * test::max_finite_abs(general[i]));
+                }
+            }
 }

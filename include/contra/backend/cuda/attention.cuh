@@ -2,8 +2,12 @@
 // qkv [N, T, 3W] projection, and its backward pass.
 // defines: contra::cu::Attention (the attention part of Kernels<cuda>)
 //
-// One warp per (sequence n, head h, query i): the lanes split the head dimension, so every q, k,
-// v and dout row is read coalesced, and one warp sum gives each score. The eight warps of a block
+// Sequences of at most 128 tokens with head dimension 64 (CLIP's) take the short-sequence
+// kernels: one block per (sequence n, head h), the head's rows in shared memory, one thread per
+// query or key (the block program is attention_block.hpp, checked on the CPU step by step).
+//
+// Any other shape takes the general kernels. One warp per (sequence n, head h, query i): the lanes
+// split the head dimension, so every q, k, v and dout row is read coalesced, and one warp sum gives each score. The eight warps of a block
 // take consecutive queries of the same (n, h), so the keys and values they share come through the
 // same L1. Nothing is staged in shared memory: any sequence length and head dimension runs.
 //   forward:  pass 1 finds the row's max and Σ exp (online), pass 2 writes probs, pass 3 reads
@@ -13,6 +17,7 @@
 //             dk_t = ds[:,t]ᵀ·q and dv_t = p[:,t]ᵀ·dout with sums in index order (no atomics).
 #pragma once
 #include "../ops.hpp"
+#include "attention_block.hpp"
 #include "common.cuh"
 #include "context.cuh"
 #include "memory.cuh"
@@ -127,7 +132,87 @@ __global__ void attention_qkv_backward_kernel(Index64 N, HeadLayout g, const T* 
     }
 }
 
+// The short-sequence kernels: one block per (n, h), the steps of attention_block.hpp.
+template <class T>
+__global__ void short_attention_kernel(short_attention::Problem p, const T* qkv, T* out, T* probs) {
+    extern __shared__ __align__(16) unsigned char shared_bytes[];
+    const Index64 n = blockIdx.x / p.heads, h = blockIdx.x % p.heads;
+    const auto s = short_attention::ForwardShared<T>::at(shared_bytes, p.tokens);
+    short_attention::stage_keys_values(int(threadIdx.x), int(blockDim.x), p, n, h, qkv, s);
+    __syncthreads();
+    short_attention::attend(int(threadIdx.x), p, n, h, qkv, s, out, probs);
+}
+
+template <class T>
+__global__ void short_attention_backward_kernel(short_attention::Problem p, const T* qkv, const T* probs, const T* dout,
+                                                T* dqkv) {
+    extern __shared__ __align__(16) unsigned char shared_bytes[];
+    const Index64 n = blockIdx.x / p.heads, h = blockIdx.x % p.heads;
+    const auto s = short_attention::BackwardShared<T>::at(shared_bytes, p.tokens);
+    short_attention::stage_backward(int(threadIdx.x), int(blockDim.x), p, n, h, qkv, dout, s);
+    __syncthreads();
+    short_attention::backward_scores_and_dq(int(threadIdx.x), p, n, h, probs, dout, s, dqkv);
+    __syncthreads();
+    short_attention::backward_dk_dv(int(threadIdx.x), p, n, h, probs, s, dqkv);
+}
+
 // ─── launchers ────────────────────────────────────────────────────────────────────────────────
+
+// The shared memory one block may use on this process's GPU when a kernel asks for it.
+inline std::size_t shared_memory_per_block_optin() {
+    static const std::size_t bytes = [] {
+        int device = 0, value = 0;
+        CONTRA_CUDA_CHECK(cudaGetDevice(&device));
+        CONTRA_CUDA_CHECK(cudaDeviceGetAttribute(&value, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+        return std::size_t(value);
+    }();
+    return bytes;
+}
+
+// Launches `kernel` with `bytes` of dynamic shared memory, raising its limit past the default 48 KiB
+// the first time (the limit is a property of the kernel).
+template <auto kernel, class... Args>
+void launch_with_shared(Index64 blocks, int threads, std::size_t bytes, cudaStream_t stream, Args... args) {
+    static const bool raised = [&] {
+        CONTRA_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                               int(shared_memory_per_block_optin())));
+        return true;
+    }();
+    (void)raised;
+    kernel<<<unsigned(blocks), threads, bytes, stream>>>(args...);
+    CONTRA_CUDA_CHECK_LAUNCH();
+}
+
+// Whether the short-sequence kernels take this problem (forward and backward).
+template <class T>
+bool short_attention_fits(Index64 N, const HeadLayout& g) {
+    return short_attention::fits<T>(g.tokens, g.head_dim) && N * g.heads < (Index64(1) << 31) &&
+           short_attention::BackwardShared<T>::bytes(g.tokens) <= shared_memory_per_block_optin();
+}
+
+inline short_attention::Problem short_problem(const HeadLayout& g, bool causal, const Index64* key_lengths, double scale) {
+    return {g.tokens, g.width, g.heads, causal, key_lengths, float(scale)};
+}
+
+// requires: short_attention_fits<T>(N, g)
+template <class T>
+void launch_short_attention(cudaStream_t stream, Index64 N, const HeadLayout& g, bool causal, const Index64* key_lengths,
+                            double scale, const T* qkv, T* out, T* probs) {
+    if (N == 0) return;
+    launch_with_shared<short_attention_kernel<T>>(N * g.heads, short_attention::threads(g.tokens),
+                       short_attention::ForwardShared<T>::bytes(g.tokens), stream,
+                       short_problem(g, causal, key_lengths, scale), qkv, out, probs);
+}
+
+// requires: short_attention_fits<T>(N, g)
+template <class T>
+void launch_short_attention_backward(cudaStream_t stream, Index64 N, const HeadLayout& g, double scale, const T* qkv,
+                                     const T* probs, const T* dout, T* dqkv) {
+    if (N == 0) return;
+    launch_with_shared<short_attention_backward_kernel<T>>(N * g.heads, short_attention::threads(g.tokens),
+                       short_attention::BackwardShared<T>::bytes(g.tokens), stream,
+                       short_problem(g, false, nullptr, scale), qkv, probs, dout, dqkv);
+}
 
 inline unsigned attention_grid(Index64 rows) {
     return unsigned(std::clamp<Index64>(ceil_div(rows, kWarpsPerBlock), 1, Index64(1) << 20));
@@ -169,15 +254,26 @@ struct Attention {
         require_cuda_type<T>();
         // A device copy of the key lengths only when there is a key-padding mask.
         const auto lengths = mask.key_lengths.empty() ? Tensor<Index64, cuda>() : device_copy(mask.key_lengths);
-        launch_attention(current_stream(), qkv.size(0), layout(qkv.shape(), heads), mask.causal,
-                         mask.key_lengths.empty() ? nullptr : lengths.data(), scale, qkv.data(), out.data(), probs.data());
+        const Index64* key_lengths = mask.key_lengths.empty() ? nullptr : lengths.data();
+        const auto g = layout(qkv.shape(), heads);
+        if (short_attention_fits<T>(qkv.size(0), g))
+            launch_short_attention(current_stream(), qkv.size(0), g, mask.causal, key_lengths, scale, qkv.data(),
+                                   out.data(), probs.data());
+        else
+            launch_attention(current_stream(), qkv.size(0), g, mask.causal, key_lengths, scale, qkv.data(), out.data(),
+                             probs.data());
     }
     template <class T>
     static void attention_backward(const Tensor<T, cuda>& qkv, const Tensor<T, cuda>& probs, const Tensor<T, cuda>& dout, Index64 heads,
                                    double scale, Tensor<T, cuda>& dqkv) {
         require_cuda_type<T>();
-        launch_attention_backward(current_stream(), qkv.size(0), layout(qkv.shape(), heads), scale, qkv.data(),
-                                  probs.data(), dout.data(), dqkv.data());
+        const auto g = layout(qkv.shape(), heads);
+        if (short_attention_fits<T>(qkv.size(0), g))
+            launch_short_attention_backward(current_stream(), qkv.size(0), g, scale, qkv.data(), probs.data(),
+                                            dout.data(), dqkv.data());
+        else
+            launch_attention_backward(current_stream(), qkv.size(0), g, scale, qkv.data(), probs.data(), dout.data(),
+                                      dqkv.data());
     }
 };
 
