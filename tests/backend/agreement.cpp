@@ -78,6 +78,23 @@ TEST_CASE_TEMPLATE("unary ops, affine, axpy and fill agree", T, TYPES) {
     agree<T>([&](auto be, auto& o) { ops::affine(be, x, acc_t<T>(-2), acc_t<T>(0.5), o[0]); }, {x.shape()});
     agree<T>([&](auto be, auto& o) { ops::axpy(be, acc_t<T>(3), x, o[0]); }, {x.shape()});
     agree<T>([&](auto be, auto& o) { ops::fill(be, acc_t<T>(-7), o[0]); }, {x.shape()});
+    agree<T>([&](auto be, auto& o) { ops::clamp(be, x, acc_t<T>(-0.5), acc_t<T>(0.25), o[0]); }, {x.shape()});
+}
+
+TEST_CASE_TEMPLATE("clamp limits to its range, keeps NaN, works in place and refuses an empty range", T, TYPES) {
+    auto x = Tensor<T>::from({5}, {T(-3), T(0.5), T(7), T(NAN), T(-INFINITY)});
+    for (auto be : {0, 1}) {
+        auto y = x.clone();
+        if (be == 0) ops::clamp(reference{}, y, acc_t<T>(0), acc_t<T>(4.6), y);
+        else ops::clamp(cpu{}, y, acc_t<T>(0), acc_t<T>(4.6), y);
+        CHECK(y[0] == T(0));
+        CHECK(y[1] == T(0.5));
+        CHECK(y[2] == T(acc_t<T>(4.6)));
+        CHECK(std::isnan(double(y[3])));
+        CHECK(y[4] == T(0));
+    }
+    auto y = x.clone();
+    CHECK_THROWS_WITH_AS(ops::clamp(cpu{}, x, acc_t<T>(1), acc_t<T>(0), y), doctest::Contains("is empty"), Error);
 }
 
 TEST_CASE_TEMPLATE("sums over either axis and whole-tensor reductions agree", T, TYPES) {
@@ -95,6 +112,20 @@ TEST_CASE_TEMPLATE("sums over either axis and whole-tensor reductions agree", T,
     auto bad = Tensor<T>::from({4}, {T(1), T(INFINITY), T(NAN), T(2)});
     CHECK(ops::reduce_all(cpu{}, ops::ReduceOp::count_nonfinite, bad) == 2);
     CHECK(ops::reduce_all(reference{}, ops::ReduceOp::count_nonfinite, bad) == 2);
+}
+
+TEST_CASE_TEMPLATE("reduce_all_into combines a reduction into a running total", T, TYPES) {
+    const auto a = rand<T>(Shape{7, 3}, 8), b = rand<T>(Shape{100}, 9);
+    for (auto op : {ops::ReduceOp::sum, ops::ReduceOp::sum_squares, ops::ReduceOp::max_abs}) {
+        auto total = Tensor<double>::zeros(Shape{1});
+        ops::reduce_all_into(cpu{}, op, a, total);
+        ops::reduce_all_into(cpu{}, op, b, total);
+        const double ra = ops::reduce_all(reference{}, op, a), rb = ops::reduce_all(reference{}, op, b);
+        const double expected = op == ops::ReduceOp::max_abs ? std::max(ra, rb) : ra + rb;
+        CHECK(total[0] == doctest::Approx(expected).epsilon(1e-6));
+    }
+    auto two = Tensor<double>::zeros(Shape{2});
+    CHECK_THROWS_WITH_AS(ops::reduce_all_into(cpu{}, ops::ReduceOp::sum, a, two), doctest::Contains("not one value"), Error);
 }
 
 TEST_CASE_TEMPLATE("layout primitives agree: transpose, permute, concat/split, gather/scatter, patches", T, TYPES) {

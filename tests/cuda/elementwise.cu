@@ -1,4 +1,4 @@
-// binary (every broadcast form), unary, affine, axpy and fill on the GPU against the reference
+// binary (every broadcast form), unary, affine, clamp, axpy and fill on the GPU against the reference
 // backend, in float, double and bf16.
 #include "gpu.cuh"
 
@@ -76,7 +76,7 @@ TEST_CASE_TEMPLATE("unary agrees with the reference for every function", T, CUDA
     }
 }
 
-TEST_CASE_TEMPLATE("affine, axpy and fill agree with the reference", T, CUDA_TYPES) {
+TEST_CASE_TEMPLATE("affine, clamp, axpy and fill agree with the reference", T, CUDA_TYPES) {
     if (!have_gpu()) return;
     const auto x = rand<T>(Shape{129, 65}, 11);
     const auto y = rand<T>(Shape{129, 65}, 12);
@@ -87,6 +87,10 @@ TEST_CASE_TEMPLATE("affine, axpy and fill agree with the reference", T, CUDA_TYP
     auto out = Tensor<T, cuda>::empty(x.shape());
     ops::affine(cuda{}, d_x, acc_t<T>(-1.25), acc_t<T>(0.5), out);
     CHECK_CLOSE(to_device<cpu>(out), expected, ew_rtol<T>(), ew_atol<T>());
+
+    ops::clamp(reference{}, x, acc_t<T>(-0.5), acc_t<T>(0.25), expected);
+    ops::clamp(cuda{}, d_x, acc_t<T>(-0.5), acc_t<T>(0.25), out);
+    CHECK(test::bitwise_equal(to_device<cpu>(out), expected));  // a comparison and a copy: exact
 
     expected = y.clone();
     ops::axpy(reference{}, acc_t<T>(0.75), x, expected);

@@ -1,5 +1,6 @@
 // The AdamW update on the GPU against the reference backend over several steps, in float, double
-// and bf16, with and without weight decay.
+// and bf16, with and without weight decay; the grouped update (one launch) against its composite
+// twin, per tensor, bit for bit.
 #include "gpu.cuh"
 
 using namespace contra;
@@ -57,4 +58,67 @@ TEST_CASE("adamw_master (bf16 parameter, fp32 master and moments) agrees with th
             for (std::size_t k = 0; k < 3; ++k) CHECK_CLOSE(actual[k], expected[k], 1e-5, 1e-7);
             CHECK_CLOSE(actual[3], expected[3], 1e-2, 1e-6);
         }
+}
+
+namespace {
+// Three steps of adamw_group over three tensors (one longer than a chunk, one without weight decay)
+// against affine then adamw (or adamw_master) per tensor, from the same start: the same bits.
+template <class T>
+void check_group_against_composite(double scale) {
+    using A = acc_t<T>;
+    constexpr bool mixed = !std::is_same_v<T, A>;
+    const std::vector<Shape> shapes{Shape{3, 50}, Shape{1}, Shape{1000, 33}};
+    const std::vector<bool> decay{true, false, true};
+    struct Side {
+        std::vector<Tensor<T, cuda>> p;
+        std::vector<Tensor<A, cuda>> m, v, master;
+    };
+    auto fresh = [&] {
+        Side s;
+        for (std::size_t i = 0; i < shapes.size(); ++i) {
+            s.p.push_back(to_device<cuda>(rand<T>(shapes[i], 50 + i)));
+            s.master.push_back(to_device<cuda>(cast<A>(rand<T>(shapes[i], 50 + i))));
+            s.m.push_back(to_device<cuda>(Tensor<A, cpu>::zeros(shapes[i])));
+            s.v.push_back(to_device<cuda>(Tensor<A, cpu>::zeros(shapes[i])));
+        }
+        return s;
+    };
+    Side group = fresh(), composite = fresh();
+    for (int step = 1; step <= 3; ++step) {
+        std::vector<Tensor<T, cuda>> grads;
+        for (std::size_t i = 0; i < shapes.size(); ++i) grads.push_back(to_device<cuda>(rand<T>(shapes[i], 60 + 10 * step + i)));
+        const ops::AdamWStep h{1e-2, 0.9, 0.98, 1e-6, 0.2, step};
+        std::vector<ops::AdamWTensor<T, cuda>> list;
+        for (std::size_t i = 0; i < shapes.size(); ++i)
+            list.push_back({&group.p[i], &grads[i], &group.m[i], &group.v[i], mixed ? &group.master[i] : nullptr, decay[i]});
+        ops::adamw_group(cuda{}, std::span<const ops::AdamWTensor<T, cuda>>(list), h, A(scale));
+        CHECK(test::bitwise_equal(to_device<cpu>(grads[2]), rand<T>(shapes[2], 60 + 10 * step + 2)));  // not scaled in place
+        for (std::size_t i = 0; i < shapes.size(); ++i) {
+            Tensor<T, cuda> g = grads[i];
+            if (scale != 1) {
+                g = Tensor<T, cuda>::empty(shapes[i]);
+                ops::affine(cuda{}, grads[i], A(scale), A(0), g);
+            }
+            ops::AdamWStep own = h;
+            if (!decay[i]) own.weight_decay = 0;
+            if constexpr (mixed) ops::adamw_master(cuda{}, composite.master[i], composite.p[i], g, composite.m[i], composite.v[i], own);
+            else ops::adamw(cuda{}, composite.p[i], g, composite.m[i], composite.v[i], own);
+        }
+    }
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+        INFO("tensor " << i);
+        CHECK(test::bitwise_equal(group.p[i], composite.p[i]));
+        CHECK(test::bitwise_equal(group.m[i], composite.m[i]));
+        CHECK(test::bitwise_equal(group.v[i], composite.v[i]));
+        if constexpr (mixed) CHECK(test::bitwise_equal(group.master[i], composite.master[i]));
+    }
+}
+}  // namespace
+
+TEST_CASE_TEMPLATE("adamw_group (one launch) equals affine then adamw per tensor, bit for bit", T, CUDA_TYPES) {
+    if (!have_gpu()) return;
+    for (double scale : {1.0, 0.37}) {
+        INFO("gradient scale " << scale);
+        check_group_against_composite<T>(scale);
+    }
 }

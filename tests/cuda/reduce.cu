@@ -60,6 +60,21 @@ TEST_CASE_TEMPLATE("reduce_all agrees for every reduction and counts the non-fin
     CHECK(ops::reduce_all(cuda{}, ops::ReduceOp::max_abs, to_device<cuda>(Tensor<T, cpu>::full(Shape{3}, T(-2.5f)))) == 2.5);
 }
 
+TEST_CASE_TEMPLATE("reduce_all_into adds on the device what reduce_all returns", T, CUDA_TYPES) {
+    if (!have_gpu()) return;
+    const auto a = rand<T>(Shape{1000, 33}, 11), b = rand<T>(Shape{7}, 12);
+    for (auto op : {ops::ReduceOp::sum, ops::ReduceOp::sum_squares, ops::ReduceOp::max_abs}) {
+        INFO("op " << int(op));
+        auto total = to_device<cuda>(Tensor<double, cpu>::full(Shape{1}, 0.5));
+        ops::reduce_all_into(cuda{}, op, to_device<cuda>(a), total);
+        ops::reduce_all_into(cuda{}, op, to_device<cuda>(b), total);
+        ops::reduce_all_into(cuda{}, op, Tensor<T, cuda>::empty(Shape{0}), total);  // nothing to add
+        const double ra = ops::reduce_all(reference{}, op, a), rb = ops::reduce_all(reference{}, op, b);
+        const double expected = op == ops::ReduceOp::max_abs ? std::max({0.5, ra, rb}) : 0.5 + ra + rb;
+        CHECK(std::abs(to_device<cpu>(total)[0] - expected) <= 1e-10 * (1 + std::abs(expected)));
+    }
+}
+
 TEST_CASE("reductions give the same bits on every run") {
     if (!have_gpu()) return;
     const auto x = to_device<cuda>(rand<float>(Shape{4099, 77}, 11));

@@ -17,6 +17,7 @@
 // defines: contra::ops::* (the primitives), contra::ops::Kernels<B> (specialised by backends)
 #pragma once
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <span>
 
@@ -164,6 +165,15 @@ void axpy(B, acc_t<T> alpha, const TensorOn<T, B>& x, TensorOn<T, B>& y) {
     Kernels<B>::axpy(alpha, x, y);
 }
 
+// clamp: out = x limited to [lo, hi] elementwise; NaN stays NaN. requires: lo ≤ hi, equal element
+// counts; out may alias x.
+template <class B, class T>
+void clamp(B, const TensorOn<T, B>& x, acc_t<T> lo, acc_t<T> hi, TensorOn<T, B>& out) {
+    CONTRA_CHECK(out.numel() == x.numel(), "clamp: output ", out.shape(), " differs from input ", x.shape());
+    CONTRA_CHECK(lo <= hi, "clamp: the range [", double(lo), ", ", double(hi), "] is empty");
+    Kernels<B>::clamp(x, lo, hi, out);
+}
+
 // fill: every element of out = value.
 template <class B, class T>
 void fill(B, acc_t<T> value, TensorOn<T, B>& out) {
@@ -186,6 +196,21 @@ void sum(B, Axis axis, acc_t<T> alpha, const TensorOn<T, B>& x, acc_t<T> beta, T
 template <class B, class T>
 double reduce_all(B, ReduceOp op, const TensorOn<T, B>& x) {
     return Kernels<B>::reduce_all(op, x);
+}
+
+// reduce_all_into: total ⊕= reduce_all(op, x), left where x is: on a GPU the host does not wait.
+// ⊕ is + for sum, sum of squares and the non-finite count, the larger (NaN ignored) for max_abs.
+//   requires: total holds one double on x's device.
+template <class B, class T>
+void reduce_all_into(B, ReduceOp op, const TensorOn<T, B>& x, TensorOn<double, B>& total) {
+    CONTRA_CHECK(total.numel() == 1, "reduce_all_into: the total ", total.shape(), " is not one value");
+    if constexpr (std::same_as<device_of<B>, cpu>) {  // host backends: the value is at hand
+        const double value = Kernels<B>::reduce_all(op, x);
+        double& t = total.data()[0];
+        t = op == ReduceOp::max_abs ? std::fmax(t, value) : t + value;
+    } else {
+        Kernels<B>::reduce_all_into(op, x, total);
+    }
 }
 
 // ─── layout ───────────────────────────────────────────────────────────────────────────────────
@@ -573,6 +598,55 @@ void adamw_master(B, TensorOn<acc_t<T>, B>& master, TensorOn<T, B>& param, const
                  ", moments ", m.shape(), "/", v.shape());
     CONTRA_CHECK(h.step >= 1, "adamw_master: step counts from 1, got ", h.step);
     Kernels<B>::adamw_master(master, param, grad, m, v, h);
+}
+
+// One parameter of a grouped AdamW update (adamw_group): the tensors adamw, or adamw_master when
+// `master` is given (16-bit parameters), reads and writes, and whether the step's weight decay
+// applies to it.
+template <class T, class B>
+struct AdamWTensor {
+    TensorOn<T, B>* param;
+    const TensorOn<T, B>* grad;
+    TensorOn<acc_t<T>, B>* m;
+    TensorOn<acc_t<T>, B>* v;
+    TensorOn<acc_t<T>, B>* master;  // null: no master weights (T is its own accumulation type)
+    bool decay;                     // false: no weight decay for this tensor (gains, biases, embeddings)
+};
+
+// adamw_group: every tensor's AdamW step at once, its gradient first multiplied by grad_scale and
+// rounded to T (gradient clipping folded in; the gradient itself is not changed). On a GPU one launch
+// covers every tensor.
+//   ensures: the bits of the composite twin: per tensor, g = affine(grad, grad_scale, 0) (skipped
+//            when grad_scale is 1), then adamw or adamw_master with h, its weight decay set to 0
+//            for the tensors that do not decay.
+template <class B, class T>
+void adamw_group(B, std::span<const AdamWTensor<T, B>> tensors, AdamWStep h, acc_t<T> grad_scale) {
+    CONTRA_CHECK(h.step >= 1, "adamw_group: step counts from 1, got ", h.step);
+    constexpr bool sixteen_bit = !std::same_as<T, acc_t<T>>;
+    for (const auto& t : tensors) {
+        const std::int64_t n = t.param->numel();
+        CONTRA_CHECK(t.grad->numel() == n && t.m->numel() == n && t.v->numel() == n && (!t.master || t.master->numel() == n),
+                     "adamw_group: parameter ", t.param->shape(), ", gradient ", t.grad->shape(), ", moments ",
+                     t.m->shape(), "/", t.v->shape());
+        CONTRA_CHECK((t.master != nullptr) == sixteen_bit, "adamw_group: master weights go with ",
+                     "16-bit parameters, and only with them (", dtype_name(dtype_of<T>), ")");
+    }
+    if constexpr (std::same_as<device_of<B>, cpu>) {  // host backends: the composite twin itself
+        for (const auto& t : tensors) {
+            TensorOn<T, B> scaled;
+            if (grad_scale != acc_t<T>(1)) {
+                scaled = TensorOn<T, B>::empty(t.grad->shape());
+                affine(B{}, *t.grad, grad_scale, acc_t<T>(0), scaled);
+            }
+            const TensorOn<T, B>& g = grad_scale != acc_t<T>(1) ? scaled : *t.grad;
+            AdamWStep own = h;
+            if (!t.decay) own.weight_decay = 0;
+            if constexpr (!sixteen_bit) Kernels<B>::adamw(*t.param, g, *t.m, *t.v, own);
+            else Kernels<B>::adamw_master(*t.master, *t.param, g, *t.m, *t.v, own);
+        }
+    } else {
+        Kernels<B>::adamw_group(tensors, h, grad_scale);
+    }
 }
 
 }  // namespace contra::ops

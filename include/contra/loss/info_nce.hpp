@@ -36,9 +36,8 @@ TensorOn<T, B> spread(const TensorOn<T, B>& g, std::int64_t n, double count) {
 template <class T, class B>
 void clamp_logit_scale(Parameter<T, B>& logit_scale) {
     constexpr double max_logit_scale = 4.605170185988092;  // ln 100
-    auto host = to_device<cpu>(logit_scale.value());
-    host[0] = T(std::clamp(double(host[0]), 0.0, max_logit_scale));
-    copy(host, logit_scale.value());
+    auto value = logit_scale.value();
+    ops::clamp(B{}, value, acc_t<T>(0), acc_t<T>(max_logit_scale), value);  // on the device: nothing is read back
 }
 template <class T, class B>
 double scale_of(const Parameter<T, B>& logit_scale) {

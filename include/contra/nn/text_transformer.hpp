@@ -119,11 +119,13 @@ auto TextTransformer<Block>::encode(const Tensor<ops::Index, cpu>& tokens) const
     }
     if (std::all_of(key_lengths.begin(), key_lengths.end(), [&](std::int64_t k) { return k == len; })) key_lengths.clear();
     using DIndex = TensorOn<ops::Index, B>;
+    // Both copies before any kernel of this tower is queued: a copy from the host waits for the device.
     const DIndex ids = to_device<device_of<B>>(tokens.reshape(Shape{n * len}));
+    const DIndex end_rows = to_device<device_of<B>>(pooled);
     auto x = token_embedding.forward(ids).reshape(Shape{n, len * w});      // [N, L·W]
     x = ad::add(x, positions(len).reshape(Shape{len * w}));                // + pos
     x = transformer.forward(x.reshape(Shape{n, len, w}), key_lengths);     // [N, L, W]
-    const auto last = ad::gather_rows(x.reshape(Shape{n * len, w}), DIndex(to_device<device_of<B>>(pooled)));  // [N, W]
+    const auto last = ad::gather_rows(x.reshape(Shape{n * len, w}), end_rows);  // [N, W]
     return ad::matmul(ln_final.forward(last), V(text_projection));        // [N, E]
 }
 

@@ -6,11 +6,13 @@
 // hold the masters ("master/<parameter>"), so nothing is lost between steps or runs.
 // defines: optim::AdamWOptions, optim::AdamW, optim::decays
 #pragma once
+#include <span>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include "../autograd/parameter.hpp"
+#include "../backend/ops.hpp"
 
 namespace contra::optim {
 
@@ -59,18 +61,28 @@ public:
         });
     }
 
-    // One update with learning rate lr for every parameter that received a gradient.
-    void step(double lr) {
+    // One update with learning rate lr for every parameter that received a gradient, each gradient
+    // first multiplied by grad_scale (gradient clipping): one ops::adamw_group call, one launch on a
+    // GPU. The gradients themselves are left as they are.
+    void step(double lr, double grad_scale = 1.0) {
         ++step_;
+        std::vector<TensorOn<T, B>> grads;  // handles, alive for the call
+        grads.reserve(slots_.size());
         for (auto& s : slots_) {
             if (!s.param.has_grad()) continue;
             if (!s.m.defined()) s.allocate();
-            const ops::AdamWStep h{lr, options_.beta1, options_.beta2, options_.eps,
-                                   s.decay ? options_.weight_decay : 0.0, step_};
-            auto grad = s.param.grad();
-            if constexpr (mixed_precision) ops::adamw_master(B{}, s.master, s.param.value(), grad, s.m, s.v, h);
-            else ops::adamw(B{}, s.param.value(), grad, s.m, s.v, h);
+            grads.push_back(s.param.grad());
         }
+        std::vector<ops::AdamWTensor<T, B>> group;
+        group.reserve(grads.size());
+        for (auto& s : slots_) {
+            if (!s.param.has_grad()) continue;
+            TensorOn<state_type, B>* master = nullptr;
+            if constexpr (mixed_precision) master = &s.master;
+            group.push_back({&s.param.value(), &grads[group.size()], &s.m, &s.v, master, s.decay});
+        }
+        const ops::AdamWStep h{lr, options_.beta1, options_.beta2, options_.eps, options_.weight_decay, step_};
+        ops::adamw_group(B{}, std::span<const ops::AdamWTensor<T, B>>(group), h, acc_t<T>(grad_scale));
     }
     void zero_grad() {
         for (auto& s : slots_) s.param.zero_grad();

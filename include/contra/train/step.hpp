@@ -4,6 +4,8 @@
 //   step's learning rate → the loss's scalars back in range (logit_scale ≤ ln 100).
 // A step whose loss or gradient is not finite changes nothing. A numbered step runs inside the
 // model's step scope (nn::StepScope): a ViT with patch dropout drops patches then, and only then.
+// On a GPU the host waits for the device once per step, for the loss and the gradient norm
+// together; everything else is queued.
 // defines: train::StepOptions, train::StepResult, train::train_step
 #pragma once
 #include <cmath>
@@ -47,25 +49,33 @@ StepResult train_step(Model& model, Opt& optimizer, const PairBatch& batch, Tape
     std::optional<nn::StepScope<Model>> in_step;  // until the gradients are computed
     if (options.step >= 0) in_step.emplace(model, options.step);
     optimizer.zero_grad();
+    TensorOn<T, typename Model::backend> loss_value;  // [] on the model's device, read once below
     if (options.accumulate > 1) {
         r.loss = accumulate_gradients(model, images, batch.tokens, options.accumulate, tape);
     } else {
         tape.reset();
         Tape::Active recording(tape);
         const auto loss = model.loss(images, batch.tokens);  // []
-        r.loss = double(to_device<cpu>(loss.value())[0]);
         if (sync) sync->arm(tape);  // gradient reductions start while backward runs
-        if (sync || std::isfinite(r.loss)) backward(loss);  // every rank takes part in the reductions
+        backward(loss);  // queued whatever the loss: a non-finite one is caught below, before any update
+        loss_value = loss.value();
     }
     in_step.reset();
-    if (sync) {
-        sync->finish();  // the gradients: the mean over ranks, the same on every rank
-        r.loss = sync->communicator().average(r.loss);
-    }
-    if (std::isfinite(r.loss))
-        r.grad_norm = options.grad_clip > 0 ? optim::clip_grad_norm(model, options.grad_clip) : optim::global_grad_norm(model);
+    if (sync) sync->finish();  // the gradients: the mean over ranks, the same on every rank
+    // The host waits for the device once: the loss and Σg², queued behind backward, come back together.
+    const auto sum_squares = optim::grad_sum_squares(model);
+    if (options.accumulate <= 1) r.loss = double(to_device<cpu>(loss_value)[0]);
+    if (sync) r.loss = sync->communicator().average(r.loss);
+    const double norm = std::sqrt(double(to_device<cpu>(sum_squares)[0]));
+    if (std::isfinite(r.loss)) r.grad_norm = norm;
     if (!std::isfinite(r.grad_norm)) return r;
-    optimizer.step(options.lr);
+    const double clip = options.grad_clip > 0 ? optim::clip_coefficient(norm, options.grad_clip) : 1.0;
+    if constexpr (requires { optimizer.step(options.lr, clip); }) {
+        optimizer.step(options.lr, clip);  // clipping folded into the update (optim::AdamW)
+    } else {
+        if (clip < 1) optim::scale_gradients(model, clip);
+        optimizer.step(options.lr);
+    }
     model.clamp_parameters();
     r.updated = true;
 #if !defined(NDEBUG)

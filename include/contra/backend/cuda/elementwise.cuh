@@ -1,4 +1,4 @@
-// contra/backend/cuda/elementwise.cuh — binary (with broadcast), unary, affine, axpy, fill:
+// contra/backend/cuda/elementwise.cuh — binary (with broadcast), unary, affine, clamp, axpy, fill:
 // one thread per element in a grid-stride loop, arithmetic in acc_t<T>.
 // defines: contra::cu::Elementwise (the elementwise part of Kernels<cuda>), cu::launch_*
 #pragma once
@@ -31,6 +31,14 @@ __global__ void unary_kernel(ops::UnaryOp op, Index64 n, const T* x, T* out) {
 template <class T>
 __global__ void affine_kernel(Index64 n, acc_t<T> alpha, acc_t<T> beta, const T* x, T* out) {
     for (Index64 i = first_index(); i < n; i += grid_stride()) out[i] = T(alpha * acc_t<T>(x[i]) + beta);
+}
+
+template <class T>
+__global__ void clamp_kernel(Index64 n, acc_t<T> lo, acc_t<T> hi, const T* x, T* out) {
+    for (Index64 i = first_index(); i < n; i += grid_stride()) {
+        const acc_t<T> v = acc_t<T>(x[i]);
+        out[i] = T(v < lo ? lo : v > hi ? hi : v);
+    }
 }
 
 template <class T>
@@ -71,6 +79,13 @@ void launch_affine(cudaStream_t stream, Index64 n, acc_t<T> alpha, acc_t<T> beta
 }
 
 template <class T>
+void launch_clamp(cudaStream_t stream, Index64 n, acc_t<T> lo, acc_t<T> hi, const T* x, T* out) {
+    if (n == 0) return;
+    clamp_kernel<T><<<grid_for(n), kBlock, 0, stream>>>(n, lo, hi, x, out);
+    CONTRA_CUDA_CHECK_LAUNCH();
+}
+
+template <class T>
 void launch_axpy(cudaStream_t stream, Index64 n, acc_t<T> alpha, const T* x, T* y) {
     if (n == 0) return;
     axpy_kernel<T><<<grid_for(n), kBlock, 0, stream>>>(n, alpha, x, y);
@@ -102,6 +117,11 @@ struct Elementwise {
     static void affine(const Tensor<T, cuda>& x, acc_t<T> alpha, acc_t<T> beta, Tensor<T, cuda>& out) {
         require_cuda_type<T>();
         launch_affine(current_stream(), x.numel(), alpha, beta, x.data(), out.data());
+    }
+    template <class T>
+    static void clamp(const Tensor<T, cuda>& x, acc_t<T> lo, acc_t<T> hi, Tensor<T, cuda>& out) {
+        require_cuda_type<T>();
+        launch_clamp(current_stream(), x.numel(), lo, hi, x.data(), out.data());
     }
     template <class T>
     static void axpy(acc_t<T> alpha, const Tensor<T, cuda>& x, Tensor<T, cuda>& y) {

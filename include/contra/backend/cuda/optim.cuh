@@ -1,13 +1,21 @@
 // contra/backend/cuda/optim.cuh — the AdamW update (torch.optim.AdamW), one thread per element,
 // computed in double whatever T is and rounded once on store, as the reference does; and its
 // mixed-precision form, fp32 master weights for a bf16 parameter.
+// adamw_group: every parameter of a model in one launch. Its blocks walk a table of chunks (a
+// tensor and a first element) over a table of tensors; both tables stay on the device while the
+// same tensors come back, as they do every step of a training loop, so a step copies nothing.
 // defines: contra::cu::Optim (the optim part of Kernels<cuda>)
 #pragma once
 #include <cmath>
+#include <cstring>
+#include <list>
+#include <mutex>
+#include <vector>
 
 #include "../ops.hpp"
 #include "common.cuh"
 #include "context.cuh"
+#include "memory.cuh"
 
 namespace contra::cu {
 
@@ -30,33 +38,81 @@ __device__ inline void adamw_element(const AdamWConstants& k, double g, double& 
     p -= k.step_size * m / (sqrt(v) / k.bc2_sqrt + k.eps);
 }
 
+// Element i of a parameter that is its own master: read, update, round once on store.
 template <class T>
-__global__ void adamw_kernel(Index64 n, AdamWConstants k, T* param, const T* grad, T* m, T* v) {
-    for (Index64 i = first_index(); i < n; i += grid_stride()) {
-        double p = double(acc_t<T>(param[i])), mi = double(acc_t<T>(m[i])), vi = double(acc_t<T>(v[i]));
-        adamw_element(k, double(acc_t<T>(grad[i])), p, mi, vi);
-        param[i] = T(acc_t<T>(p));
-        m[i] = T(acc_t<T>(mi));
-        v[i] = T(acc_t<T>(vi));
-    }
+__device__ __forceinline__ void adamw_at(Index64 i, const AdamWConstants& k, double g, T* param, T* m, T* v) {
+    double p = double(acc_t<T>(param[i])), mi = double(acc_t<T>(m[i])), vi = double(acc_t<T>(v[i]));
+    adamw_element(k, g, p, mi, vi);
+    param[i] = T(acc_t<T>(p));
+    m[i] = T(acc_t<T>(mi));
+    v[i] = T(acc_t<T>(vi));
 }
 
-// Mixed precision: a 16-bit parameter T with its master A = acc_t<T> (float) and moments in A. A
+// Element i of a 16-bit parameter T with its master A = acc_t<T> (float) and moments in A. A
 // parameter that no longer is its master rounded was changed outside the optimizer: the master
 // takes its value first.
 template <class A, class T>
+__device__ __forceinline__ void adamw_master_at(Index64 i, const AdamWConstants& k, T grad, A* master, T* param, A* m,
+                                                A* v) {
+    const T current = param[i];
+    A start = master[i];
+    if (T(start).bits != current.bits) start = A(current);
+    double p = double(start), mi = double(m[i]), vi = double(v[i]);
+    adamw_element(k, double(A(grad)), p, mi, vi);
+    const A updated = A(p);
+    master[i] = updated;
+    param[i] = T(updated);
+    m[i] = A(mi);
+    v[i] = A(vi);
+}
+
+template <class T>
+__global__ void adamw_kernel(Index64 n, AdamWConstants k, T* param, const T* grad, T* m, T* v) {
+    for (Index64 i = first_index(); i < n; i += grid_stride()) adamw_at(i, k, double(acc_t<T>(grad[i])), param, m, v);
+}
+
+template <class A, class T>
 __global__ void adamw_master_kernel(Index64 n, AdamWConstants k, A* master, T* param, const T* grad, A* m, A* v) {
-    for (Index64 i = first_index(); i < n; i += grid_stride()) {
-        const T current = param[i];
-        A start = master[i];
-        if (T(start).bits != current.bits) start = A(current);
-        double p = double(start), mi = double(m[i]), vi = double(v[i]);
-        adamw_element(k, double(A(grad[i])), p, mi, vi);
-        const A updated = A(p);
-        master[i] = updated;
-        param[i] = T(updated);
-        m[i] = A(mi);
-        v[i] = A(vi);
+    for (Index64 i = first_index(); i < n; i += grid_stride()) adamw_master_at(i, k, grad[i], master, param, m, v);
+}
+
+// A tensor of a group update as the kernel reads it (master null: the parameter is its own master).
+struct AdamWGroupTensor {
+    void* param;
+    const void* grad;
+    void* m;
+    void* v;
+    void* master;
+    Index64 n;
+    Index64 decays;  // 1: the step's weight decay applies; 0: none (an integer: the table has no padding)
+};
+// kAdamWChunk elements of one tensor, from `start`: what a block takes at a time.
+struct AdamWGroupChunk {
+    Index64 tensor, start;
+};
+inline constexpr Index64 kAdamWChunk = 8 * kBlock;
+
+// Every chunk of every tensor: g = T(grad_scale·grad) when `scale` (ops::affine's arithmetic),
+// then the tensor's update; k.decay is the step's 1 − lr·weight_decay, for the tensors that decay.
+template <class T>
+__global__ void adamw_group_kernel(const AdamWGroupTensor* tensors, const AdamWGroupChunk* chunks, Index64 chunk_count,
+                                   AdamWConstants k, acc_t<T> grad_scale, bool scale) {
+    using A = acc_t<T>;
+    for (Index64 c = blockIdx.x; c < chunk_count; c += gridDim.x) {
+        const AdamWGroupChunk chunk = chunks[c];
+        const AdamWGroupTensor t = tensors[chunk.tensor];
+        AdamWConstants own = k;
+        if (!t.decays) own.decay = 1.0;  // 1 − lr·0
+        const Index64 end = min(t.n, chunk.start + kAdamWChunk);
+        const T* grad = static_cast<const T*>(t.grad);
+        for (Index64 i = chunk.start + threadIdx.x; i < end; i += blockDim.x) {
+            const T g = scale ? T(grad_scale * A(grad[i]) + A(0)) : grad[i];
+            if constexpr (std::is_same_v<T, A>)
+                adamw_at(i, own, double(g), static_cast<T*>(t.param), static_cast<T*>(t.m), static_cast<T*>(t.v));
+            else
+                adamw_master_at(i, own, g, static_cast<A*>(t.master), static_cast<T*>(t.param), static_cast<A*>(t.m),
+                                static_cast<A*>(t.v));
+        }
     }
 }
 
@@ -82,6 +138,60 @@ void launch_adamw_master(cudaStream_t stream, Index64 n, const ops::AdamWStep& h
     CONTRA_CUDA_CHECK_LAUNCH();
 }
 
+// The device copies of a group's tables. A training loop passes the same tensors every step, so the
+// last few groups are kept, keyed by their tensor table: a copy from the host waits for the device,
+// and it is made only when a group is new.
+class AdamWGroupTables {
+public:
+    struct OnDevice {
+        Tensor<AdamWGroupTensor, cuda> tensors;
+        Tensor<AdamWGroupChunk, cuda> chunks;
+    };
+    static AdamWGroupTables& instance() {
+        static AdamWGroupTables tables;
+        return tables;
+    }
+    // The device tables for `tensors` (their chunks derived from the sizes).
+    const OnDevice& find(const std::vector<AdamWGroupTensor>& tensors) {
+        std::lock_guard lock(mutex_);
+        for (auto it = kept_.begin(); it != kept_.end(); ++it)
+            if (it->key.size() == tensors.size() &&
+                std::memcmp(it->key.data(), tensors.data(), tensors.size() * sizeof(AdamWGroupTensor)) == 0) {
+                kept_.splice(kept_.begin(), kept_, it);  // most recently used first
+                return kept_.front().on_device;
+            }
+        std::vector<AdamWGroupChunk> chunks;
+        for (std::size_t t = 0; t < tensors.size(); ++t)
+            for (Index64 start = 0; start < tensors[t].n; start += kAdamWChunk) chunks.push_back({Index64(t), start});
+        kept_.push_front({tensors, {device_copy(std::span<const AdamWGroupTensor>(tensors)),
+                                    device_copy(std::span<const AdamWGroupChunk>(chunks))}});
+        if (kept_.size() > kKept) kept_.pop_back();
+        return kept_.front().on_device;
+    }
+
+private:
+    static constexpr std::size_t kKept = 8;
+    struct Kept {
+        std::vector<AdamWGroupTensor> key;
+        OnDevice on_device;
+    };
+    std::mutex mutex_;
+    std::list<Kept> kept_;
+};
+
+template <class T>
+void launch_adamw_group(cudaStream_t stream, const std::vector<AdamWGroupTensor>& tensors, const ops::AdamWStep& h,
+                        acc_t<T> grad_scale) {
+    if (tensors.empty()) return;
+    const auto& tables = AdamWGroupTables::instance().find(tensors);
+    const Index64 chunks = tables.chunks.numel();
+    if (chunks == 0) return;
+    const unsigned blocks = unsigned(std::min<Index64>(chunks, 65535));
+    adamw_group_kernel<T><<<blocks, kBlock, 0, stream>>>(tables.tensors.data(), tables.chunks.data(), chunks,
+                                                         adamw_constants(h), grad_scale, grad_scale != acc_t<T>(1));
+    CONTRA_CUDA_CHECK_LAUNCH();
+}
+
 // ─── Kernels<cuda>: optimisation ──────────────────────────────────────────────────────────────
 
 struct Optim {
@@ -95,6 +205,16 @@ struct Optim {
                              Tensor<A, cuda>& v, ops::AdamWStep h) {
         require_cuda_type<T>();
         launch_adamw_master(current_stream(), param.numel(), h, master.data(), param.data(), grad.data(), m.data(), v.data());
+    }
+    template <class T>
+    static void adamw_group(std::span<const ops::AdamWTensor<T, cuda>> group, ops::AdamWStep h, acc_t<T> grad_scale) {
+        require_cuda_type<T>();
+        std::vector<AdamWGroupTensor> tensors;
+        tensors.reserve(group.size());
+        for (const auto& t : group)
+            tensors.push_back({t.param->data(), t.grad->data(), t.m->data(), t.v->data(),
+                               t.master ? t.master->data() : nullptr, t.param->numel(), t.decay ? 1 : 0});
+        launch_adamw_group<T>(current_stream(), tensors, h, grad_scale);
     }
 };
 

@@ -7,6 +7,7 @@
 // 32 columns into a partial, and a second kernel adds each column's partials in chunk order.
 // reduce_all: per-block partials in double over a grid fixed by the element count, added in
 // block order by one block; the result is copied to the host (this synchronises).
+// reduce_all_into: the same, the result combined into a device total (no synchronisation).
 #pragma once
 #include "../ops.hpp"
 #include "common.cuh"
@@ -114,15 +115,16 @@ __global__ void reduce_all_partials_kernel(ops::ReduceOp op, Index64 n, const T*
     if (threadIdx.x == 0) partials[blockIdx.x] = acc;
 }
 
-// result[0] = the partials combined by one block.
+// result[0] = the partials combined by one block; with `accumulate`, combined with result[0].
 template <class R>
-__global__ void reduce_all_finish_kernel(ops::ReduceOp op, int count, const R* partials, R* result) {
+__global__ void reduce_all_finish_kernel(ops::ReduceOp op, int count, const R* partials, R* result, bool accumulate) {
     __shared__ R scratch[32];
     R acc = 0;
     for (int i = threadIdx.x; i < count; i += blockDim.x)
         acc = op == ops::ReduceOp::max_abs ? fmax(acc, partials[i]) : acc + partials[i];
     acc = reduce_block(op, acc, scratch);
-    if (threadIdx.x == 0) result[0] = acc;
+    if (threadIdx.x == 0)
+        result[0] = !accumulate ? acc : op == ops::ReduceOp::max_abs ? fmax(result[0], acc) : result[0] + acc;
 }
 
 // ─── launchers ────────────────────────────────────────────────────────────────────────────────
@@ -171,17 +173,24 @@ void launch_sum_cols(cudaStream_t stream, Index64 rows, Index64 cols, acc_t<T> a
     CONTRA_CUDA_CHECK_LAUNCH();
 }
 
+// *total = reduce_all(x) (accumulate false) or *total ⊕= reduce_all(x) (true), on the device.
+template <class T>
+void launch_reduce_all_into(cudaStream_t stream, ops::ReduceOp op, Index64 n, const T* x, double* total, bool accumulate) {
+    const unsigned blocks = unsigned(std::clamp<Index64>(ceil_div(n, Index64(kBlock) * 8), 1, 1024));
+    auto partials = scratch<double>(Index64(blocks));
+    reduce_all_partials_kernel<T><<<blocks, kBlock, 0, stream>>>(op, n, x, partials.data());
+    CONTRA_CUDA_CHECK_LAUNCH();
+    reduce_all_finish_kernel<double><<<1, kBlock, 0, stream>>>(op, int(blocks), partials.data(), total, accumulate);
+    CONTRA_CUDA_CHECK_LAUNCH();
+}
+
 template <class T>
 double launch_reduce_all(cudaStream_t stream, ops::ReduceOp op, Index64 n, const T* x) {
     if (n == 0) return 0;
-    const unsigned blocks = unsigned(std::clamp<Index64>(ceil_div(n, Index64(kBlock) * 8), 1, 1024));
-    auto partials = scratch<double>(Index64(blocks) + 1);  // [blocks] partials, then the result
-    reduce_all_partials_kernel<T><<<blocks, kBlock, 0, stream>>>(op, n, x, partials.data());
-    CONTRA_CUDA_CHECK_LAUNCH();
-    reduce_all_finish_kernel<double><<<1, kBlock, 0, stream>>>(op, int(blocks), partials.data(), partials.data() + blocks);
-    CONTRA_CUDA_CHECK_LAUNCH();
+    auto on_device = scratch<double>(1);
+    launch_reduce_all_into(stream, op, n, x, on_device.data(), false);
     double result = 0;
-    memory_resource<cuda>::copy_to_host(&result, partials.data() + blocks, sizeof(double));
+    memory_resource<cuda>::copy_to_host(&result, on_device.data(), sizeof(double));
     return result;
 }
 
@@ -203,6 +212,11 @@ struct Reduce {
     static double reduce_all(ops::ReduceOp op, const Tensor<T, cuda>& x) {
         require_cuda_type<T>();
         return launch_reduce_all(current_stream(), op, x.numel(), x.data());
+    }
+    template <class T>
+    static void reduce_all_into(ops::ReduceOp op, const Tensor<T, cuda>& x, Tensor<double, cuda>& total) {
+        require_cuda_type<T>();
+        if (x.numel() > 0) launch_reduce_all_into(current_stream(), op, x.numel(), x.data(), total.data(), true);
     }
 };
 

@@ -1,4 +1,4 @@
-// contra/backend/eigen/elementwise.hpp — binary with broadcast, unary, affine, axpy, fill:
+// contra/backend/eigen/elementwise.hpp — binary with broadcast, unary, affine, clamp, axpy, fill:
 // vectorised Eigen array expressions over parallel chunks.
 #pragma once
 #include "common.hpp"
@@ -70,6 +70,15 @@ struct Elementwise {
         T* po = out.data();
         for_chunks(x.numel(), 1, [&](int64_t i0, int64_t i1) {
             ArrayMap<T>(po + i0, i1 - i0) = T(alpha) * ConstArrayMap<T>(px + i0, i1 - i0) + T(beta);
+        });
+    }
+    template <class T>
+    static void clamp(const HTensor<T>& x, acc_t<T> lo, acc_t<T> hi, HTensor<T>& out) {
+        require_eigen_type<T>();
+        const T* px = x.data();
+        T* po = out.data();
+        for_chunks(x.numel(), 1, [&](int64_t i0, int64_t i1) {
+            for (int64_t i = i0; i < i1; ++i) po[i] = px[i] < T(lo) ? T(lo) : px[i] > T(hi) ? T(hi) : px[i];
         });
     }
     template <class T>

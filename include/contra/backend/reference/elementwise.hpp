@@ -1,4 +1,4 @@
-// contra/backend/reference/elementwise.hpp — binary (with broadcast), unary, affine, axpy, fill.
+// contra/backend/reference/elementwise.hpp — binary (with broadcast), unary, affine, clamp, axpy, fill.
 #pragma once
 #include "common.hpp"
 
@@ -24,6 +24,13 @@ struct Elementwise {
     template <class T>
     static void affine(const HTensor<T>& x, acc_t<T> alpha, acc_t<T> beta, HTensor<T>& out) {
         for (int64_t i = 0; i < x.numel(); ++i) out.data()[i] = T(R(alpha) * R(x.data()[i]) + R(beta));
+    }
+    template <class T>
+    static void clamp(const HTensor<T>& x, acc_t<T> lo, acc_t<T> hi, HTensor<T>& out) {
+        for (int64_t i = 0; i < x.numel(); ++i) {
+            const R v = R(x.data()[i]);
+            out.data()[i] = T(v < R(lo) ? R(lo) : v > R(hi) ? R(hi) : v);
+        }
     }
     template <class T>
     static void axpy(acc_t<T> alpha, const HTensor<T>& x, HTensor<T>& y) {
