@@ -170,6 +170,7 @@ void tokenize_command(const TokenizeOptions& o);
 struct EmbedOptions {
     ModelOptions model;
     std::string inputs, out, dtype = "f32";
+    std::string device = "cpu";  // cpu or cuda (f32 on the GPU)
 };
 void embed_command(const EmbedOptions& o, bool gradients);
 
@@ -178,6 +179,7 @@ struct ZeroShotOptions {
     std::string bpe, labels, templates;
     std::vector<std::string> images;
     int top = 5;
+    std::string device = "cpu";  // cpu or cuda
 };
 // OpenAI's short list of ImageNet prompts (the zero-shot notebook's selected subset).
 extern const std::vector<std::string> kDefaultTemplates;
@@ -203,6 +205,10 @@ struct BenchOptions {
     std::string precision;  // fp32; on a GPU also tf32 or bf16. Empty: bf16 on a GPU, else fp32
 };
 void require_cuda_device();  // returns when this program has CUDA and a GPU is there; else a clear Error
+// check_device(device): "cpu" or "cuda", else a clear Error.
+inline void check_device(const std::string& device) {
+    CONTRA_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda, got '", device, "'");
+}
 void check_precision(const std::string& precision, const std::string& device);  // fp32 anywhere; tf32, bf16 on a GPU
 // default_precision(device): bf16 (mixed precision) on a GPU, fp32 on the CPU.
 inline std::string default_precision(const std::string& device) { return device == "cuda" ? "bf16" : "fp32"; }

@@ -1,11 +1,14 @@
 // `--device cuda` for the contra program's commands, compiled by nvcc when the program is built
 // with CUDA: the model-typed halves of `contra train` (train_run.hpp), `contra eval CHECKPOINT`
-// (datasets.hpp) and `contra bench` (bench_run.hpp) for the GPU models. Options, data and
-// vocabularies stay with the CPU halves (train.cpp, eval.cpp, bench.cpp); one unit, so the GPU
-// models are compiled once for all of them.
+// (datasets.hpp) and `--model` (eval_run.hpp), `contra bench` (bench_run.hpp), `contra embed`,
+// `grad`, `zeroshot` and `index` (pretrained_run.hpp) for the GPU models. Options, data and vocabularies stay with the CPU halves
+// (train.cpp, eval.cpp, bench.cpp, pretrained.cpp, search.cpp); one unit, so the GPU models are
+// compiled once for all of them.
 #include <contra/cuda.hpp>  // first: it keeps Eigen's nvcc notes quiet for the headers below
 
 #include "bench_run.hpp"
+#include "eval_run.hpp"
+#include "pretrained_run.hpp"
 #include "train_run.hpp"
 
 namespace contra::cli {
@@ -69,6 +72,46 @@ Evaluation evaluate_checkpoint_on_cuda(const std::filesystem::path& path, const 
             return evaluate_checkpoint<CudaClip<float, nn::Gelu>>(path, config, seed, d, encoder, test_limit, probe_limit, with_probe);
         default: throw Error("--device cuda: activation " + io::activation_name(activation) + " is not built into this program");
     }
+}
+
+// ─── contra embed, grad, zeroshot, index ─────────────────────────────────────────────────────
+
+// f(model) with p's model built in float on the GPU and its weights loaded.
+template <class F>
+decltype(auto) with_pretrained_on_cuda(const io::Pretrained& p, F&& f) {
+    CONTRA_CHECK(!p.resnet, "--device cuda runs ViT CLIPs; this model's ResNet image tower runs on --device cpu");
+    CONTRA_CHECK(p.loss == io::LossKind::infonce && p.causal_text,
+                 "--device cuda runs CLIPs with InfoNCE and a causal text tower; this one runs on --device cpu");
+    const auto run = [&]<class M>(std::type_identity<M>) -> decltype(auto) {
+        M model(p.config);
+        io::load_pretrained(p, model);
+        return f(model);
+    };
+    switch (p.activation) {
+        case ops::Activation::quick_gelu: return run(std::type_identity<CudaClip<float, nn::QuickGelu>>{});
+        case ops::Activation::gelu: return run(std::type_identity<CudaClip<float, nn::Gelu>>{});
+        default: throw Error("--device cuda: activation " + io::activation_name(p.activation) + " is not built into this program");
+    }
+}
+
+void embed_on_cuda(const io::Pretrained& p, const io::SafetensorsFile& in, bool gradients, const std::string& out_path) {
+    with_pretrained_on_cuda(p, [&](auto& model) { embed_with(model, p, in, gradients, out_path); });
+}
+
+std::vector<std::vector<double>> zeroshot_on_cuda(const io::Pretrained& p, const ZeroShotJob& job) {
+    return with_pretrained_on_cuda(p, [&](auto& model) { return zeroshot_with(model, job); });
+}
+
+void with_image_embedder_on_cuda(const io::Pretrained& p, const std::function<void(const ImageEmbedder&)>& f) {
+    with_pretrained_on_cuda(p, [&](auto& model) {
+        f([&](const Tensor<float, cpu>& images, std::int64_t batch) {
+            return eval::encode_images(model, to_device<cuda>(images), batch);
+        });
+    });
+}
+
+json model_eval_tasks_on_cuda(const io::Pretrained& p, const eval_cmd::ModelEvalJob& job) {
+    return with_pretrained_on_cuda(p, [&](auto& model) { return eval_cmd::model_eval_tasks(model, job); });
 }
 
 // ─── contra bench ─────────────────────────────────────────────────────────────────────────────

@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "datasets.hpp"
+#include "eval_run.hpp"
 #include "zeroshot_lists.hpp"
 
 namespace contra::cli {
@@ -48,40 +49,6 @@ void eval_checkpoint(const EvalOptions& o) {
 
 // ─── --model ───────────────────────────────────────────────────────────────────────────────────
 
-// The last component of a folder or file path, "images/" giving "images".
-std::string base_name(const std::string& path) {
-    auto p = fs::path(path).lexically_normal();
-    if (p.filename().empty()) p = p.parent_path();
-    return p.stem().string();
-}
-
-// Where the results go, and the confusion SVGs beside them.
-struct Outputs {
-    fs::path results;
-    fs::path confusion_svg(const std::string& dataset) const {
-        return results.parent_path() / (results.stem().string() + "-confusion-" + dataset + ".svg");
-    }
-};
-
-// One zero-shot task: its JSON entry, the confusion SVG written, a line printed.
-json zero_shot_task(const tasks::ZeroShotReport& r, const std::string& dataset, const std::string& source,
-                    const NamedList& names, const NamedList& templates, const Outputs& out) {
-    auto entry = json{{"task", "zero_shot"}, {"dataset", dataset}, {"source", source}};
-    entry.update(tasks::zero_shot_json(r));
-    entry["classnames_source"] = names.source;
-    entry["templates_source"] = templates.source;
-    const auto svg = out.confusion_svg(dataset);
-    report::write_svg(svg, tasks::confusion_plot(r, "Zero-shot confusion (" + dataset + ")"));
-    entry["confusion_svg"] = svg.filename().string();
-    std::printf("zero-shot %-12s %6lld images, %4zu classes: top-1 %6.2f%%", dataset.c_str(), (long long)r.images,
-                r.class_names.size(), 100 * r.top1);
-    if (r.top5) std::printf("  top-5 %6.2f%%", 100 * *r.top5);
-    std::printf("  mean per class %6.2f%%", 100 * r.mean_per_class_recall);
-    if (!r.skipped.empty()) std::printf("  (%zu unreadable images left out)", r.skipped.size());
-    std::printf("\n");
-    return entry;
-}
-
 void eval_model(const EvalOptions& o) {
     CONTRA_CHECK(!o.folder.empty() || !o.cifar10.empty() || !o.cifar100.empty() || !o.retrieval.empty(),
                  "contra eval --model: nothing to evaluate; give --folder, --cifar10, --cifar100 and/or --retrieval");
@@ -117,40 +84,12 @@ void eval_model(const EvalOptions& o) {
     options.broken = o.skip_broken_images ? tasks::BrokenImages::skip : tasks::BrokenImages::fail;
 
     json results = {{"model", o.model}, {"tasks", json::array()}};
-    with_pretrained<float>(p, [&](auto& model) {
-        if (!o.folder.empty()) {
-            const auto dataset = o.classnames == "imagenet" ? std::string("imagenet") : base_name(o.folder);
-            const auto r = tasks::zero_shot_folder(model, encoder, fs::path(o.folder), folder_names.items,
-                                                   folder_templates.items, options);
-            results["tasks"].push_back(zero_shot_task(r, dataset, o.folder, folder_names, folder_templates, out));
-        }
-        for (const auto kind : {data::CifarKind::cifar10, data::CifarKind::cifar100}) {
-            const bool ten = kind == data::CifarKind::cifar10;
-            const auto& dir = ten ? o.cifar10 : o.cifar100;
-            if (dir.empty()) continue;
-            const std::string dataset = ten ? "cifar10" : "cifar100";
-            const auto file = data::cifar_test_file(dir, kind);
-            const auto names = class_names_from(dataset);
-            const auto r = tasks::zero_shot_cifar(model, encoder, data::read_cifar(file, kind), names.items,
-                                                  cifar_templates.items, options);
-            results["tasks"].push_back(zero_shot_task(r, dataset, file.string(), names, cifar_templates, out));
-        }
-        if (!o.retrieval.empty()) {
-            const auto r = tasks::retrieval_captions(model, encoder, captions, options);
-            auto entry = json{{"task", "retrieval"}, {"dataset", base_name(o.retrieval)}, {"source", o.retrieval}};
-            entry.update(tasks::retrieval_json(r));
-            results["tasks"].push_back(entry);
-            const auto& m = r.metrics;
-            std::printf("retrieval %-12s %6lld images, %6lld captions: image→text R@1/5/10 %.2f/%.2f/%.2f%%  "
-                        "text→image R@1/5/10 %.2f/%.2f/%.2f%%\n",
-                        base_name(o.retrieval).c_str(), (long long)r.images, (long long)r.captions,
-                        100 * m.image_to_text_r1, 100 * m.image_to_text_r5, 100 * m.image_to_text_r10,
-                        100 * m.text_to_image_r1, 100 * m.text_to_image_r5, 100 * m.text_to_image_r10);
-            if (!r.skipped.empty())
-                std::printf("  (%zu unreadable images and their %lld captions left out)\n", r.skipped.size(),
-                            (long long)r.skipped_captions);
-        }
-    });
+    const eval_cmd::ModelEvalJob job{o, encoder, options, folder_names, folder_templates, cifar_templates, captions, out};
+    if (o.device == "cuda") {
+        results["tasks"] = model_eval_tasks_on_cuda(p, job);
+    } else {
+        with_pretrained<float>(p, [&](auto& model) { results["tasks"] = model_eval_tasks(model, job); });
+    }
     write_file_atomically(out.results, results.dump(2) + "\n");
     std::printf("wrote %s\n", out.results.string().c_str());
 }
@@ -163,7 +102,6 @@ void eval_command(const EvalOptions& o) {
                                       : "contra eval: give either a checkpoint or --model, not both");
     if (o.threads > 0) set_num_threads(o.threads);
     CONTRA_CHECK(o.device == "cpu" || o.device == "cuda", "--device must be cpu or cuda, got '", o.device, "'");
-    CONTRA_CHECK(o.device == "cpu" || o.model.empty(), "--device cuda evaluates contra train checkpoints; --model runs on the CPU");
     if (o.device == "cuda") require_cuda_device();
     if (!o.model.empty()) return eval_cmd::eval_model(o);
     CONTRA_CHECK(o.folder.empty() && o.cifar10.empty() && o.cifar100.empty() && o.retrieval.empty() && o.classnames.empty() &&
@@ -185,7 +123,7 @@ void add_eval(CLI::App& app, std::function<void()>& run) {
     cmd->add_option("--probe-subset", o.probe_subset, "checkpoint: linear probe on the first N training images (0: all)");
     cmd->add_option("--threads", o.threads, "CPU threads (0: all)");
     cmd->add_flag("--no-probe", o.no_probe, "checkpoint: skip the linear probe");
-    cmd->add_option("--device", o.device, "checkpoint: cpu or cuda (the model in float on the GPU)")->capture_default_str();
+    cmd->add_option("--device", o.device, "cpu or cuda (the model in float on the GPU)")->capture_default_str();
     cmd->add_option("--model", o.model,
                     "An HF CLIPModel folder, an OpenAI/open_clip-layout .safetensors file, or a contra checkpoint");
     cmd->add_option("--bpe", o.bpe, "CLIP's merges file (not needed for HF folders with merges.txt or contra checkpoints)");

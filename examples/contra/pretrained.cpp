@@ -22,6 +22,7 @@
 
 #include "commands.hpp"
 #include "models.hpp"
+#include "pretrained_run.hpp"
 
 namespace contra::cli {
 
@@ -91,45 +92,25 @@ static void add_tokenize(CLI::App& app, TokenizeOptions& o, std::function<void()
 
 namespace {
 template <class T>
-void embed_in(const EmbedOptions& o, bool gradients) {
-    const auto p = describe(o.model);
-    const auto in = io::SafetensorsFile::read(o.inputs);
-    const bool has_images = in.contains("pixel_values"), has_texts = in.contains("input_ids");
-    CONTRA_CHECK(has_images || has_texts, o.inputs, ": holds neither pixel_values nor input_ids");
-    CONTRA_CHECK(!gradients || (has_images && has_texts), o.inputs, ": the loss needs both pixel_values and input_ids");
-    with_pretrained<T>(p, [&](auto& model) {
-        using V = Var<T, cpu>;
-        Tape tape;
-        Tape::Active recording(tape);
-        io::SafetensorsWriter out;
-        std::optional<V> images, texts;
-        if (has_images) images = model.encode_image(read_pixels<T>(in, "pixel_values", p.config.vision));  // [N, E]
-        if (has_texts) texts = model.encode_text(read_ids(in, "input_ids"));                                // [M, E]
-        if (gradients) {
-            CONTRA_CHECK(images->value().size(0) == texts->value().size(0), o.inputs, ": ", images->value().size(0),
-                         " images and ", texts->value().size(0), " texts; the loss pairs them row by row");
-            const V loss = model.loss_fn(*images, *texts);
-            backward(loss);
-            out.add("loss", loss.value().reshape(Shape{}));
-            const std::string prefix = p.layout == io::WeightLayout::hf ? "" : p.prefix;
-            const auto layout = p.layout == io::WeightLayout::hf ? io::WeightLayout::hf : io::WeightLayout::openai;
-            for (auto& named : io::layout_tensors(model, layout, [](auto& q) { return q.grad(); }))
-                out.add(prefix + named.first, named.second);
-            std::printf("loss %.6f\n", double(loss.value()[0]));
-        } else {
-            if (images) out.add("image_embeds", ad::l2_normalize(*images).value());
-            if (texts) out.add("text_embeds", ad::l2_normalize(*texts).value());
-            if (images && texts) out.add("logits_per_image", model.loss_fn.logits(*images, *texts).value());
-        }
-        out.write(o.out);
-    });
-    std::printf("wrote %s\n", o.out.c_str());
+void embed_in(const EmbedOptions& o, const io::Pretrained& p, const io::SafetensorsFile& in, bool gradients) {
+    with_pretrained<T>(p, [&](auto& model) { embed_with(model, p, in, gradients, o.out); });
 }
 }  // namespace
 
 void embed_command(const EmbedOptions& o, bool gradients) {
     CONTRA_CHECK(o.dtype == "f32" || o.dtype == "f64", "--dtype must be f32 or f64, got '", o.dtype, "'");
-    o.dtype == "f64" ? embed_in<double>(o, gradients) : embed_in<float>(o, gradients);
+    check_device(o.device);
+    CONTRA_CHECK(o.device == "cpu" || o.dtype == "f32", "--device cuda computes in f32; --dtype f64 runs on --device cpu");
+    if (o.device == "cuda") require_cuda_device();
+    const auto p = describe(o.model);
+    const auto in = io::SafetensorsFile::read(o.inputs);
+    const bool has_images = in.contains("pixel_values"), has_texts = in.contains("input_ids");
+    CONTRA_CHECK(has_images || has_texts, o.inputs, ": holds neither pixel_values nor input_ids");
+    CONTRA_CHECK(!gradients || (has_images && has_texts), o.inputs, ": the loss needs both pixel_values and input_ids");
+    if (o.device == "cuda") embed_on_cuda(p, in, gradients, o.out);
+    else if (o.dtype == "f64") embed_in<double>(o, p, in, gradients);
+    else embed_in<float>(o, p, in, gradients);
+    std::printf("wrote %s\n", o.out.c_str());
 }
 
 static void add_embed(CLI::App& app, EmbedOptions& o, std::function<void()>& run, bool gradients) {
@@ -140,6 +121,7 @@ static void add_embed(CLI::App& app, EmbedOptions& o, std::function<void()>& run
     cmd->add_option("--inputs", o.inputs, "safetensors with pixel_values [N,C,H,W] and/or input_ids [M,T]")->required();
     cmd->add_option("--out", o.out, "safetensors file to write")->required();
     cmd->add_option("--dtype", o.dtype, "Compute type: f32 or f64")->check(CLI::IsMember({"f32", "f64"}))->capture_default_str();
+    cmd->add_option("--device", o.device, "cpu or cuda (f32 on the GPU)")->capture_default_str();
     cmd->callback([&o, &run, gradients] {
         run = [&o, gradients] { embed_command(o, gradients); };
     });
@@ -169,27 +151,19 @@ static std::vector<std::string> split_labels(const std::string& labels) {
 
 // zeroshot_probabilities(o): for each image file, the probability of each label (in o's order).
 std::vector<std::vector<double>> zeroshot_probabilities(const ZeroShotOptions& o) {
+    check_device(o.device);
+    if (o.device == "cuda") require_cuda_device();
     const auto p = describe(o.model);
     const auto labels = split_labels(o.labels);
     const auto templates = o.templates.empty() ? kDefaultTemplates : data::read_templates(o.templates);
     const auto tokenizer = tokenizer_for(p, o.bpe);
     const auto& v = p.config.vision;
     CONTRA_CHECK(v.channels == 3, "zeroshot reads colour images; this model takes ", v.channels, " channel(s)");
-    const std::int64_t size = v.image_size, pixels = 3 * size * size;
     const tasks::CaptionEncoder encoder(tokenizer, int(p.config.text.context_length));
+    const ZeroShotJob job{encoder, labels, templates, o.images, v.image_size};
+    if (o.device == "cuda") return zeroshot_on_cuda(p, job);
     std::vector<std::vector<double>> out;
-    with_pretrained<float>(p, [&](auto& model) {
-        const auto classifier = tasks::zero_shot_classifier(model, encoder, labels, templates);  // [C, E]
-        const auto load = [&](std::int64_t begin, std::int64_t end) {
-            auto batch = Tensor<float, cpu>::empty(Shape{end - begin, 3, size, size});  // [b, 3, S, S]
-            for (std::int64_t i = begin; i < end; ++i)
-                data::preprocess_into<float>(data::read_image(o.images[std::size_t(i)]), int(size),
-                                             batch.data() + (i - begin) * pixels);
-            return batch;
-        };
-        const auto images = tasks::embed_images(model, load, std::int64_t(o.images.size()), 16);  // [N, E]
-        out = eval::class_probabilities(eval::zero_shot_logits(images, classifier));             // N × C
-    });
+    with_pretrained<float>(p, [&](auto& model) { out = zeroshot_with(model, job); });
     return out;
 }
 
@@ -213,6 +187,7 @@ static void add_zeroshot(CLI::App& app, ZeroShotOptions& o, std::function<void()
     cmd->add_option("--labels", o.labels, "Comma-separated class names")->required();
     cmd->add_option("--templates", o.templates, "A file of prompt templates, one per line with {} for the label");
     cmd->add_option("--top", o.top, "How many classes to print per image")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--device", o.device, "cpu or cuda (the model in float on the GPU)")->capture_default_str();
     cmd->add_option("images", o.images, "PNG or JPEG files")->required();
     cmd->callback([&] { run = [&] { zeroshot_command(o); }; });
 }

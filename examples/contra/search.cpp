@@ -32,6 +32,7 @@
 
 #include "commands.hpp"
 #include "models.hpp"
+#include "pretrained_run.hpp"
 
 namespace contra::cli {
 
@@ -144,17 +145,12 @@ void normalize_rows(Tensor<float, cpu>& x) {
     }
 }
 
-void check_device(const std::string& device) {
-    CONTRA_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda, got '", device, "'");
-    CONTRA_CHECK(device == "cpu", "--device cuda: contra index embeds on the CPU (contra train, contra eval CHECKPOINT "
-                                  "and contra bench take --device cuda); use --device cpu");
-}
-
 }  // namespace search_cmd
 
 IndexSummary index_command(const IndexOptions& o) {
     using namespace search_cmd;
     check_device(o.device);
+    if (o.device == "cuda") require_cuda_device();
     CONTRA_CHECK(o.batch >= 1, "--batch must be ≥ 1, got ", o.batch);
     CONTRA_CHECK(o.save_every >= 1, "--save-every must be ≥ 1, got ", o.save_every);
     CONTRA_CHECK(o.workers >= 0, "--workers must be ≥ 0, got ", o.workers);
@@ -208,7 +204,9 @@ IndexSummary index_command(const IndexOptions& o) {
         index.vectors.push_back_row(old->vectors, row);
     }
     old.reset();  // the kept rows are copied
-    if (!plan.embed.empty()) with_pretrained<float>(p, [&](auto& model) {
+    // The loop below takes the model as a function of image batches, so one copy of it serves the
+    // CPU and the GPU models.
+    const auto embed_all = [&](const ImageEmbedder& embed) {
         const auto& v = p.config.vision;
         CONTRA_CHECK(v.channels == 3, "contra index reads colour images; this model takes ", v.channels, " channel(s)");
         const int side = int(v.image_size);
@@ -251,7 +249,7 @@ IndexSummary index_command(const IndexOptions& o) {
                 std::int64_t at = 0;
                 for (const auto& d : batch)
                     if (d.error.empty()) std::copy(d.pixels.begin(), d.pixels.end(), images.data() + pixels * at++);
-                auto embeddings = eval::encode_images(model, images, o.batch);  // [g, E]
+                auto embeddings = embed(images, o.batch);  // [g, E]
                 normalize_rows(embeddings);
                 for (std::size_t k = 0; k < good.size(); ++k) {
                     index.files.push_back(plan.embed[good[k]]);
@@ -270,7 +268,14 @@ IndexSummary index_command(const IndexOptions& o) {
             }
         }
         progress.finish();
-    });
+    };
+    if (!plan.embed.empty() && o.device == "cuda") {
+        with_image_embedder_on_cuda(p, embed_all);
+    } else if (!plan.embed.empty()) {
+        with_pretrained<float>(p, [&](auto& model) {
+            embed_all([&](const Tensor<float, cpu>& images, std::int64_t batch) { return eval::encode_images(model, images, batch); });
+        });
+    }
     summary.broken = std::int64_t(index.broken.size());
     search::write_index(index, o.out);
     std::printf("%s: %lld images (%lld kept, %lld embedded, %lld removed, %lld broken), %s vectors of %lld\n", o.out.c_str(),
@@ -441,7 +446,7 @@ void add_search_commands(CLI::App& app, std::function<void()>& run) {
     cmd->add_option("--save-every", index.save_every, "Batches between saves of the index so far")->capture_default_str();
     cmd->add_option("--workers", index.workers, "Image decoding threads")->capture_default_str();
     cmd->add_option("--threads", index.threads, "CPU threads for the model (0: all)");
-    cmd->add_option("--device", index.device, "cpu (cuda: not for contra index yet)")->capture_default_str();
+    cmd->add_option("--device", index.device, "cpu or cuda (the model in float on the GPU)")->capture_default_str();
     cmd->add_flag("--int8", index.int8, "Store int8 codes with one scale a vector (4x smaller)");
     cmd->add_flag("--fast-decode", index.fast_decode,
                   "Decode JPEGs at 1/2, 1/4 or 1/8 scale where that still covers the model's input (faster, "

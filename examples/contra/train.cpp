@@ -13,6 +13,8 @@
 #include <contra/dist/mpi.hpp>
 #endif
 
+#include "eval_run.hpp"
+#include "pretrained_run.hpp"
 #include "train_run.hpp"
 
 namespace contra::cli {
@@ -116,6 +118,16 @@ void train_on_cuda(TrainSetup&, ops::Activation, io::LossKind, bool) { require_c
 Evaluation evaluate_checkpoint_on_cuda(const std::filesystem::path&, const model::ClipConfig&, std::uint64_t, const Dataset&,
                                        const tasks::CaptionEncoder&, std::int64_t, std::int64_t, bool, ops::Activation,
                                        io::LossKind, bool) {
+    require_cuda_device();
+    return {};
+}
+void embed_on_cuda(const io::Pretrained&, const io::SafetensorsFile&, bool, const std::string&) { require_cuda_device(); }
+std::vector<std::vector<double>> zeroshot_on_cuda(const io::Pretrained&, const ZeroShotJob&) {
+    require_cuda_device();
+    return {};
+}
+void with_image_embedder_on_cuda(const io::Pretrained&, const std::function<void(const ImageEmbedder&)>&) { require_cuda_device(); }
+json model_eval_tasks_on_cuda(const io::Pretrained&, const eval_cmd::ModelEvalJob&) {
     require_cuda_device();
     return {};
 }

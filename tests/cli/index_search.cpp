@@ -27,33 +27,15 @@
 #include "../support/skip.hpp"
 #include "../support/spawn.hpp"
 #include "../support/temp_dir.hpp"
+#include "../support/tiny_checkpoint.hpp"
 
 using namespace contra;
 namespace fs = std::filesystem;
 
 namespace index_search_test {  // named, tests included: this file shares unity batches with the other cli tests
 
-// A fresh tiny model with a bytes-only tokenizer, as a contra checkpoint.
-std::string fresh_model(const fs::path& path, std::uint64_t seed) {
-    auto config = model::preset("tiny");
-    const data::Tokenizer bytes_only;  // 514 ids
-    config.text.vocab_size = bytes_only.vocab_size();
-    config.text.context_length = 32;
-    model::OpenAiClip<float, cpu> model(config, seed);
-    optim::AdamW<float, cpu> optimizer(model);
-    fs::create_directories(path.parent_path());
-    io::save_checkpoint(path, model, optimizer,
-                        {{"config", io::to_json(config).dump()}, {"tokenizer_merges", tasks::merges_to_text(bytes_only)}});
-    return path.string();
-}
-
-// A w×h PNG whose pixels follow from seed.
-void write_png(const fs::path& path, int w, int h, int seed) {
-    std::vector<std::uint8_t> pixels;
-    for (int i = 0; i < w * h * 3; ++i) pixels.push_back(std::uint8_t((seed * 97 + i * (seed % 7 + 3)) % 256));
-    fs::create_directories(path.parent_path());
-    REQUIRE(stbi_write_png(path.c_str(), w, h, 3, pixels.data(), w * 3) != 0);
-}
+using test::write_png;
+std::string fresh_model(const fs::path& path, std::uint64_t seed) { return test::tiny_checkpoint(path, seed); }
 
 // touch_later(path): a modification time one second after the present one.
 void touch_later(const fs::path& path) { fs::last_write_time(path, fs::last_write_time(path) + std::chrono::seconds(1)); }
@@ -206,7 +188,7 @@ TEST_CASE("contra index: a folder tree indexed, broken files listed; a second ru
     exact_update.fast_decode = false;
     CHECK(test::contains(test::error_of([&] { cli::index_command(exact_update); }), "was indexed with --fast-decode"));
 
-    // Refused: another model, another encoding, CUDA; nothing is written over.
+    // Refused: another model, another encoding; nothing is written over.
     auto other = o;
     other.model.path = fresh_model(c.dir / "other" / "checkpoint.safetensors", 8);
     const auto message = test::error_of([&] { cli::index_command(other); });
@@ -215,9 +197,6 @@ TEST_CASE("contra index: a folder tree indexed, broken files listed; a second ru
     auto encoding = o;
     encoding.int8 = true;
     CHECK(test::contains(test::error_of([&] { cli::index_command(encoding); }), "stores f32 vectors but this run asks for int8"));
-    auto cuda = o;
-    cuda.device = "cuda";
-    CHECK(test::contains(test::error_of([&] { cli::index_command(cuda); }), "--device cuda: contra index embeds on the CPU"));
     CHECK(search::read_index(o.out).files == updated.files);
 }
 

@@ -61,9 +61,7 @@ TEST_CASE("contra train --device cuda follows the CPU run step by step (or says 
     } catch (const Error& e) {
         const std::string why = e.what();
         CAPTURE(why);
-        const bool no_gpu = why.find("no usable GPU") != std::string::npos || why.find("sees no GPU") != std::string::npos ||
-                            why.find("built without CUDA") != std::string::npos;
-        REQUIRE(no_gpu);  // any other error is a failure
+        REQUIRE(test::says_no_gpu(why));  // any other error is a failure
         CHECK(why.find("use --device cpu") != std::string::npos);
         CHECK(!fs::exists(dir / "cuda"));  // refused before anything was written
         cli::EvalOptions eval;

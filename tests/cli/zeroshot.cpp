@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <contra/io/checkpoint.hpp>
+#include <contra/io/config_json.hpp>
 #include <contra/data/image.hpp>
 #include <contra/tasks/captions.hpp>
 #include <contra/tasks/evaluate.hpp>

@@ -90,7 +90,7 @@ TEST_CASE("attention_backward writes every column of dqkv, and the same bits on 
     }
 }
 
-TEST_CASE_TEMPLATE("the short-sequence kernels agree with the general kernels, forward and backward", T, float, bf16) {
+TEST_CASE_TEMPLATE("the short-sequence attention kernels agree with the general kernels, forward and backward", T, float, bf16) {
     if (!have_gpu()) return;
     // [n, t, heads] at head dimension 64: ViT-B/32's 50 tokens, the text tower's 77, the longest.
     for (auto [n, t, h] : {std::array<std::int64_t, 3>{4, 50, 3}, {3, 77, 2}, {1, 128, 2}})

@@ -1,5 +1,6 @@
 // gemm and gemm_batched on the GPU (cuBLAS) against the reference backend, for every transpose
-// combination, in float, double and bf16.
+// combination, in float, double and bf16; linear (cuBLASLt, the bias in its epilogue) against the
+// reference and against its composite twin (the bias broadcast, then a GEMM).
 #include "gpu.cuh"
 
 #include <array>
@@ -125,4 +126,37 @@ TEST_CASE("float gemm with TF32 asked for: within TF32's rounding of the exact p
             worst = std::max(worst, std::abs(double(c.at(i, j)) - exact.at(i, j)) / bound.at(i, j));
     CAPTURE(worst);
     CHECK(worst <= std::ldexp(1.0, -9));
+}
+
+TEST_CASE_TEMPLATE("linear with the bias in cuBLASLt's epilogue agrees with the reference and with its composite twin", T,
+                   CUDA_TYPES) {
+    if (!have_gpu()) return;
+    // [rows, out, in]: a ViT-B/32 block's qkv projection in miniature, odd sizes, a single row,
+    // and rows starting one element into a tensor (an address only 2- or 4-byte aligned).
+    for (Sizes size : {Sizes{64, 96, 48}, Sizes{7, 5, 3}, Sizes{1, 33, 17}, Sizes{50, 768, 64}})
+        for (bool with_bias : {false, true})
+            for (std::int64_t offset : {0, 1}) {
+                const auto [rows, out, in] = size;
+                INFO("rows " << rows << " out " << out << " in " << in << " bias " << with_bias << " offset " << offset);
+                const auto x_all = rand<T>(Shape{rows + offset, in}, 3), w = rand<T>(Shape{out, in}, 4);
+                const auto bias = rand<T>(Shape{out}, 5);
+                const auto x = x_all.rows(offset, offset + rows);
+                auto expected = Tensor<T, cpu>::empty(Shape{rows, out});
+                ops::linear(reference{}, x, w, with_bias ? &bias : nullptr, expected);
+                const auto d_x_all = to_device<cuda>(x_all), d_w = to_device<cuda>(w), d_bias = to_device<cuda>(bias);
+                const auto d_x = d_x_all.rows(offset, offset + rows);
+                auto y = Tensor<T, cuda>::empty(Shape{rows, out});
+                ops::linear(cuda{}, d_x, d_w, with_bias ? &d_bias : nullptr, y);
+                CHECK_CLOSE(to_device<cpu>(y), expected, test::rtol<T>(), test::atol<T>());
+                auto twin = Tensor<T, cuda>::empty(Shape{rows, out});
+                cu::composite_linear<T>(rows, out, in, d_x.data(), d_w.data(), with_bias ? d_bias.data() : nullptr, twin.data());
+                CHECK_CLOSE(to_device<cpu>(y), to_device<cpu>(twin), test::rtol<T>(), test::atol<T>());
+                if constexpr (!std::is_same_v<T, double>)
+                    if (offset == 0 && rows == 64) {  // an aligned, everyday shape: cuBLASLt takes it
+                        auto direct = Tensor<T, cuda>::empty(Shape{rows, out});
+                        CHECK(cu::lt_linear<T>(rows, out, in, d_x.data(), d_w.data(), with_bias ? d_bias.data() : nullptr,
+                                               direct.data()));
+                        CHECK(test::bitwise_equal(direct, y));
+                    }
+            }
 }

@@ -2,6 +2,7 @@
 #pragma once
 #include <atomic>
 #include <cstdio>
+#include <string>
 
 namespace contra::test {
 
@@ -25,5 +26,13 @@ inline void skip_program(const char* why) {
     all_skipped() = true;
 }
 inline bool skipped_everything() { return all_skipped().load(); }
+
+// says_no_gpu(why): whether an error of a `--device cuda` command says only that no GPU can be used
+// here (none, no driver, or a program built without CUDA). The GPU command tests skip then, and
+// fail on any other error.
+inline bool says_no_gpu(const std::string& why) {
+    return why.find("no usable GPU") != std::string::npos || why.find("sees no GPU") != std::string::npos ||
+           why.find("built without CUDA") != std::string::npos;
+}
 
 }  // namespace contra::test

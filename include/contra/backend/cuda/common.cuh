@@ -9,6 +9,7 @@
 // Kernel launches are checked right after the launch (CONTRA_CUDA_CHECK_LAUNCH) for launch
 // errors (bad configuration); faults inside a kernel surface at the next synchronising call.
 #pragma once
+#include <cublasLt.h>
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 

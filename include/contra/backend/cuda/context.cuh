@@ -1,8 +1,8 @@
 // contra/backend/cuda/context.cuh — the per-thread CUDA context: current stream, cuBLAS handle,
 // cuBLAS workspace; whether a GPU is there at all.
 // defines: contra::cu::{device_count, cuda_available, current_stream, set_current_stream,
-//          StreamGuard, Stream, synchronize, cublas_handle, kCublasWorkspaceBytes, FloatMath,
-//          float_math, set_float_math, FloatMathGuard}
+//          StreamGuard, Stream, synchronize, cublas_handle, lt_context, kCublasWorkspaceBytes,
+//          FloatMath, float_math, set_float_math, FloatMathGuard}
 //
 // How the CUDA backend is organised (and the rules later kernels follow)
 //
@@ -92,13 +92,15 @@ struct ThreadContext {
     cudaStream_t stream = nullptr;       // the current stream; nullptr is the default stream
     cublasHandle_t blas = nullptr;       // created on first use
     cudaStream_t blas_stream = nullptr;  // the stream `blas` is bound to
-    void* workspace = nullptr;           // kCublasWorkspaceBytes of device memory, for cuBLAS
+    void* workspace = nullptr;           // kCublasWorkspaceBytes of device memory, for cuBLAS and cuBLASLt
+    cublasLtHandle_t lt = nullptr;       // cuBLASLt, created on first use (it keeps no stream)
 
     ThreadContext() = default;
     ThreadContext(const ThreadContext&) = delete;
     ThreadContext& operator=(const ThreadContext&) = delete;
     ~ThreadContext() {
         if (blas) (void)cublasDestroy(blas);
+        if (lt) (void)cublasLtDestroy(lt);
         if (workspace) (void)cudaFree(workspace);
     }
 };
@@ -167,6 +169,20 @@ inline cublasHandle_t cublas_handle() {
     CONTRA_CUBLAS_CHECK(cublasSetWorkspace(c.blas, c.workspace, kCublasWorkspaceBytes));
     c.blas_stream = c.stream;
     return c.blas;
+}
+
+// A cuBLASLt matmul's context: this thread's cuBLASLt handle and the workspace it shares with the
+// cuBLAS handle, safe to use on the current stream (the same rule as cublas_handle's).
+struct LtContext {
+    cublasLtHandle_t handle;
+    void* workspace;
+    std::size_t workspace_bytes;
+};
+inline LtContext lt_context() {
+    (void)cublas_handle();  // the workspace exists and belongs to the current stream
+    detail::ThreadContext& c = detail::thread_context();
+    if (!c.lt) CONTRA_CUBLAS_CHECK(cublasLtCreate(&c.lt));
+    return {c.lt, c.workspace, kCublasWorkspaceBytes};
 }
 
 }  // namespace contra::cu
