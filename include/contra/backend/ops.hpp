@@ -632,13 +632,17 @@ void adamw_group(B, std::span<const AdamWTensor<T, B>> tensors, AdamWStep h, acc
                      "16-bit parameters, and only with them (", dtype_name(dtype_of<T>), ")");
     }
     if constexpr (std::same_as<device_of<B>, cpu>) {  // host backends: the composite twin itself
+        const bool scale = grad_scale != acc_t<T>(1);
+        std::int64_t largest = 0;  // one buffer for every scaled gradient
+        for (const auto& t : tensors) largest = std::max(largest, t.grad->numel());
+        const auto buffer = scale ? TensorOn<T, B>::empty(Shape{largest}) : TensorOn<T, B>();
         for (const auto& t : tensors) {
             TensorOn<T, B> scaled;
-            if (grad_scale != acc_t<T>(1)) {
-                scaled = TensorOn<T, B>::empty(t.grad->shape());
+            if (scale) {
+                scaled = buffer.rows(0, t.grad->numel()).reshape(t.grad->shape());
                 affine(B{}, *t.grad, grad_scale, acc_t<T>(0), scaled);
             }
-            const TensorOn<T, B>& g = grad_scale != acc_t<T>(1) ? scaled : *t.grad;
+            const TensorOn<T, B>& g = scale ? scaled : *t.grad;
             AdamWStep own = h;
             if (!t.decay) own.weight_decay = 0;
             if constexpr (!sixteen_bit) Kernels<B>::adamw(*t.param, g, *t.m, *t.v, own);
