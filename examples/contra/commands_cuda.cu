@@ -83,7 +83,7 @@ decltype(auto) with_pretrained_on_cuda(const io::Pretrained& p, F&& f) {
     CONTRA_CHECK(p.loss == io::LossKind::infonce && p.causal_text,
                  "--device cuda runs CLIPs with InfoNCE and a causal text tower; this one runs on --device cpu");
     const auto run = [&]<class M>(std::type_identity<M>) -> decltype(auto) {
-        M model(p.config);
+        M model(p.config, model::uninitialized);  // every parameter is loaded next
         io::load_pretrained(p, model);
         return f(model);
     };

@@ -176,7 +176,7 @@ template <class M>
 Evaluation evaluate_checkpoint(const std::filesystem::path& path, const model::ClipConfig& config, std::uint64_t seed,
                                const Dataset& d, const tasks::CaptionEncoder& encoder, std::int64_t test_limit,
                                std::int64_t probe_limit, bool with_probe) {
-    M model(config, seed);
+    M model(config, model::uninitialized);  // every parameter is loaded next
     io::load_checkpoint(path, model);
     return evaluate(model, d, encoder, seed, test_limit, probe_limit, with_probe);
 }

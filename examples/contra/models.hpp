@@ -64,7 +64,7 @@ decltype(auto) with_vit_model(ops::Activation activation, io::LossKind loss_kind
 template <class T, class F>
 void with_pretrained(const io::Pretrained& p, F&& f) {
     const auto run = [&]<class M>(std::type_identity<M>, const auto&... sizes) {
-        M model(p.config, sizes...);
+        M model(p.config, sizes..., model::uninitialized);  // every parameter is loaded next
         io::load_pretrained(p, model);
         if constexpr (requires { model.visual.eval(); }) model.visual.eval();  // BatchNorm: running statistics
         f(model);

@@ -32,11 +32,11 @@ void embed_with(M& model, const io::Pretrained& p, const io::SafetensorsFile& in
     if (has_images)
         images = model.encode_image(to_device<device_of<B>>(read_pixels<T>(in, "pixel_values", p.config.vision)));  // [N, E]
     if (has_texts) texts = model.encode_text(read_ids(in, "input_ids"));                                          // [M, E]
-    const auto host = [](const TensorOn<T, B>& t) { return to_device<cpu>(t); };
+    const auto host = [](const auto& t) { return to_device<cpu>(t); };
     if (gradients) {
         CONTRA_CHECK(images->value().size(0) == texts->value().size(0), in.source(), ": ", images->value().size(0),
                      " images and ", texts->value().size(0), " texts; the loss pairs them row by row");
-        const V loss = model.loss_fn(*images, *texts);
+        const auto loss = model.loss_fn(*images, *texts);
         backward(loss);
         const auto loss_value = host(loss.value());
         out.add("loss", loss_value.reshape(Shape{}));

@@ -50,7 +50,21 @@ TEST_CASE_TEMPLATE("gradcheck: unary functions and activations", B, BACKENDS) {
         for (std::int64_t i = 0; i < away.numel(); ++i) away[i] += away[i] >= 0 ? 0.1 : -0.1;
         expect_gradients<B>([](auto& v) { return ad::activation(v[0], ops::Activation::relu); }, {away});
         expect_gradients<B>([](auto& v) { return ad::affine(v[0], -1.5, 0.25); }, {x});
+        expect_gradients<B>([](auto& v) { return ad::mul(ad::cast<double>(v[0]), v[0]); }, {x});  // cast: double → double
     }
+}
+
+TEST_CASE("cast: bf16 features widened to float; the gradient returns rounded to bf16 (the reference holds bf16)") {
+    using B = reference;
+    const auto x = cast<bf16>(random_tensor(Shape{3, 5}, 6));
+    const auto c = cast<float>(random_tensor(Shape{3, 5}, 7));
+    Tape tape;
+    Tape::Active on(tape);
+    const auto xv = leaf<B>(x, true);
+    const auto y = ad::cast<float>(xv);  // exact
+    for (std::int64_t i = 0; i < x.numel(); ++i) CHECK(y.value()[i] == float(x[i]));
+    backward(ad::sum(ad::mul(y, Var<float, B>(c))));  // ∂/∂x = c, rounded to bf16
+    for (std::int64_t i = 0; i < x.numel(); ++i) CHECK(xv.grad()[i].bits == bf16(c[i]).bits);
 }
 
 TEST_CASE_TEMPLATE("gradcheck: sums and means", B, BACKENDS) {

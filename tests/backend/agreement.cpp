@@ -81,6 +81,31 @@ TEST_CASE_TEMPLATE("unary ops, affine, axpy and fill agree", T, TYPES) {
     agree<T>([&](auto be, auto& o) { ops::clamp(be, x, acc_t<T>(-0.5), acc_t<T>(0.25), o[0]); }, {x.shape()});
 }
 
+TEST_CASE("convert: widening is exact, narrowing rounds to nearest even, on both backends") {
+    const auto x = rand<double>(Shape{5, 7}, 11);
+    for (auto be : {0, 1}) {
+        auto f = Tensor<float>::empty(x.shape());
+        auto b = Tensor<bf16>::empty(x.shape());
+        auto back = Tensor<float>::empty(x.shape());
+        if (be == 0) {
+            ops::convert(reference{}, x, f);
+            ops::convert(reference{}, f, b);
+            ops::convert(reference{}, b, back);
+        } else {
+            ops::convert(cpu{}, x, f);
+            ops::convert(cpu{}, f, b);
+            ops::convert(cpu{}, b, back);
+        }
+        for (std::int64_t i = 0; i < x.numel(); ++i) {
+            CHECK(f[i] == float(x[i]));
+            CHECK(b[i].bits == bf16(f[i]).bits);
+            CHECK(back[i] == float(b[i]));
+        }
+    }
+    auto wrong = Tensor<float>::empty(Shape{3});
+    CHECK_THROWS_WITH_AS(ops::convert(cpu{}, x, wrong), doctest::Contains("differs from input"), Error);
+}
+
 TEST_CASE_TEMPLATE("clamp limits to its range, keeps NaN, works in place and refuses an empty range", T, TYPES) {
     auto x = Tensor<T>::from({5}, {T(-3), T(0.5), T(7), T(NAN), T(-INFINITY)});
     for (auto be : {0, 1}) {

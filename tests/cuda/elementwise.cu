@@ -1,4 +1,4 @@
-// binary (every broadcast form), unary, affine, clamp, axpy and fill on the GPU against the reference
+// binary (every broadcast form), unary, affine, clamp, convert, axpy and fill on the GPU against the reference
 // backend, in float, double and bf16.
 #include "gpu.cuh"
 
@@ -91,6 +91,16 @@ TEST_CASE_TEMPLATE("affine, clamp, axpy and fill agree with the reference", T, C
     ops::clamp(reference{}, x, acc_t<T>(-0.5), acc_t<T>(0.25), expected);
     ops::clamp(cuda{}, d_x, acc_t<T>(-0.5), acc_t<T>(0.25), out);
     CHECK(test::bitwise_equal(to_device<cpu>(out), expected));  // a comparison and a copy: exact
+
+    // convert to bf16 and back to T: the same bits as the reference's conversions.
+    auto narrowed = Tensor<bf16, cuda>::empty(x.shape());
+    auto expected_narrow = Tensor<bf16, cpu>::empty(x.shape());
+    ops::convert(cuda{}, d_x, narrowed);
+    ops::convert(reference{}, x, expected_narrow);
+    CHECK(test::bitwise_equal(to_device<cpu>(narrowed), expected_narrow));
+    ops::convert(cuda{}, narrowed, out);
+    ops::convert(reference{}, expected_narrow, expected);
+    CHECK(test::bitwise_equal(to_device<cpu>(out), expected));
 
     expected = y.clone();
     ops::axpy(reference{}, acc_t<T>(0.75), x, expected);

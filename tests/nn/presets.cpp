@@ -4,6 +4,8 @@
 #include <contra/nn/nn.hpp>
 #include <map>
 
+#include "../support/compare.hpp"
+
 using namespace contra;
 
 namespace {
@@ -17,7 +19,7 @@ std::map<std::string, Shape> shapes_of(Model& m) {
 }  // namespace
 
 TEST_CASE("ViT-B-32 has exactly the reference's 151,277,313 parameters, 87,849,216 in the image tower") {
-    model::OpenAiClip<float, cpu> model(model::preset("ViT-B-32"));
+    model::OpenAiClip<float, cpu> model(model::preset("ViT-B-32"), model::uninitialized);  // shapes and counts only
     CHECK(model.parameter_count() == 151277313);
     std::int64_t visual = 0;
     model.visual.visit_parameters([&](const std::string&, auto& p) { visual += p.numel(); }, "visual");
@@ -41,7 +43,7 @@ TEST_CASE("unknown presets name the known ones") {
 
 TEST_CASE("counts from the sizes alone equal the built models and the reference's totals") {
     for (const char* name : {"tiny", "fmnist", "ViT-B-32"}) {
-        model::OpenAiClip<float, cpu> model(model::preset(name));
+        model::OpenAiClip<float, cpu> model(model::preset(name), model::uninitialized);
         CHECK_MESSAGE(model::count_parameters(model::preset(name)).total() == model.parameter_count(), name);
     }
     const auto b32 = model::count_parameters(model::preset("ViT-B-32"));
@@ -52,4 +54,16 @@ TEST_CASE("counts from the sizes alone equal the built models and the reference'
     // ViT-B/32's image forward: the 4.4 G multiply-adds usually quoted, 2 FLOPs each.
     const auto flops = model::forward_flops(model::preset("ViT-B-32"));
     CHECK(flops.per_image == doctest::Approx(8.8e9).epsilon(0.02));
+}
+
+TEST_CASE("model::uninitialized builds the same model with every parameter 0, for weights loaded next") {
+    const auto config = model::preset("tiny");
+    model::OpenAiClip<float, cpu> drawn(config, 3), blank(config, model::uninitialized);
+    CHECK(blank.parameter_count() == drawn.parameter_count());
+    for_each_parameter(blank, [](const std::string& name, Parameter<float, cpu>& p) {
+        CAPTURE(name);
+        CHECK(test::max_abs_diff(p.value(), Tensor<float, cpu>::zeros(p.shape())) == 0.0);
+    });
+    copy_parameters(drawn, blank);
+    CHECK(blank.scale() == drawn.scale());
 }

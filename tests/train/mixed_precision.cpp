@@ -1,7 +1,8 @@
 // Mixed precision on the reference backend, which holds bf16: fp32 master weights and moments for
 // bf16 parameters (ops::adamw_master, optim::AdamW<bf16, B>), checked against their composite
-// twin (widen, adamw in float, round); a bf16 CLIP whose loss, gradients and first steps are the
-// float one's to bf16's precision; and checkpoints that keep the masters bit for bit.
+// twin (widen, adamw in float, round); a bf16 CLIP whose loss and logit_scale are fp32, and whose
+// loss, gradients and first steps are the float one's to bf16's precision; and checkpoints that
+// keep the masters bit for bit.
 #include <doctest/doctest.h>
 
 #include <contra/io/checkpoint.hpp>
@@ -9,6 +10,7 @@
 #include <contra/optim/adamw.hpp>
 
 #include <cmath>
+#include <map>
 #include <vector>
 
 #include "../support/compare.hpp"
@@ -50,8 +52,8 @@ void start_equal(FloatModel& wide, Bf16Model& narrow) {
         rounded.push_back(cast<bf16>(p.value()));
         copy(cast<float>(rounded.back()), p.value());
     });
-    std::size_t k = 0;
-    for_each_parameter(narrow, [&](const std::string&, Parameter<bf16, reference>& p) { copy(rounded[k++], p.value()); });
+    std::size_t k = 0;  // the bf16 model's logit_scale is a float parameter: it takes the same rounded value
+    for_each_parameter(narrow, [&]<class P>(const std::string&, Parameter<P, reference>& p) { copy(cast<P>(rounded[k++]), p.value()); });
     REQUIRE(k == rounded.size());
 }
 
@@ -145,7 +147,7 @@ TEST_CASE("a bf16 CLIP's loss and gradients are the float CLIP's to bf16's preci
     });
     std::size_t k = 0;
     double worst = 0;
-    for_each_parameter(narrow, [&](const std::string& name, Parameter<bf16, reference>& p) {
+    for_each_parameter(narrow, [&]<class P>(const std::string& name, Parameter<P, reference>& p) {
         const auto g = cast<double>(p.grad());
         const double d = relative_difference(std::vector<double>(g.data(), g.data() + g.numel()), wide_grads[k++]);
         CAPTURE(name);
@@ -153,6 +155,31 @@ TEST_CASE("a bf16 CLIP's loss and gradients are the float CLIP's to bf16's preci
         worst = std::max(worst, d);
     });
     MESSAGE("largest relative gradient difference of a tensor, bf16 against float: " << worst);
+}
+
+TEST_CASE("a bf16 CLIP computes its logits and loss in fp32, and keeps logit_scale in fp32") {
+    TwinModels twins;
+    static_assert(std::is_same_v<decltype(twins.narrow.loss_fn.logit_scale), Parameter<float, reference>>);
+    const Batch b;
+    Tape tape;
+    Tape::Active on(tape);
+    const auto images = cast<bf16>(b.images);
+    const auto loss = twins.narrow.loss(images, b.tokens);
+    static_assert(std::is_same_v<decltype(loss), const Var<float, reference>>);
+    // The same features, widened: the loss in float from them is the bf16 model's loss exactly.
+    const auto img = ad::cast<float>(twins.narrow.encode_image(images)), txt = ad::cast<float>(twins.narrow.encode_text(b.tokens));
+    loss::InfoNce<float, reference> in_float;
+    copy(twins.narrow.loss_fn.logit_scale.value(), in_float.logit_scale.value());
+    CHECK(loss.value()[0] == in_float(img, txt).value()[0]);
+    backward(loss);
+    CHECK(twins.narrow.loss_fn.logit_scale.has_grad());
+    // A step moves logit_scale by less than bf16's spacing there (2^-6 at 2.66), and it keeps it.
+    optim::AdamW<bf16, reference> optimizer(twins.narrow);
+    const double before = twins.narrow.loss_fn.logit_scale.value()[0];
+    optimizer.step(1e-4);
+    const double after = twins.narrow.loss_fn.logit_scale.value()[0];
+    CHECK(after != before);
+    CHECK(std::abs(after - before) < 0.25 * std::ldexp(1.0, -6));
 }
 
 TEST_CASE("a bf16 CLIP with fp32 masters trains as the float CLIP does, to bf16's precision") {
@@ -170,16 +197,23 @@ TEST_CASE("a bf16 CLIP with fp32 masters trains as the float CLIP does, to bf16'
         CAPTURE(t);
         CHECK(narrow_loss == doctest::Approx(wide_loss).epsilon(3e-2));
     }
-    // The masters follow the float weights; each parameter is its master rounded.
-    std::vector<double> wide_values, master_values;
-    for_each_parameter(wide, [&](const std::string&, Parameter<float, reference>& p) {
-        for (std::int64_t i = 0; i < p.numel(); ++i) wide_values.push_back(p.value()[i]);
-    });
+    // The masters follow the float weights; each parameter is its master rounded. logit_scale is
+    // fp32 in the bf16 model itself: no master.
+    std::map<std::string, Tensor<float, cpu>> fp32_values;
     for (const auto& slot : narrow_opt.slots()) {
         REQUIRE(slot.master.defined());
-        for (std::int64_t i = 0; i < slot.master.numel(); ++i) master_values.push_back(slot.master[i]);
+        fp32_values[slot.name] = slot.master;
         CHECK(bits_of(slot.param.value()) == bits_of(cast<bf16>(slot.master)));
     }
+    REQUIRE(narrow_opt.wide_slots().size() == 1);
+    CHECK(narrow_opt.wide_slots()[0].name == "logit_scale");
+    CHECK(!narrow_opt.wide_slots()[0].master.defined());
+    fp32_values["logit_scale"] = narrow.loss_fn.logit_scale.value();
+    std::vector<double> wide_values, master_values;
+    for_each_parameter(wide, [&](const std::string& name, Parameter<float, reference>& p) {
+        for (std::int64_t i = 0; i < p.numel(); ++i) wide_values.push_back(p.value()[i]);
+        for (std::int64_t i = 0; i < p.numel(); ++i) master_values.push_back(fp32_values.at(name)[i]);
+    });
     const double d = relative_difference(master_values, wide_values);
     MESSAGE("masters against the float weights after 6 steps: relative difference " << d);
     CHECK(d < 2e-2);
@@ -207,11 +241,14 @@ TEST_CASE("a bf16 model's checkpoint keeps the fp32 masters and moments, bit for
         CHECK(r.v.to_vector() == a.v.to_vector());
         CHECK(bits_of(r.param.value()) == bits_of(a.param.value()));
     }
+    REQUIRE(restored_opt.wide_slots().size() == 1);
+    CHECK(restored_opt.wide_slots()[0].m.to_vector() == optimizer.wide_slots()[0].m.to_vector());
+    CHECK(restored.loss_fn.logit_scale.value().to_vector() == trained.loss_fn.logit_scale.value().to_vector());
     // Evaluation reads a bf16 run's weights into a float model: widened exactly.
     FloatModel widened(config, 9);
     io::load_checkpoint(dir / "ckpt.safetensors", widened);
     std::vector<float> narrow_values, wide_values;
-    for_each_parameter(trained, [&](const std::string&, Parameter<bf16, reference>& p) {
+    for_each_parameter(trained, [&]<class P>(const std::string&, Parameter<P, reference>& p) {
         for (std::int64_t i = 0; i < p.numel(); ++i) narrow_values.push_back(float(p.value()[i]));
     });
     for_each_parameter(widened, [&](const std::string&, Parameter<float, reference>& p) {

@@ -41,10 +41,15 @@ struct Parameter : Var<T, B> {
 };
 
 namespace detail {
-// A visitor with the signature every visit_parameters(f, prefix) must accept.
+// A visitor with the signatures every visit_parameters(f, prefix) must accept: a module's
+// parameters are in its value type T; a 16-bit module may also hold some in acc_t<T> (the loss's
+// logit_scale under mixed precision).
 template <class T, class B>
 struct ProbeVisitor {
     void operator()(const std::string&, Parameter<T, B>&) const {}
+    void operator()(const std::string&, Parameter<acc_t<T>, B>&) const
+        requires(!std::same_as<T, acc_t<T>>)
+    {}
 };
 }  // namespace detail
 

@@ -174,6 +174,14 @@ void clamp(B, const TensorOn<T, B>& x, acc_t<T> lo, acc_t<T> hi, TensorOn<T, B>&
     Kernels<B>::clamp(x, lo, hi, out);
 }
 
+// convert: out = x, every element converted to U (exact when U is wider; rounded to nearest even
+// when narrower: float → bf16). requires: equal element counts.
+template <class B, class T, class U>
+void convert(B, const TensorOn<T, B>& x, TensorOn<U, B>& out) {
+    CONTRA_CHECK(out.numel() == x.numel(), "convert: output ", out.shape(), " differs from input ", x.shape());
+    Kernels<B>::convert(x, out);
+}
+
 // fill: every element of out = value.
 template <class B, class T>
 void fill(B, acc_t<T> value, TensorOn<T, B>& out) {

@@ -23,7 +23,11 @@ public:
     template <class Model>
     GradientSync(Model& model, Communicator& comm, std::int64_t bucket_elements = std::int64_t(1) << 20)
         : comm_(&comm), bucket_elements_(bucket_elements) {
-        for_each_parameter(model, [&](const std::string& name, Parameter<T, B>& p) { params_.push_back({name, p, 0, 0}); });
+        for_each_parameter(model, [&]<class P>(const std::string& name, Parameter<P, B>& p) {
+            if constexpr (std::same_as<P, T>) params_.push_back({name, p, 0, 0});
+            else throw Error("data-parallel training averages gradients of one element type; " + name + " is another "
+                             "(a mixed-precision model): train it on one process");
+        });
         std::int64_t total = 0;
         for (const auto& e : params_) total += e.param.numel();
         flat_ = Tensor<T, D>::zeros(Shape{total});

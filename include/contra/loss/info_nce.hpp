@@ -67,13 +67,18 @@ struct InfoNce {
     using value_type = T;
     using backend = B;
     using V = Var<T, B>;
+    // What the logits, the loss and logit_scale are computed and kept in: acc_t<T>. A bf16 model's
+    // features are widened to float first (mixed precision); float and double stay as they are.
+    using score_type = acc_t<T>;
+    using A = score_type;
+    using S = Var<A, B>;
 
-    Parameter<T, B> logit_scale{Shape{}};  // init ln(1/0.07)
+    Parameter<A, B> logit_scale{Shape{}};  // init ln(1/0.07)
     // Data parallel: the features of every rank are gathered, and each rank's loss is either
     //   global: the whole [W·n, W·n] problem (every rank computes it), or
     //   local:  its own n rows against all W·n columns, both directions, targets offset by rank·n
     // (the same gradients once averaged over ranks, with [n, W·n] logits instead of [W·n, W·n]).
-    FeatureGather<T, B> gather;
+    FeatureGather<A, B> gather;
 
     void initialize(std::uint64_t, const std::string& = "") { init_constant(logit_scale, std::log(1 / 0.07)); }
 
@@ -86,98 +91,105 @@ struct InfoNce {
     double scale() const { return detail::scale_of(logit_scale); }
 
     // logits = exp(logit_scale)·normalize(image)·normalize(text)ᵀ, [N, M]
-    V logits(const V& image_features, const V& text_features) const {
-        return detail::scaled_similarity(image_features, text_features, logit_scale);
+    S logits(const V& image_features, const V& text_features) const {
+        return detail::scaled_similarity(widen(image_features), widen(text_features), logit_scale);
     }
 
     // image_features, text_features [N, E] (row i of each is a matching pair) → scalar loss
-    V operator()(const V& image_features, const V& text_features) const {
+    S operator()(const V& image_features, const V& text_features) const {
         CONTRA_CHECK(image_features.shape() == text_features.shape() && image_features.shape().rank() == 2,
                      "InfoNce: image features ", image_features.shape(), " and text features ",
                      text_features.shape(), " must both be [N, E]");
-        const std::int64_t n = image_features.shape()[0];
-        if (gather) return across_ranks(image_features, text_features);
+        const S img = widen(image_features), txt = widen(text_features);
+        const std::int64_t n = img.shape()[0];
+        if (gather) return across_ranks(img, txt);
         const auto targets = detail::diagonal_targets<device_of<B>>(n);
         if constexpr (std::same_as<Impl, ad::Composite>) {
-            const V per_image = logits(image_features, text_features);  // [N, N]
-            const V both = ad::add(ad::cross_entropy<ad::Composite>(per_image, targets),
+            const S per_image = detail::scaled_similarity(img, txt, logit_scale);  // [N, N]
+            const S both = ad::add(ad::cross_entropy<ad::Composite>(per_image, targets),
                                    ad::cross_entropy<ad::Composite>(ad::transpose(per_image), targets));
-            return ad::affine(both, acc_t<T>(0.5));
+            return ad::affine(both, A(0.5));
         } else {
-            return fused(ad::l2_normalize(image_features), ad::l2_normalize(text_features), targets);
+            return fused(ad::l2_normalize(img), ad::l2_normalize(txt), targets);
         }
     }
 
 private:
-    V across_ranks(const V& image_features, const V& text_features) const {
+    // The features in the score type (a copy only for 16-bit models).
+    static S widen(const V& features) {
+        if constexpr (std::same_as<T, A>) return features;
+        else return ad::cast<A>(features);
+    }
+
+    S across_ranks(const S& image_features, const S& text_features) const {
         const std::int64_t n = image_features.shape()[0];
-        const V img = ad::l2_normalize(image_features), txt = ad::l2_normalize(text_features);   // [n, E]
-        const V all_img = gather.all_rows(img), all_txt = gather.all_rows(txt);                    // [W·n, E]
-        const V scale = ad::exp(V(logit_scale));
+        const S img = ad::l2_normalize(image_features), txt = ad::l2_normalize(text_features);   // [n, E]
+        const S all_img = gather.all_rows(img), all_txt = gather.all_rows(txt);                    // [W·n, E]
+        const S scale = ad::exp(S(logit_scale));
         using CE = ad::Fused;
         if (gather.local_loss) {
             const auto targets = detail::gathered_targets<device_of<B>>(n, std::int64_t(gather.rank) * n);
-            const V per_image = ad::mul(ad::matmul(img, all_txt, ops::Trans::N, ops::Trans::T), scale);  // [n, W·n]
-            const V per_text = ad::mul(ad::matmul(txt, all_img, ops::Trans::N, ops::Trans::T), scale);   // [n, W·n]
+            const S per_image = ad::mul(ad::matmul(img, all_txt, ops::Trans::N, ops::Trans::T), scale);  // [n, W·n]
+            const S per_text = ad::mul(ad::matmul(txt, all_img, ops::Trans::N, ops::Trans::T), scale);   // [n, W·n]
             return ad::affine(ad::add(ad::cross_entropy<CE>(per_image, targets), ad::cross_entropy<CE>(per_text, targets)),
-                              acc_t<T>(0.5));
+                              A(0.5));
         }
         const auto targets = detail::gathered_targets<device_of<B>>(n * gather.ranks, 0);
-        const V per_image = ad::mul(ad::matmul(all_img, all_txt, ops::Trans::N, ops::Trans::T), scale);  // [W·n, W·n]
+        const S per_image = ad::mul(ad::matmul(all_img, all_txt, ops::Trans::N, ops::Trans::T), scale);  // [W·n, W·n]
         return ad::affine(ad::add(ad::cross_entropy<CE>(per_image, targets),
                                   ad::cross_entropy<CE>(ad::transpose(per_image), targets)),
-                          acc_t<T>(0.5));
+                          A(0.5));
     }
 
-    V fused(const V& img, const V& txt, const TensorOn<ops::Index, B>& targets) const {
+    S fused(const S& img, const S& txt, const TensorOn<ops::Index, B>& targets) const {
         const std::int64_t n = img.shape()[0];
         const double scale = std::exp(double(to_device<cpu>(logit_scale.value())[0]));
-        auto logits = ad::new_tensor<T, B>(Shape{n, n});  // saved for backward
-        ops::gemm(B{}, ops::Trans::N, ops::Trans::T, acc_t<T>(scale), img.value(), txt.value(), acc_t<T>(0), logits);
-        auto lse_rows = ad::new_tensor<T, B>(Shape{n}), lse_cols = ad::new_tensor<T, B>(Shape{n});
-        auto losses = ad::new_tensor<T, B>(Shape{n, 2});
+        auto logits = ad::new_tensor<A, B>(Shape{n, n});  // saved for backward
+        ops::gemm(B{}, ops::Trans::N, ops::Trans::T, A(scale), img.value(), txt.value(), A(0), logits);
+        auto lse_rows = ad::new_tensor<A, B>(Shape{n}), lse_cols = ad::new_tensor<A, B>(Shape{n});
+        auto losses = ad::new_tensor<A, B>(Shape{n, 2});
         {
-            auto per_row = ad::new_tensor<T, B>(Shape{n}), per_col = ad::new_tensor<T, B>(Shape{n});
-            auto transposed = ad::new_tensor<T, B>(Shape{n, n});  // transient
+            auto per_row = ad::new_tensor<A, B>(Shape{n}), per_col = ad::new_tensor<A, B>(Shape{n});
+            auto transposed = ad::new_tensor<A, B>(Shape{n, n});  // transient
             ops::transpose(B{}, logits, transposed);
             ops::cross_entropy(B{}, logits, targets, per_row, lse_rows);
             ops::cross_entropy(B{}, transposed, targets, per_col, lse_cols);
             ops::concat_cols(B{}, per_row.reshape(Shape{n, 1}), per_col.reshape(Shape{n, 1}), losses);
         }
-        auto out = ad::new_tensor<T, B>(Shape{});
+        auto out = ad::new_tensor<A, B>(Shape{});
         auto out1 = out.reshape(Shape{1});
-        auto column_sums = ad::new_tensor<T, B>(Shape{2});
-        ops::sum(B{}, ops::Axis::rows, acc_t<T>(0.5 / double(n)), losses, acc_t<T>(0), column_sums);
-        ops::sum(B{}, ops::Axis::rows, acc_t<T>(1), column_sums.reshape(Shape{2, 1}), acc_t<T>(0), out1);
-        const V scale_var = logit_scale;
-        return record<T, B>(out, [img, txt, scale_var, targets, logits, lse_rows, lse_cols, scale, n](const TensorOn<T, B>& g) {
-            const auto dloss = detail::spread<T, B>(g, n, 2.0 * double(n));
-            auto dlogits = ad::new_tensor<T, B>(Shape{n, n});
+        auto column_sums = ad::new_tensor<A, B>(Shape{2});
+        ops::sum(B{}, ops::Axis::rows, A(0.5 / double(n)), losses, A(0), column_sums);
+        ops::sum(B{}, ops::Axis::rows, A(1), column_sums.reshape(Shape{2, 1}), A(0), out1);
+        const S scale_var = logit_scale;
+        return record<A, B>(out, [img, txt, scale_var, targets, logits, lse_rows, lse_cols, scale, n](const TensorOn<A, B>& g) {
+            const auto dloss = detail::spread<A, B>(g, n, 2.0 * double(n));
+            auto dlogits = ad::new_tensor<A, B>(Shape{n, n});
             ops::cross_entropy_backward(B{}, logits, targets, lse_rows, dloss, dlogits);
             {   // the column direction: CE over logitsᵀ, its gradient transposed back and added
-                auto transposed = ad::new_tensor<T, B>(Shape{n, n}), dtransposed = ad::new_tensor<T, B>(Shape{n, n});
+                auto transposed = ad::new_tensor<A, B>(Shape{n, n}), dtransposed = ad::new_tensor<A, B>(Shape{n, n});
                 ops::transpose(B{}, logits, transposed);
                 ops::cross_entropy_backward(B{}, transposed, targets, lse_cols, dloss, dtransposed);
                 ops::transpose(B{}, dtransposed, transposed);
-                ops::axpy(B{}, acc_t<T>(1), transposed, dlogits);
+                ops::axpy(B{}, A(1), transposed, dlogits);
             }
             if (scale_var.requires_grad()) {  // ∂logits/∂logit_scale = logits
-                auto product = ad::new_tensor<T, B>(Shape{n, n});
+                auto product = ad::new_tensor<A, B>(Shape{n, n});
                 ops::binary(B{}, ops::BinaryOp::mul, dlogits, logits, product);
-                auto partial = ad::new_tensor<T, B>(Shape{n});
-                ops::sum(B{}, ops::Axis::rows, acc_t<T>(1), product, acc_t<T>(0), partial);
-                auto total = ad::new_tensor<T, B>(Shape{});
+                auto partial = ad::new_tensor<A, B>(Shape{n});
+                ops::sum(B{}, ops::Axis::rows, A(1), product, A(0), partial);
+                auto total = ad::new_tensor<A, B>(Shape{});
                 auto total1 = total.reshape(Shape{1});
-                ops::sum(B{}, ops::Axis::rows, acc_t<T>(1), partial.reshape(Shape{n, 1}), acc_t<T>(0), total1);
+                ops::sum(B{}, ops::Axis::rows, A(1), partial.reshape(Shape{n, 1}), A(0), total1);
                 scale_var.accumulate(total);
             }
             if (img.requires_grad()) {  // dÎ = s·dlogits·T̂
                 auto [dimg, beta] = img.slot()->destination(B{}, img.shape());
-                ops::gemm(B{}, ops::Trans::N, ops::Trans::N, acc_t<T>(scale), dlogits, txt.value(), beta, dimg);
+                ops::gemm(B{}, ops::Trans::N, ops::Trans::N, A(scale), dlogits, txt.value(), beta, dimg);
             }
             if (txt.requires_grad()) {  // dT̂ = s·dlogitsᵀ·Î
                 auto [dtxt, beta] = txt.slot()->destination(B{}, txt.shape());
-                ops::gemm(B{}, ops::Trans::T, ops::Trans::N, acc_t<T>(scale), dlogits, img.value(), beta, dtxt);
+                ops::gemm(B{}, ops::Trans::T, ops::Trans::N, A(scale), dlogits, img.value(), beta, dtxt);
             }
         }, img, txt, scale_var);
     }

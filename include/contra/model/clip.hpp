@@ -3,13 +3,19 @@
 // loss() and logits() are defined after the class (not inline), so that a program may compile the
 // models it uses once, in an explicit instantiation, and declare them `extern template` elsewhere
 // (the towers do the same with encode()).
-// defines: model::Clip
+// defines: model::Clip, model::Uninitialized, model::uninitialized
 #pragma once
 #include "../loss/concepts.hpp"
 #include "../nn/concepts.hpp"
 #include "config.hpp"
 
 namespace contra::model {
+
+// The tag of Clip's constructors that skip the random initialisation: every parameter stays 0 until
+// weights are loaded into it (io::load_pretrained, io::load_checkpoint), which saves drawing
+// ViT-B/32's 151 million values only to overwrite them.
+struct Uninitialized {};
+inline constexpr Uninitialized uninitialized{};
 
 template <nn::ImageTower Image, nn::TextTower Text, loss::ContrastiveLoss Loss>
     requires SameNumerics<Image, Text> && SameNumerics<Image, Loss>
@@ -39,6 +45,12 @@ struct Clip {
         : config(c), visual(image_config, c.embed_dim), text(c.text, c.embed_dim) {
         initialize(seed);
     }
+    // The same models with every parameter 0, for loading (model::uninitialized).
+    Clip(const ClipConfig& c, Uninitialized)
+        requires std::constructible_from<Image, const nn::VisionConfig&, std::int64_t>
+        : config(c), visual(c.vision, c.embed_dim), text(c.text, c.embed_dim) {}
+    Clip(const ClipConfig& c, const typename Image::config_type& image_config, Uninitialized)
+        : config(c), visual(image_config, c.embed_dim), text(c.text, c.embed_dim) {}
 
     // The reference's initialize_parameters, drawn from streams named after each parameter.
     void initialize(std::uint64_t seed) {
@@ -62,11 +74,11 @@ struct Clip {
     }
     std::int64_t parameter_count() {
         std::int64_t total = 0;
-        visit_parameters([&](const std::string&, Parameter<T, B>& p) { total += p.numel(); });
+        visit_parameters([&](const std::string&, auto& p) { total += p.numel(); });
         return total;
     }
     void zero_grad() {
-        visit_parameters([](const std::string&, Parameter<T, B>& p) { p.zero_grad(); });
+        visit_parameters([](const std::string&, auto& p) { p.zero_grad(); });
     }
 
     // A training step begins / ends (nn::StepAware): forwarded to the towers whose forward depends
@@ -85,9 +97,11 @@ struct Clip {
     V encode_text(const Tensor<ops::Index, cpu>& tokens) const { return text.encode(tokens); }
 
     // The training objective for a batch of matching pairs (row i of each): a scalar.
-    V loss(const TensorOn<T, B>& images, const Tensor<ops::Index, cpu>& tokens) const;
+    // The loss's value type: V, or Var<float, B> for a bf16 model whose loss computes in float.
+    using LossVar = decltype(std::declval<const Loss&>()(std::declval<const V&>(), std::declval<const V&>()));
+    LossVar loss(const TensorOn<T, B>& images, const Tensor<ops::Index, cpu>& tokens) const;
     // logits_per_image [N, M] (logits_per_text is its transpose).
-    V logits(const TensorOn<T, B>& images, const Tensor<ops::Index, cpu>& tokens) const;
+    LossVar logits(const TensorOn<T, B>& images, const Tensor<ops::Index, cpu>& tokens) const;
 
     // exp(logit_scale): the factor on the cosine similarities (the inverse temperature).
     double scale() const { return loss_fn.scale(); }
@@ -97,7 +111,7 @@ struct Clip {
 
 template <nn::ImageTower Image, nn::TextTower Text, loss::ContrastiveLoss Loss>
     requires SameNumerics<Image, Text> && SameNumerics<Image, Loss>
-auto Clip<Image, Text, Loss>::loss(const TensorOn<T, B>& images, const Tensor<ops::Index, cpu>& tokens) const -> V {
+auto Clip<Image, Text, Loss>::loss(const TensorOn<T, B>& images, const Tensor<ops::Index, cpu>& tokens) const -> LossVar {
     CONTRA_CHECK(images.rank() >= 1 && tokens.rank() >= 1 && images.size(0) == tokens.size(0), "Clip::loss: ",
                  images.shape(), " images but ", tokens.shape(), " texts; a batch pairs them row by row");
     return loss_fn(encode_image(images), encode_text(tokens));
@@ -105,7 +119,7 @@ auto Clip<Image, Text, Loss>::loss(const TensorOn<T, B>& images, const Tensor<op
 
 template <nn::ImageTower Image, nn::TextTower Text, loss::ContrastiveLoss Loss>
     requires SameNumerics<Image, Text> && SameNumerics<Image, Loss>
-auto Clip<Image, Text, Loss>::logits(const TensorOn<T, B>& images, const Tensor<ops::Index, cpu>& tokens) const -> V {
+auto Clip<Image, Text, Loss>::logits(const TensorOn<T, B>& images, const Tensor<ops::Index, cpu>& tokens) const -> LossVar {
     return loss_fn.logits(encode_image(images), encode_text(tokens));
 }
 

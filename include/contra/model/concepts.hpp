@@ -8,6 +8,7 @@
 
 #include "../autograd/parameter.hpp"
 #include "../backend/ops.hpp"
+#include "../loss/concepts.hpp"
 
 namespace contra::model {
 
@@ -22,7 +23,7 @@ concept ContrastiveModel = Numerics<M> &&
     requires(M& m, const M& cm, const TensorOn<typename M::value_type, typename M::backend>& images,
              const Tensor<ops::Index, cpu>& tokens) {
         m.visit_parameters(::contra::detail::ProbeVisitor<typename M::value_type, typename M::backend>{});
-        { cm.loss(images, tokens) } -> std::same_as<Var<typename M::value_type, typename M::backend>>;
+        { cm.loss(images, tokens) } -> loss::ScoreVar<typename M::value_type, typename M::backend>;
         { cm.encode_image(images) } -> std::same_as<Var<typename M::value_type, typename M::backend>>;
         { cm.encode_text(tokens) } -> std::same_as<Var<typename M::value_type, typename M::backend>>;
         { cm.scale() } -> std::convertible_to<double>;

@@ -3,7 +3,8 @@
 // gains, biases, embeddings (token, positional, class) and logit_scale/bias, as open_clip.
 // Mixed precision: for a 16-bit model (bf16) the optimizer keeps fp32 master weights and fp32
 // moments (ops::adamw_master); the model's parameters are the masters rounded, and checkpoints
-// hold the masters ("master/<parameter>"), so nothing is lost between steps or runs.
+// hold the masters ("master/<parameter>"), so nothing is lost between steps or runs. Parameters the
+// model itself keeps in fp32 (the loss's logit_scale) are updated in fp32 and have no master.
 // defines: optim::AdamWOptions, optim::AdamW, optim::decays
 #pragma once
 #include <span>
@@ -37,78 +38,100 @@ public:
     using state_type = acc_t<T>;                                   // the moments' (and masters') type
     static constexpr bool mixed_precision = !std::is_same_v<T, state_type>;  // bf16: fp32 masters
 
-    struct Slot {
+    // One parameter and its state. P is T, or (mixed precision) state_type for the parameters a
+    // 16-bit model keeps in fp32 (its loss's logit_scale), which need no master.
+    template <class P>
+    struct SlotOf {
+        static constexpr bool has_master = !std::is_same_v<P, state_type>;
         std::string name;
-        Parameter<T, B> param;  // a handle: same value and gradient as the model's
+        Parameter<P, B> param;  // a handle: same value and gradient as the model's
         TensorOn<state_type, B> m, v;  // undefined while the parameter has been frozen throughout
         bool decay;
-        TensorOn<state_type, B> master;  // mixed precision: the parameter in fp32 (param is it rounded)
+        TensorOn<state_type, B> master;  // 16-bit P: the parameter in fp32 (param is it rounded)
         void allocate() {
             m = TensorOn<state_type, B>::zeros(param.shape());
             v = TensorOn<state_type, B>::zeros(param.shape());
-            if constexpr (mixed_precision)
-                master = to_device<device_of<B>>(cast<state_type>(to_device<cpu>(param.value())));
+            if constexpr (has_master) master = to_device<device_of<B>>(cast<state_type>(to_device<cpu>(param.value())));
         }
     };
+    using Slot = SlotOf<T>;
+    using WideSlot = SlotOf<state_type>;
 
     template <class Model>
     AdamW(Model& model, AdamWOptions options = {}) : options_(options) {
         // A frozen parameter gets its moments only if it is unfrozen and receives a gradient.
-        for_each_parameter(model, [&](const std::string& name, Parameter<T, B>& p) {
-            Slot s{name, p, {}, {}, decays(name, p.shape()), {}};
+        for_each_parameter(model, [&]<class P>(const std::string& name, Parameter<P, B>& p) {
+            static_assert(std::is_same_v<P, T> || std::is_same_v<P, state_type>,
+                          "AdamW: a parameter in neither the model's type nor its accumulation type");
+            SlotOf<P> s{name, p, {}, {}, decays(name, p.shape()), {}};
             if (!p.frozen()) s.allocate();
-            slots_.push_back(std::move(s));
+            if constexpr (std::is_same_v<P, T>) slots_.push_back(std::move(s));
+            else wide_slots_.push_back(std::move(s));
         });
     }
 
     // One update with learning rate lr for every parameter that received a gradient, each gradient
-    // first multiplied by grad_scale (gradient clipping): one ops::adamw_group call, one launch on a
-    // GPU. The gradients themselves are left as they are.
+    // first multiplied by grad_scale (gradient clipping): one ops::adamw_group call per element
+    // type, one launch each on a GPU. The gradients themselves are left as they are.
     void step(double lr, double grad_scale = 1.0) {
         ++step_;
-        std::vector<TensorOn<T, B>> grads;  // handles, alive for the call
-        grads.reserve(slots_.size());
-        for (auto& s : slots_) {
-            if (!s.param.has_grad()) continue;
-            if (!s.m.defined()) s.allocate();
-            grads.push_back(s.param.grad());
-        }
-        std::vector<ops::AdamWTensor<T, B>> group;
-        group.reserve(grads.size());
-        for (auto& s : slots_) {
-            if (!s.param.has_grad()) continue;
-            TensorOn<state_type, B>* master = nullptr;
-            if constexpr (mixed_precision) master = &s.master;
-            group.push_back({&s.param.value(), &grads[group.size()], &s.m, &s.v, master, s.decay});
-        }
         const ops::AdamWStep h{lr, options_.beta1, options_.beta2, options_.eps, options_.weight_decay, step_};
-        ops::adamw_group(B{}, std::span<const ops::AdamWTensor<T, B>>(group), h, acc_t<T>(grad_scale));
+        update(slots_, h, grad_scale);
+        if constexpr (mixed_precision) update(wide_slots_, h, grad_scale);
     }
     void zero_grad() {
         for (auto& s : slots_) s.param.zero_grad();
+        for (auto& s : wide_slots_) s.param.zero_grad();
     }
 
     // f(name, tensor) for every moment: "m/<parameter>" and "v/<parameter>"; with mixed
     // precision also every master weight, "master/<parameter>".
     template <class F>
     void visit_state(F&& f) {
-        for (auto& s : slots_) {
-            if (!s.m.defined()) continue;  // frozen: no state
-            f("m/" + s.name, s.m);
-            f("v/" + s.name, s.v);
-            if constexpr (mixed_precision) f("master/" + s.name, s.master);
-        }
+        const auto visit = [&](auto& slots) {
+            for (auto& s : slots) {
+                if (!s.m.defined()) continue;  // frozen: no state
+                f("m/" + s.name, s.m);
+                f("v/" + s.name, s.v);
+                if constexpr (std::remove_reference_t<decltype(s)>::has_master) f("master/" + s.name, s.master);
+            }
+        };
+        visit(slots_);
+        visit(wide_slots_);
     }
 
     std::int64_t steps_taken() const { return step_; }
     void set_steps_taken(std::int64_t step) { step_ = step; }
     const AdamWOptions& options() const { return options_; }
+    // The parameters in the model's type; wide_slots(): those a 16-bit model keeps in fp32.
     std::vector<Slot>& slots() { return slots_; }
     const std::vector<Slot>& slots() const { return slots_; }
+    const std::vector<WideSlot>& wide_slots() const { return wide_slots_; }
 
 private:
+    template <class P>
+    static void update(std::vector<SlotOf<P>>& slots, const ops::AdamWStep& h, double grad_scale) {
+        std::vector<TensorOn<P, B>> grads;  // handles, alive for the call
+        grads.reserve(slots.size());
+        for (auto& s : slots) {
+            if (!s.param.has_grad()) continue;
+            if (!s.m.defined()) s.allocate();
+            grads.push_back(s.param.grad());
+        }
+        std::vector<ops::AdamWTensor<P, B>> group;
+        group.reserve(grads.size());
+        for (auto& s : slots) {
+            if (!s.param.has_grad()) continue;
+            TensorOn<state_type, B>* master = nullptr;
+            if constexpr (SlotOf<P>::has_master) master = &s.master;
+            group.push_back({&s.param.value(), &grads[group.size()], &s.m, &s.v, master, s.decay});
+        }
+        if (!group.empty()) ops::adamw_group(B{}, std::span<const ops::AdamWTensor<P, B>>(group), h, acc_t<P>(grad_scale));
+    }
+
     AdamWOptions options_;
     std::vector<Slot> slots_;
+    std::vector<WideSlot> wide_slots_;  // mixed precision only
     std::int64_t step_ = 0;
 };
 

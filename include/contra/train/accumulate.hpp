@@ -3,6 +3,7 @@
 // of b, holding the activations of one micro-batch at a time.
 // defines: train::accumulate_gradients
 #pragma once
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -29,7 +30,7 @@ double accumulate_gradients(Model& model, const TensorOn<T, typename Model::back
     if (k == 1) {
         tape.reset();
         Tape::Active on(tape);
-        const V loss = model.loss(images, tokens);
+        const auto loss = model.loss(images, tokens);
         backward(loss);
         return double(to_device<cpu>(loss.value())[0]);
     }
@@ -50,9 +51,9 @@ double accumulate_gradients(Model& model, const TensorOn<T, typename Model::back
     }
     double loss_value = 0;
     struct Detached {  // the loss's own parameters during passes 1…k−1, put back on exit
-        std::vector<std::pair<Parameter<T, B>*, Parameter<T, B>>> saved;
+        std::vector<std::function<void()>> restore;
         ~Detached() {
-            for (auto& [where, original] : saved) *where = original;
+            for (auto& put_back : restore) put_back();
         }
     } detached;
     for (std::int64_t j = 0; j < k; ++j) {
@@ -60,13 +61,13 @@ double accumulate_gradients(Model& model, const TensorOn<T, typename Model::back
         Tape::Active on(tape);
         const V all_img = ad::with_rows(image_cache, model.encode_image(images.rows(j * b, (j + 1) * b)), j * b);  // [k·b, E]
         const V all_txt = ad::with_rows(text_cache, model.encode_text(tokens.rows(j * b, (j + 1) * b)), j * b);   // [k·b, E]
-        const V loss = model.loss_fn(all_img, all_txt);
+        const auto loss = model.loss_fn(all_img, all_txt);
         backward(loss);
         if (j == 0) {
             loss_value = double(to_device<cpu>(loss.value())[0]);
-            model.loss_fn.visit_parameters([&](const std::string&, Parameter<T, B>& p) {
-                detached.saved.emplace_back(&p, p);
-                p = Parameter<T, B>(p.value());  // the same value, no gradient slot
+            model.loss_fn.visit_parameters([&]<class P>(const std::string&, Parameter<P, B>& p) {
+                detached.restore.push_back([where = &p, original = p] { *where = original; });
+                p = Parameter<P, B>(p.value());  // the same value, no gradient slot
             }, "");
         }
     }

@@ -10,6 +10,7 @@
 #pragma once
 #include <cmath>
 #include <optional>
+#include <type_traits>
 
 #include "../dist/gradient_sync.hpp"
 #include "../model/concepts.hpp"
@@ -49,7 +50,7 @@ StepResult train_step(Model& model, Opt& optimizer, const PairBatch& batch, Tape
     std::optional<nn::StepScope<Model>> in_step;  // until the gradients are computed
     if (options.step >= 0) in_step.emplace(model, options.step);
     optimizer.zero_grad();
-    TensorOn<T, typename Model::backend> loss_value;  // [] on the model's device, read once below
+    std::remove_cvref_t<decltype(model.loss(images, batch.tokens).value())> loss_value;  // [] on the device, read once below
     if (options.accumulate > 1) {
         r.loss = accumulate_gradients(model, images, batch.tokens, options.accumulate, tape);
     } else {

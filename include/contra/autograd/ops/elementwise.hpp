@@ -1,5 +1,5 @@
 // contra/autograd/ops/elementwise.hpp — differentiable +, −, ×, ÷ (b broadcast as in
-// ops::binary), scaling, unary functions and activations.
+// ops::binary), scaling, a change of element type (cast), unary functions and activations.
 #pragma once
 #include "reduce.hpp"
 
@@ -73,6 +73,19 @@ Var<T, B> affine(const Var<T, B>& x, acc_t<T> alpha, acc_t<T> beta = 0) {
     return record<T, B>(out, [x, alpha](const TensorOn<T, B>& g) {
         auto dx = new_tensor<T, B>(g.shape());
         ops::affine(B{}, g, alpha, acc_t<T>(0), dx);
+        x.accumulate(dx);
+    }, x);
+}
+
+// cast<U>(x): x's values as U (widening is exact; narrowing rounds to nearest even); the gradient
+// flows back converted to x's type. Mixed precision computes the loss of bf16 features in float.
+template <class U, class T, class B>
+Var<U, B> cast(const Var<T, B>& x) {
+    auto out = new_tensor<U, B>(x.shape());
+    ops::convert(B{}, x.value(), out);
+    return record<U, B>(out, [x](const TensorOn<U, B>& g) {
+        auto dx = new_tensor<T, B>(g.shape());
+        ops::convert(B{}, g, dx);
         x.accumulate(dx);
     }, x);
 }

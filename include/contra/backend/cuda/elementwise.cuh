@@ -1,4 +1,4 @@
-// contra/backend/cuda/elementwise.cuh — binary (with broadcast), unary, affine, clamp, axpy, fill:
+// contra/backend/cuda/elementwise.cuh — binary (with broadcast), unary, affine, clamp, convert, axpy, fill:
 // one thread per element in a grid-stride loop, arithmetic in acc_t<T>.
 // defines: contra::cu::Elementwise (the elementwise part of Kernels<cuda>), cu::launch_*
 #pragma once
@@ -39,6 +39,11 @@ __global__ void clamp_kernel(Index64 n, acc_t<T> lo, acc_t<T> hi, const T* x, T*
         const acc_t<T> v = acc_t<T>(x[i]);
         out[i] = T(v < lo ? lo : v > hi ? hi : v);
     }
+}
+
+template <class T, class U>
+__global__ void convert_kernel(Index64 n, const T* x, U* out) {
+    for (Index64 i = first_index(); i < n; i += grid_stride()) out[i] = U(acc_t<T>(x[i]));
 }
 
 template <class T>
@@ -85,6 +90,13 @@ void launch_clamp(cudaStream_t stream, Index64 n, acc_t<T> lo, acc_t<T> hi, cons
     CONTRA_CUDA_CHECK_LAUNCH();
 }
 
+template <class T, class U>
+void launch_convert(cudaStream_t stream, Index64 n, const T* x, U* out) {
+    if (n == 0) return;
+    convert_kernel<T, U><<<grid_for(n), kBlock, 0, stream>>>(n, x, out);
+    CONTRA_CUDA_CHECK_LAUNCH();
+}
+
 template <class T>
 void launch_axpy(cudaStream_t stream, Index64 n, acc_t<T> alpha, const T* x, T* y) {
     if (n == 0) return;
@@ -122,6 +134,12 @@ struct Elementwise {
     static void clamp(const Tensor<T, cuda>& x, acc_t<T> lo, acc_t<T> hi, Tensor<T, cuda>& out) {
         require_cuda_type<T>();
         launch_clamp(current_stream(), x.numel(), lo, hi, x.data(), out.data());
+    }
+    template <class T, class U>
+    static void convert(const Tensor<T, cuda>& x, Tensor<U, cuda>& out) {
+        require_cuda_type<T>();
+        require_cuda_type<U>();
+        launch_convert(current_stream(), x.numel(), x.data(), out.data());
     }
     template <class T>
     static void axpy(acc_t<T> alpha, const Tensor<T, cuda>& x, Tensor<T, cuda>& y) {

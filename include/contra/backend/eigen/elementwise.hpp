@@ -1,4 +1,4 @@
-// contra/backend/eigen/elementwise.hpp — binary with broadcast, unary, affine, clamp, axpy, fill:
+// contra/backend/eigen/elementwise.hpp — binary with broadcast, unary, affine, clamp, convert, axpy, fill:
 // vectorised Eigen array expressions over parallel chunks.
 #pragma once
 #include "common.hpp"
@@ -70,6 +70,15 @@ struct Elementwise {
         T* po = out.data();
         for_chunks(x.numel(), 1, [&](int64_t i0, int64_t i1) {
             ArrayMap<T>(po + i0, i1 - i0) = T(alpha) * ConstArrayMap<T>(px + i0, i1 - i0) + T(beta);
+        });
+    }
+    // Any element types (bf16 included): a plain loop over parallel chunks.
+    template <class T, class U>
+    static void convert(const HTensor<T>& x, HTensor<U>& out) {
+        const T* px = x.data();
+        U* po = out.data();
+        for_chunks(x.numel(), 1, [&](int64_t i0, int64_t i1) {
+            for (int64_t i = i0; i < i1; ++i) po[i] = U(acc_t<T>(px[i]));
         });
     }
     template <class T>

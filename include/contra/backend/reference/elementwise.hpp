@@ -1,4 +1,4 @@
-// contra/backend/reference/elementwise.hpp — binary (with broadcast), unary, affine, clamp, axpy, fill.
+// contra/backend/reference/elementwise.hpp — binary (with broadcast), unary, affine, clamp, convert, axpy, fill.
 #pragma once
 #include "common.hpp"
 
@@ -31,6 +31,10 @@ struct Elementwise {
             const R v = R(x.data()[i]);
             out.data()[i] = T(v < R(lo) ? R(lo) : v > R(hi) ? R(hi) : v);
         }
+    }
+    template <class T, class U>
+    static void convert(const HTensor<T>& x, HTensor<U>& out) {
+        for (int64_t i = 0; i < x.numel(); ++i) out.data()[i] = U(acc_t<T>(x.data()[i]));
     }
     template <class T>
     static void axpy(acc_t<T> alpha, const HTensor<T>& x, HTensor<T>& y) {
