@@ -1,5 +1,5 @@
 // contra/autograd/ops.hpp — every differentiable op (namespace contra::ad).
-// defines: ad::{add, sub, mul, div, affine, unary, exp, log, …, activation}   (elementwise.hpp)
+// defines: ad::{add, sub, mul, div, affine, cast, unary, exp, log, …, activation}   (elementwise.hpp)
 //          ad::{sum, mean}                                                    (reduce.hpp)
 //          ad::{matmul, bmm, linear}                                          (linalg.hpp)
 //          ad::{transpose, permute_0213, concat_cols, slice_cols, with_rows, gather_rows, im2patch} (layout.hpp)
