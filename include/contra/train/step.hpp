@@ -4,8 +4,9 @@
 //   step's learning rate → the loss's scalars back in range (logit_scale ≤ ln 100).
 // A step whose loss or gradient is not finite changes nothing. A numbered step runs inside the
 // model's step scope (nn::StepScope): a ViT with patch dropout drops patches then, and only then.
-// On a GPU the host waits for the device once per step, for the loss and the gradient norm
-// together; everything else is queued.
+// On a GPU, after backward the host waits for the device once, for the loss and the gradient norm
+// together; the update is queued. (The forward pass still copies from the host: the batch, the
+// text tower's token ids, the loss's targets; and the fused loss reads logit_scale.)
 // defines: train::StepOptions, train::StepResult, train::train_step
 #pragma once
 #include <cmath>
