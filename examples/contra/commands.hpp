@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <contra/core/config.hpp>  // CONTRA_CHECK
+
 namespace CLI {
 class App;
 }
