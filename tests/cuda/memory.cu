@@ -123,3 +123,33 @@ TEST_CASE("device arena: a tape's step tensors live in device memory until reset
     tape.reset();
     CHECK_THROWS_WITH_AS(t.data(), doctest::Contains("after the arena it was allocated from was reset"), Error);
 }
+
+TEST_CASE("host → device copies are staged: the host buffer is reused at once, and each copy keeps its place in the stream") {
+    if (!have_gpu()) return;
+    // Copies from one host buffer that is rewritten after each call, of sizes from one element to
+    // more than the staging ring holds (chunked, wrapping around it several times).
+    const std::int64_t sizes[] = {1, 1000, 65536 + 3, (std::int64_t(40) << 20) / 4, 7, 3 << 20};
+    std::vector<Tensor<float, cuda>> copies;
+    auto host = Tensor<float, cpu>::empty(Shape{sizes[3]});
+    for (int i = 0; i < 18; ++i) {
+        const std::int64_t n = sizes[i % 6];
+        for (std::int64_t k = 0; k < n; ++k) host[k] = float(i) + float(k % 1000) * 1e-3f;
+        copies.push_back(Tensor<float, cuda>::empty(Shape{n}));
+        memory_resource<cuda>::copy_from_host(copies.back().data(), host.data(), std::size_t(n) * sizeof(float));
+    }
+    for (int i = 0; i < 18; ++i) {
+        const auto back = to_device<cpu>(copies[std::size_t(i)]);
+        bool all = true;
+        for (std::int64_t k = 0; k < back.numel(); ++k) all = all && back[k] == float(i) + float(k % 1000) * 1e-3f;
+        CHECK_MESSAGE(all, "copy ", i, " of ", back.numel(), " values");
+    }
+    // Stream order: a fill queued before the copy runs before it; one queued after runs after it.
+    auto t = Tensor<float, cuda>::empty(Shape{1 << 16});
+    const auto twos = Tensor<float, cpu>::full(Shape{1 << 16}, 2.0f);
+    ops::fill(cuda{}, 1.0f, t);
+    memory_resource<cuda>::copy_from_host(t.data(), twos.data(), twos.bytes());
+    CHECK(to_device<cpu>(t)[12345] == 2.0f);
+    memory_resource<cuda>::copy_from_host(t.data(), twos.data(), twos.bytes());
+    ops::fill(cuda{}, 3.0f, t);
+    CHECK(to_device<cpu>(t)[(1 << 16) - 1] == 3.0f);
+}

@@ -1,5 +1,5 @@
-// layer norm and L2 normalisation, forward and backward, on the GPU against the reference backend,
-// in float, double and bf16: rows shorter and longer than a warp takes, rows with mean 1e4, zero
+// layer norm (also after a residual add: the fused op against its twin) and L2 normalisation,
+// forward and backward, on the GPU against the reference backend, in float, double and bf16: rows shorter and longer than a warp takes, rows with mean 1e4, zero
 // rows; dgamma and dbeta give the same bits on every run.
 #include "gpu.cuh"
 
@@ -24,6 +24,33 @@ TEST_CASE_TEMPLATE("layer norm agrees, forward and backward", T, CUDA_TYPES) {
         agree<T>([&](auto be, auto& o) {
             ops::layer_norm_backward(be, on(be, x), on(be, gamma), on(be, mu), on(be, rs), on(be, dy), o[0], o[1], o[2]);
         }, {s, Shape{s.cols()}, Shape{s.cols()}});
+    }
+}
+
+TEST_CASE_TEMPLATE("add_layer_norm: the bits of add then layer_norm on the GPU, and the reference's values", T, CUDA_TYPES) {
+    if (!have_gpu()) return;
+    for (Shape s : {Shape{1, 1}, Shape{5, 7}, Shape{256, 50, 768}, Shape{3, 77, 512}, Shape{4, 1500}}) {
+        INFO("x " << s);
+        const auto x = rand<T>(s, 25, 2.0), branch = rand<T>(s, 26);
+        const auto gamma = rand<T>(Shape{s.cols()}, 27), beta = rand<T>(Shape{s.cols()}, 28);
+        const auto dx = to_device<cuda>(x), dbranch = to_device<cuda>(branch);
+        const auto dgamma = to_device<cuda>(gamma), dbeta = to_device<cuda>(beta);
+        auto sum = Tensor<T, cuda>::empty(s), y = Tensor<T, cuda>::empty(s);
+        auto mu = Tensor<T, cuda>::empty(Shape{s.rows()}), rs = Tensor<T, cuda>::empty(Shape{s.rows()});
+        ops::add_layer_norm(cuda{}, dx, dbranch, dgamma, dbeta, 1e-5, sum, y, mu, rs);
+        // The twin: binary(add), then layer_norm.
+        auto twin_sum = Tensor<T, cuda>::empty(s), twin_y = Tensor<T, cuda>::empty(s);
+        auto twin_mu = Tensor<T, cuda>::empty(Shape{s.rows()}), twin_rs = Tensor<T, cuda>::empty(Shape{s.rows()});
+        ops::binary(cuda{}, ops::BinaryOp::add, dx, dbranch, twin_sum);
+        ops::layer_norm(cuda{}, twin_sum, dgamma, dbeta, 1e-5, twin_y, twin_mu, twin_rs);
+        CHECK(test::bitwise_equal(sum, twin_sum));
+        CHECK(test::bitwise_equal(y, twin_y));
+        CHECK(test::bitwise_equal(mu, twin_mu));
+        CHECK(test::bitwise_equal(rs, twin_rs));
+        if (s.numel() < 1000000)
+            agree<T>([&](auto be, auto& o) {
+                ops::add_layer_norm(be, on(be, x), on(be, branch), on(be, gamma), on(be, beta), 1e-5, o[0], o[1], o[2], o[3]);
+            }, {s, s, Shape{s.rows()}, Shape{s.rows()}});
     }
 }
 

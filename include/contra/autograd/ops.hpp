@@ -5,7 +5,7 @@
 //          ad::{transpose, permute_0213, concat_cols, slice_cols, with_rows, gather_rows, im2patch} (layout.hpp)
 //          ad::{checkpoint}                                                   (checkpoint.hpp)
 //          ad::{softmax, log_softmax}                                         (softmax.hpp)
-//          ad::{layer_norm<Impl>, l2_normalize}                               (norm.hpp)
+//          ad::{layer_norm<Impl>, add_layer_norm<Impl>, ResidualAndNorm, l2_normalize} (norm.hpp)
 //          ad::{cross_entropy<Impl>}                                          (loss.hpp)
 //          ad::{attention<Impl>}                                              (attention.hpp)
 //          ad::{conv2d, batch_norm2d, avg_pool2d}                             (conv.hpp)

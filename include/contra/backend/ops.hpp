@@ -390,6 +390,28 @@ void layer_norm(B, const TensorOn<T, B>& x, const TensorOn<T, B>& gamma, const T
     Kernels<B>::layer_norm(x, gamma, beta, eps, y, mean, rstd);
 }
 
+// add_layer_norm: a residual add and the layer norm after it, in one pass over the rows:
+//   sum = x + branch (rounded to T), then layer_norm(sum) into y, mean, rstd.
+// The same bits as binary(add) followed by layer_norm on the same backend; the backward pass is
+// layer_norm_backward on `sum`.
+//   requires: x, branch, sum and y of one shape [R, C], sum and y distinct from the inputs.
+template <class B, class T>
+void add_layer_norm(B, const TensorOn<T, B>& x, const TensorOn<T, B>& branch, const TensorOn<T, B>& gamma,
+                    const TensorOn<T, B>& beta, double eps, TensorOn<T, B>& sum, TensorOn<T, B>& y, TensorOn<T, B>& mean,
+                    TensorOn<T, B>& rstd) {
+    detail::check_same("add_layer_norm", "input and branch", x, branch);
+    detail::check_same("add_layer_norm", "input and sum", x, sum);
+    detail::check_same("add_layer_norm", "input and output", x, y);
+    CONTRA_CHECK(sum.data() != y.data() && sum.data() != x.data() && sum.data() != branch.data() &&
+                     y.data() != x.data() && y.data() != branch.data(),
+                 "add_layer_norm: sum and y must not share memory with each other or with the inputs");
+    CONTRA_CHECK(gamma.numel() == x.cols() && beta.numel() == x.cols(), "add_layer_norm: gamma ", gamma.shape(),
+                 " and beta ", beta.shape(), " must have ", x.cols(), " elements for input ", x.shape());
+    CONTRA_CHECK(mean.numel() == x.rows() && rstd.numel() == x.rows(), "add_layer_norm: mean/rstd need ", x.rows(),
+                 " elements");
+    Kernels<B>::add_layer_norm(x, branch, gamma, beta, eps, sum, y, mean, rstd);
+}
+
 // layer_norm_backward: dx, dgamma = Σ_rows dy·x̂, dbeta = Σ_rows dy (all overwritten).
 template <class B, class T>
 void layer_norm_backward(B, const TensorOn<T, B>& x, const TensorOn<T, B>& gamma, const TensorOn<T, B>& mean,

@@ -21,6 +21,10 @@ struct LayerNorm {
 
     // x [..., W] → [..., W]
     Var<T, B> forward(const Var<T, B>& x) const { return ad::layer_norm<Impl>(x, weight, bias, eps); }
+    // {x + branch, forward(x + branch)}: a residual add and this norm in one pass (ad::add_layer_norm).
+    ad::ResidualAndNorm<T, B> forward_after_add(const Var<T, B>& x, const Var<T, B>& branch) const {
+        return ad::add_layer_norm<Impl>(x, branch, weight, bias, eps);
+    }
 
     template <class F>
     void visit_parameters(F&& f, const std::string& prefix) {

@@ -1,6 +1,7 @@
 // contra/nn/transformer.hpp — the pre-norm residual block and a stack of them.
 //   block(x) = x + attn(ln_1 x);  then  x + mlp(ln_2 x)
-// defines: nn::forward_padded, nn::TransformerBlock, nn::Transformer
+// The first residual add and ln_2 run as one pass where the norm offers it (LayerNorm).
+// defines: nn::forward_padded, nn::add_then_norm, nn::TransformerBlock, nn::Transformer
 #pragma once
 #include <span>
 #include <vector>
@@ -26,6 +27,20 @@ Var<typename M::value_type, typename M::backend> forward_padded(const M& m, cons
     }
 }
 
+// add_then_norm(norm, x, branch) = {x + branch, norm(x + branch)}: one pass where the norm has
+// forward_after_add (nn::LayerNorm), an add and the norm otherwise.
+template <SequenceModule Norm>
+ad::ResidualAndNorm<typename Norm::value_type, typename Norm::backend> add_then_norm(
+    const Norm& norm, const Var<typename Norm::value_type, typename Norm::backend>& x,
+    const Var<typename Norm::value_type, typename Norm::backend>& branch) {
+    if constexpr (requires { norm.forward_after_add(x, branch); }) {
+        return norm.forward_after_add(x, branch);
+    } else {
+        const auto sum = ad::add(x, branch);
+        return {sum, norm.forward(sum)};
+    }
+}
+
 template <class Attention, class MlpT, class Norm>
     requires AttentionModule<Attention> && SequenceModule<MlpT> && SequenceModule<Norm> &&
              SameNumerics<Attention, MlpT> && SameNumerics<Attention, Norm>
@@ -47,8 +62,8 @@ struct TransformerBlock {
 
     // x [N, T, W] → [N, T, W]; key_lengths: a key-padding mask for the attention (attention.hpp).
     V forward(const V& x, std::span<const std::int64_t> key_lengths = {}) const {
-        const V h = ad::add(x, forward_padded(attn, ln_1.forward(x), key_lengths));
-        return ad::add(h, mlp.forward(ln_2.forward(h)));
+        const auto [h, normed] = add_then_norm(ln_2, x, forward_padded(attn, ln_1.forward(x), key_lengths));
+        return ad::add(h, mlp.forward(normed));
     }
 
     template <class F>

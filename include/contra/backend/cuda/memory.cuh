@@ -1,7 +1,7 @@
 // contra/backend/cuda/memory.cuh — device memory: a caching allocator, and memory_resource<cuda>
 // (declared in core/memory.hpp), through which Tensor<T, cuda> allocates, zeroes and copies.
 // defines: contra::memory_resource<cuda> (its members), contra::cu::{CachingAllocator,
-//          MemoryStats, memory_stats, empty_cache, scratch}
+//          MemoryStats, memory_stats, empty_cache, scratch, device_copy, HostStaging}
 //
 // Why cache: cudaMalloc and cudaFree are slow (cudaFree waits for the whole device), and a
 // training step frees and allocates the same sizes over and over. So a freed block is kept in a
@@ -17,6 +17,7 @@
 // needed. empty_cache() gives cached blocks back with cudaFree, which waits for the device.
 #pragma once
 #include <bit>
+#include <cstring>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -28,6 +29,7 @@
 #include "../../core/memory.hpp"
 #include "common.cuh"
 #include "context.cuh"
+#include "staging_ring.hpp"
 
 namespace contra::cu {
 
@@ -161,7 +163,8 @@ Tensor<V, cuda> scratch(std::int64_t count) {
     return Tensor<V, cuda>::empty(Shape{count});
 }
 
-// device_copy(values): host values copied into a scratch device array (waits for the copy).
+// device_copy(values): host values copied into a scratch device array (queued; `values` may be
+// reused at once).
 template <class V>
 Tensor<V, cuda> device_copy(std::span<const V> values) {
     auto copy = scratch<V>(std::int64_t(values.size()));
@@ -169,13 +172,77 @@ Tensor<V, cuda> device_copy(std::span<const V> values) {
     return copy;
 }
 
+// HostStaging: host→device copies that do not make the host wait for the device. The bytes go
+// into a page-locked ring (StagingRing, 32 MiB), in chunks of at most 8 MiB so that copying the
+// next chunk on the host overlaps the DMA of the last; each chunk's DMA is queued on the current
+// stream, behind the work already there, with an event after it. Only when the ring must reuse a
+// span whose DMA has not run yet does the host wait, for that DMA alone. If page-locked memory
+// cannot be had, copies fall back to waiting for the stream.
+class HostStaging {
+public:
+    static constexpr std::size_t kCapacity = std::size_t(32) << 20;
+    static constexpr std::size_t kChunk = std::size_t(8) << 20;
+
+    // The one staging ring of the process; never destroyed (see CachingAllocator::instance).
+    static HostStaging& instance() {
+        static HostStaging* staging = new HostStaging;
+        return *staging;
+    }
+
+    // copy(dst, src, bytes): queues dst ← src on `stream`; src may be reused when this returns.
+    void copy(void* dst, const void* src, std::size_t bytes, cudaStream_t stream) {
+        std::lock_guard lock(mutex_);
+        if (!buffer_) {
+            CONTRA_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream));
+            CONTRA_CUDA_CHECK(cudaStreamSynchronize(stream));
+            return;
+        }
+        auto* to = static_cast<std::byte*>(dst);
+        const auto* from = static_cast<const std::byte*>(src);
+        for (std::size_t done = 0; done < bytes;) {
+            const std::size_t n = std::min(kChunk, bytes - done);
+            const std::size_t at = ring_.place(n, wait, [this](cudaEvent_t e) { spare_.push_back(e); });
+            std::memcpy(buffer_ + at, from + done, n);
+            CONTRA_CUDA_CHECK(cudaMemcpyAsync(to + done, buffer_ + at, n, cudaMemcpyHostToDevice, stream));
+            const cudaEvent_t fence = event();
+            CONTRA_CUDA_CHECK(cudaEventRecord(fence, stream));
+            ring_.queued(at, n, fence);
+            done += n;
+        }
+    }
+
+private:
+    HostStaging() : ring_(kCapacity) {
+        void* pinned = nullptr;
+        if (cudaMallocHost(&pinned, kCapacity) == cudaSuccess) buffer_ = static_cast<std::byte*>(pinned);
+        else (void)cudaGetLastError();
+    }
+    static void wait(cudaEvent_t e) { CONTRA_CUDA_CHECK(cudaEventSynchronize(e)); }
+    cudaEvent_t event() {
+        if (!spare_.empty()) {
+            const cudaEvent_t e = spare_.back();
+            spare_.pop_back();
+            return e;
+        }
+        cudaEvent_t e = nullptr;
+        CONTRA_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+        return e;
+    }
+
+    std::mutex mutex_;
+    std::byte* buffer_ = nullptr;  // page-locked, kCapacity bytes; null: copies wait instead
+    StagingRing<cudaEvent_t> ring_;
+    std::vector<cudaEvent_t> spare_;  // events whose copies are done, for reuse
+};
+
 }  // namespace contra::cu
 
 namespace contra {
 
 // ─── memory_resource<cuda>: what Tensor<T, cuda> and Arena<cuda> call ─────────────────────────
-// Everything is queued on the current stream. Copies that involve host memory wait until they
-// are done, so the host buffer may be read, reused or freed as soon as they return.
+// Everything is queued on the current stream. A copy to the host waits until it is done, so the
+// host buffer may be read at once. A copy from the host is staged (HostStaging) and queued behind
+// the stream's work without waiting for it; the host buffer may be reused or freed at once.
 
 inline void* memory_resource<cuda>::allocate(std::size_t bytes) {
     return cu::CachingAllocator::instance().allocate(bytes, cu::current_stream());
@@ -198,9 +265,7 @@ inline void memory_resource<cuda>::copy_to_host(void* dst, const void* src, std:
 }
 
 inline void memory_resource<cuda>::copy_from_host(void* dst, const void* src, std::size_t bytes) {
-    if (!bytes) return;
-    CONTRA_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, cu::current_stream()));
-    cu::synchronize();
+    if (bytes) cu::HostStaging::instance().copy(dst, src, bytes, cu::current_stream());
 }
 
 }  // namespace contra

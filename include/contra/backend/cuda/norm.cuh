@@ -1,9 +1,10 @@
-// contra/backend/cuda/norm.cuh — layer norm (two-pass) and L2 row normalisation, forward and
-// backward: a warp per row (a block for rows longer than kWarpRowLimit), arithmetic in acc_t<T>;
+// contra/backend/cuda/norm.cuh — layer norm (two-pass; alone or after a residual add) and L2 row
+// normalisation, forward and backward: a warp per row (a block for rows longer than kWarpRowLimit), arithmetic in acc_t<T>;
 // dgamma and dbeta by the deterministic column reduction of reduce.cuh.
 // defines: contra::cu::Norm (the norm part of Kernels<cuda>)
 #pragma once
 #include "../ops.hpp"
+#include "../scalar_math.hpp"
 #include "common.cuh"
 #include "context.cuh"
 #include "reduce.cuh"
@@ -13,15 +14,28 @@ namespace contra::cu {
 // ─── kernels ──────────────────────────────────────────────────────────────────────────────────
 
 // mean = Σx/C, then var = Σ(x − mean)²/C over the row again (exact for rows with a large mean).
-template <class Team, class T>
-__global__ void layer_norm_kernel(Index64 rows, Index64 cols, const T* x, const T* gamma, const T* beta, acc_t<T> eps,
-                                  T* y, T* mean, T* rstd) {
+// kAddBranch: the row normalised is x + branch (rounded to T as binary_kernel rounds it), which
+// is stored into `sum` on the way; each thread reads back only the elements it wrote.
+template <class Team, class T, bool kAddBranch = false>
+__global__ void layer_norm_kernel(Index64 rows, Index64 cols, const T* x, const T* branch, T* sum, const T* gamma,
+                                  const T* beta, acc_t<T> eps, T* y, T* mean, T* rstd) {
     using A = acc_t<T>;
     __shared__ A scratch[32];
     for (Index64 r = Team::first_row(); r < rows; r += Team::row_stride()) {
         const T* xr = x + r * cols;
         A s = 0;
-        for (Index64 c = Team::rank(); c < cols; c += Team::size) s += A(xr[c]);
+        if constexpr (kAddBranch) {
+            const T* br = branch + r * cols;
+            T* sr = sum + r * cols;
+            for (Index64 c = Team::rank(); c < cols; c += Team::size) {
+                const T v = T(scalar::apply(ops::BinaryOp::add, A(xr[c]), A(br[c])));
+                sr[c] = v;
+                s += A(v);
+            }
+            xr = sr;
+        } else {
+            for (Index64 c = Team::rank(); c < cols; c += Team::size) s += A(xr[c]);
+        }
         const A mu = Team::sum(s, scratch) / A(cols);
         A ss = 0;
         for (Index64 c = Team::rank(); c < cols; c += Team::size) {
@@ -122,8 +136,15 @@ __global__ void l2_normalize_backward_kernel(Index64 rows, Index64 cols, const T
 template <class T>
 void launch_layer_norm(cudaStream_t stream, Index64 rows, Index64 cols, const T* x, const T* gamma, const T* beta,
                        double eps, T* y, T* mean, T* rstd) {
-    launch_rows(stream, rows, cols, layer_norm_kernel<RowTeam<32>, T>, layer_norm_kernel<RowTeam<kBlock>, T>, x, gamma,
-                beta, acc_t<T>(eps), y, mean, rstd);
+    launch_rows(stream, rows, cols, layer_norm_kernel<RowTeam<32>, T>, layer_norm_kernel<RowTeam<kBlock>, T>, x,
+                static_cast<const T*>(nullptr), static_cast<T*>(nullptr), gamma, beta, acc_t<T>(eps), y, mean, rstd);
+}
+
+template <class T>
+void launch_add_layer_norm(cudaStream_t stream, Index64 rows, Index64 cols, const T* x, const T* branch, T* sum,
+                           const T* gamma, const T* beta, double eps, T* y, T* mean, T* rstd) {
+    launch_rows(stream, rows, cols, layer_norm_kernel<RowTeam<32>, T, true>, layer_norm_kernel<RowTeam<kBlock>, T, true>,
+                x, branch, sum, gamma, beta, acc_t<T>(eps), y, mean, rstd);
 }
 
 template <class T>
@@ -157,6 +178,14 @@ struct Norm {
         require_cuda_type<T>();
         launch_layer_norm(current_stream(), x.rows(), x.cols(), x.data(), gamma.data(), beta.data(), eps, y.data(),
                           mean.data(), rstd.data());
+    }
+    template <class T>
+    static void add_layer_norm(const Tensor<T, cuda>& x, const Tensor<T, cuda>& branch, const Tensor<T, cuda>& gamma,
+                               const Tensor<T, cuda>& beta, double eps, Tensor<T, cuda>& sum, Tensor<T, cuda>& y,
+                               Tensor<T, cuda>& mean, Tensor<T, cuda>& rstd) {
+        require_cuda_type<T>();
+        launch_add_layer_norm(current_stream(), x.rows(), x.cols(), x.data(), branch.data(), sum.data(), gamma.data(),
+                              beta.data(), eps, y.data(), mean.data(), rstd.data());
     }
     template <class T>
     static void layer_norm_backward(const Tensor<T, cuda>& x, const Tensor<T, cuda>& gamma, const Tensor<T, cuda>& mean,

@@ -1,4 +1,5 @@
-// contra/backend/eigen/norm.hpp — layer norm (two-pass) and L2 row normalisation.
+// contra/backend/eigen/norm.hpp — layer norm (two-pass; alone or after a residual add) and L2 row
+// normalisation.
 #pragma once
 #include "common.hpp"
 
@@ -9,17 +10,26 @@ struct Norm {
     static void layer_norm(const HTensor<T>& x, const HTensor<T>& gamma, const HTensor<T>& beta, double eps,
                            HTensor<T>& y, HTensor<T>& mean, HTensor<T>& rstd) {
         require_eigen_type<T>();
-        const int64_t rows = x.rows(), cols = x.cols();
-        ConstArrayMap<T> g(gamma.data(), cols), b(beta.data(), cols);
-        for_chunks(rows, cols * 4, [&](int64_t r0, int64_t r1) {
+        const int64_t cols = x.cols();
+        for_chunks(x.rows(), cols * 4, [&](int64_t r0, int64_t r1) {
+            for (int64_t r = r0; r < r1; ++r)
+                normalize_row(x.data() + r * cols, cols, gamma.data(), beta.data(), eps, y.data() + r * cols,
+                              mean.data()[r], rstd.data()[r]);
+        });
+    }
+    // sum = x + branch, then layer_norm(sum), a row at a time while the row is in cache: the same
+    // bits as binary(add) then layer_norm.
+    template <class T>
+    static void add_layer_norm(const HTensor<T>& x, const HTensor<T>& branch, const HTensor<T>& gamma,
+                               const HTensor<T>& beta, double eps, HTensor<T>& sum, HTensor<T>& y, HTensor<T>& mean,
+                               HTensor<T>& rstd) {
+        require_eigen_type<T>();
+        const int64_t cols = x.cols();
+        for_chunks(x.rows(), cols * 5, [&](int64_t r0, int64_t r1) {
             for (int64_t r = r0; r < r1; ++r) {
-                ConstArrayMap<T> xr(x.data() + r * cols, cols);
-                const T mu = xr.mean();
-                const T var = (xr - mu).square().mean();
-                const T rs = T(1) / std::sqrt(var + T(eps));
-                ArrayMap<T>(y.data() + r * cols, cols) = (xr - mu) * (rs * g) + b;
-                mean.data()[r] = mu;
-                rstd.data()[r] = rs;
+                T* s = sum.data() + r * cols;
+                ArrayMap<T>(s, cols) = ConstArrayMap<T>(x.data() + r * cols, cols) + ConstArrayMap<T>(branch.data() + r * cols, cols);
+                normalize_row<T>(s, cols, gamma.data(), beta.data(), eps, y.data() + r * cols, mean.data()[r], rstd.data()[r]);
             }
         });
     }
@@ -79,6 +89,20 @@ struct Norm {
                 ArrayMap<T>(dx.data() + r * cols, cols) = (gr - yr * dot) / std::max(n, T(eps));
             }
         });
+    }
+
+private:
+    // One row of layer_norm: y = (x − μ)·rstd·γ + β (two-pass variance); μ and rstd saved.
+    template <class T>
+    static void normalize_row(const T* x, int64_t cols, const T* gamma, const T* beta, double eps, T* y, T& mean,
+                              T& rstd) {
+        ConstArrayMap<T> xr(x, cols), g(gamma, cols), b(beta, cols);
+        const T mu = xr.mean();
+        const T var = (xr - mu).square().mean();
+        const T rs = T(1) / std::sqrt(var + T(eps));
+        ArrayMap<T>(y, cols) = (xr - mu) * (rs * g) + b;
+        mean = mu;
+        rstd = rs;
     }
 };
 

@@ -1,4 +1,5 @@
-// contra/backend/reference/norm.hpp — layer norm and L2 row normalisation, forward and backward.
+// contra/backend/reference/norm.hpp — layer norm (alone, or after a residual add) and L2 row
+// normalisation, forward and backward.
 #pragma once
 #include "common.hpp"
 
@@ -23,6 +24,15 @@ struct Norm {
             mean.data()[r] = T(mu);
             rstd.data()[r] = T(rs);
         }
+    }
+    // sum = x + branch as binary(add) rounds it, then layer_norm(sum): the composite, by definition.
+    template <class T>
+    static void add_layer_norm(const HTensor<T>& x, const HTensor<T>& branch, const HTensor<T>& gamma,
+                               const HTensor<T>& beta, double eps, HTensor<T>& sum, HTensor<T>& y, HTensor<T>& mean,
+                               HTensor<T>& rstd) {
+        for (int64_t i = 0; i < x.numel(); ++i)
+            sum.data()[i] = T(scalar::apply(ops::BinaryOp::add, R(x.data()[i]), R(branch.data()[i])));
+        layer_norm(sum, gamma, beta, eps, y, mean, rstd);
     }
     // With x̂ = (x − μ)·rstd and g = dy·γ:  dx = rstd · (g − mean(g) − x̂·mean(g·x̂)).
     template <class T>
