@@ -36,9 +36,9 @@ ldd "$BIN/contra" | grep "not found" > "$OUT/missing_libraries.txt"
 
 "$BIN/test_cuda" > "$OUT/test_cuda.log" 2>&1; tests=$?
 sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
-timeout 120 "$sanitizer" --tool memcheck --error-exitcode 1 "$BIN/test_cuda" -tc="*softmax*,*layer norm*,*attention*,*adamw_group*" \
+timeout 120 "$sanitizer" --tool memcheck --error-exitcode 1 "$BIN/test_cuda" -tc="*softmax*,*layer norm*,*add_layer_norm*,*attention*,*adamw_group*,*gate_step*,*CLIP loss*,*staged*" \
   > "$OUT/memcheck.log" 2>&1; memcheck=$?
-timeout 120 "$sanitizer" --tool racecheck --error-exitcode 1 "$BIN/test_cuda" -tc="*reduce*,*sum*,*softmax*,*short-sequence*" \
+timeout 120 "$sanitizer" --tool racecheck --error-exitcode 1 "$BIN/test_cuda" -tc="*reduce*,*sum*,*softmax*,*short-sequence*,*CLIP loss*" \
   > "$OUT/racecheck.log" 2>&1; racecheck=$?
 gpus=$(nvidia-smi -L 2>/dev/null | wc -l)
 nccl=77
@@ -73,8 +73,8 @@ echo "| check | result |"
 echo "|---|---|"
 echo "| build | $(status $build) |"
 echo "| CUDA tests (test_cuda) | $(status $tests): $(grep -E 'test cases:' "$OUT/test_cuda.log" | tail -n 1) |"
-echo "| compute-sanitizer memcheck (softmax, layer norm, attention, adamw_group) | $(status $memcheck) |"
-echo "| compute-sanitizer racecheck (reduce, softmax, short-sequence attention) | $(status $racecheck) |"
+echo "| compute-sanitizer memcheck (softmax, layer norm, attention, AdamW, CLIP loss, staged copies) | $(status $memcheck) |"
+echo "| compute-sanitizer racecheck (reduce, softmax, short-sequence attention, CLIP loss) | $(status $racecheck) |"
 echo "| NCCL collectives, 2 ranks | $(status $nccl) |"
 echo "| contra train, embed, grad, zeroshot, index, eval --device cuda against the CPU (test_cli) | $(status $train_test) |"
 echo "| main job, --device cuda --time-budget 60 (bf16) | $(status $main_job): $(cat "$OUT/main_job_seconds.txt") s in all; $(grep -E '^zero-shot top-1' "$OUT/main_job.log" | tail -n 1) |"

@@ -150,3 +150,21 @@ TEST_CASE_TEMPLATE("gradcheck: layer norm, cross-entropy and attention in both f
         expect_gradients<B>([mask](auto& v) { return ad::attention<ad::Composite>(v[0], 2, mask); }, {qkv});
     }
 }
+
+TEST_CASE_TEMPLATE("gradcheck: the contrastive loss InfoNce, fused and composite, in the features and logit_scale", B,
+                   BACKENDS) {
+    auto check = [](auto info_nce, const Tensor<double>& img, const Tensor<double>& txt) {
+        info_nce.initialize(0);
+        const auto scale = Tensor<double>::full(Shape{}, 1.7);
+        expect_gradients<B>([&](auto& v) {
+            static_cast<Var<double, B>&>(info_nce.logit_scale) = v[2];
+            return info_nce(v[0], v[1]);
+        }, {img, txt, scale});
+    };
+    for (const std::int64_t n : {1, 3, 6}) {
+        CAPTURE(n);
+        const auto img = random_tensor(Shape{n, 4}, 25), txt = random_tensor(Shape{n, 4}, 26);
+        check(loss::InfoNce<double, B, ad::Fused>{}, img, txt);
+        check(loss::InfoNce<double, B, ad::Composite>{}, img, txt);
+    }
+}

@@ -325,6 +325,66 @@ TEST_CASE_TEMPLATE("cross-entropy agrees, safe for ±1e4 logits and rows of −i
     CHECK_THROWS_WITH_AS(ops::cross_entropy(cpu{}, logits, bad, loss, lse), doctest::Contains("target 7 of row 2"), Error);
 }
 
+TEST_CASE_TEMPLATE("the CLIP loss and its backward agree, in place too, from one pair to N = 70", T, TYPES) {
+    for (const std::int64_t n : {1, 5, 33, 70})
+        for (const double logit_scale : {std::log(1 / 0.07), std::log(100.0)}) {
+            CAPTURE(n);
+            CAPTURE(logit_scale);
+            const auto cosines = rand<T>(Shape{n, n}, 36, 0.4);
+            const auto scale = Tensor<T>::full(Shape{}, T(logit_scale));
+            agree<T>([&](auto be, auto& o) { ops::clip_loss(be, cosines, scale, o[0], o[1], o[2], o[3]); },
+                     {Shape{n, n}, Shape{n}, Shape{n}, Shape{}});
+            agree<T>([&](auto be, auto& o) {  // logits = cosines: scaled in place
+                auto logits = cosines.clone();
+                ops::clip_loss(be, logits, scale, logits, o[0], o[1], o[2]);
+                ops::affine(be, logits, acc_t<T>(1), acc_t<T>(0), o[3]);
+            }, {Shape{n}, Shape{n}, Shape{}, Shape{n, n}});
+            auto logits = Tensor<T>::empty(Shape{n, n}), rows = Tensor<T>::empty(Shape{n}), cols = Tensor<T>::empty(Shape{n});
+            auto loss = Tensor<T>::empty(Shape{});
+            ops::clip_loss(reference{}, cosines, scale, logits, rows, cols, loss);
+            const auto dloss = Tensor<T>::full(Shape{}, T(0.7));
+            agree<T>([&](auto be, auto& o) { ops::clip_loss_backward(be, logits, rows, cols, scale, dloss, o[0], o[1]); },
+                     {Shape{n, n}, Shape{}});
+        }
+    // s = e¹² ≈ 1.6e5: logits of ±1e5, whose exponentials overflow unless the maximum is taken out.
+    const auto cosines = rand<T>(Shape{33, 33}, 37, 0.4);
+    const auto huge = Tensor<T>::full(Shape{}, T(12));
+    agree<T>([&](auto be, auto& o) { ops::clip_loss(be, cosines, huge, o[0], o[1], o[2], o[3]); },
+             {Shape{33, 33}, Shape{33}, Shape{33}, Shape{}});
+    auto logits = Tensor<T>::empty(Shape{33, 33}), rows = Tensor<T>::empty(Shape{33}), cols = Tensor<T>::empty(Shape{33});
+    auto loss = Tensor<T>::empty(Shape{});
+    ops::clip_loss(cpu{}, cosines, huge, logits, rows, cols, loss);
+    CHECK(std::isfinite(double(loss.item())));
+    CHECK(loss.item() > 0);
+}
+
+TEST_CASE("the CLIP loss says which argument has the wrong shape") {
+    auto cosines = Tensor<float>::zeros(Shape{4, 4}), scale = Tensor<float>::zeros(Shape{});
+    auto logits = Tensor<float>::zeros(Shape{4, 4}), rows = Tensor<float>::zeros(Shape{4}), cols = Tensor<float>::zeros(Shape{4});
+    auto loss = Tensor<float>::zeros(Shape{});
+    auto wide = Tensor<float>::zeros(Shape{4, 5}), empty = Tensor<float>::zeros(Shape{0, 0}), three = Tensor<float>::zeros(Shape{3});
+    CHECK_THROWS_WITH_AS(ops::clip_loss(cpu{}, wide, scale, wide, rows, cols, loss),
+                         doctest::Contains("clip_loss: needs [N, N] scores of N ≥ 1 pairs"), Error);
+    CHECK_THROWS_WITH_AS(ops::clip_loss(cpu{}, empty, scale, empty, three, three, loss), doctest::Contains("got [0,0]"), Error);
+    CHECK_THROWS_WITH_AS(ops::clip_loss(cpu{}, cosines, rows, logits, rows, cols, loss),
+                         doctest::Contains("clip_loss: logit_scale [4] is not one value"), Error);
+    CHECK_THROWS_WITH_AS(ops::clip_loss(cpu{}, cosines, scale, wide, rows, cols, loss),
+                         doctest::Contains("cosines and logits shapes differ"), Error);
+    CHECK_THROWS_WITH_AS(ops::clip_loss(cpu{}, cosines, scale, logits, three, cols, loss),
+                         doctest::Contains("clip_loss: lse_rows [3] needs 4 elements"), Error);
+    CHECK_THROWS_WITH_AS(ops::clip_loss(cpu{}, cosines, scale, logits, rows, three, loss),
+                         doctest::Contains("clip_loss: lse_cols [3] needs 4 elements"), Error);
+    CHECK_THROWS_WITH_AS(ops::clip_loss(cpu{}, cosines, scale, logits, rows, cols, rows),
+                         doctest::Contains("clip_loss: loss [4] is not one value"), Error);
+    auto dcosines = Tensor<float>::zeros(Shape{4, 4}), dscale = Tensor<float>::zeros(Shape{});
+    CHECK_THROWS_WITH_AS(ops::clip_loss_backward(cpu{}, logits, rows, cols, scale, loss, wide, dscale),
+                         doctest::Contains("logits and dcosines shapes differ"), Error);
+    CHECK_THROWS_WITH_AS(ops::clip_loss_backward(cpu{}, logits, rows, three, scale, loss, dcosines, dscale),
+                         doctest::Contains("clip_loss_backward: lse_cols [3] needs 4 elements"), Error);
+    CHECK_THROWS_WITH_AS(ops::clip_loss_backward(cpu{}, logits, rows, cols, scale, rows, dcosines, dscale),
+                         doctest::Contains("dloss [4] and dlogit_scale [] must be one value each"), Error);
+}
+
 TEST_CASE_TEMPLATE("convolution with padding and stride agrees (forward and both adjoints)", T, TYPES) {
     for (auto [stride, pad, k] : {std::array<int, 3>{1, 1, 3}, {2, 1, 3}, {2, 0, 1}, {4, 0, 4}}) {
         const auto x = rand<T>(Shape{2, 3, 9, 8}, 31), w = rand<T>(Shape{4, 3, k, k}, 32);

@@ -1,6 +1,7 @@
 // The AdamW update on the GPU against the reference backend over several steps, in float, double
 // and bf16, with and without weight decay; the grouped update (one launch) against its composite
-// twin, per tensor, bit for bit.
+// twin, per tensor, bit for bit; the step decided on the device (gate_step, count_update, the gated
+// update) against the host's gate and the ungated update.
 #include "gpu.cuh"
 
 using namespace contra;
@@ -61,6 +62,31 @@ TEST_CASE("adamw_master (bf16 parameter, fp32 master and moments) agrees with th
 }
 
 namespace {
+// One side of a comparison of AdamW updates: parameters drawn from seeds seed, seed + 1, …, fp32
+// masters of them, zero moments.
+template <class T>
+struct AdamWSide {
+    using A = acc_t<T>;
+    static constexpr bool mixed = !std::is_same_v<T, A>;
+    std::vector<Tensor<T, cuda>> p;
+    std::vector<Tensor<A, cuda>> m, v, master;
+    AdamWSide(const std::vector<Shape>& shapes, std::uint64_t seed) {
+        for (std::size_t i = 0; i < shapes.size(); ++i) {
+            p.push_back(to_device<cuda>(rand<T>(shapes[i], seed + i)));
+            master.push_back(to_device<cuda>(cast<A>(rand<T>(shapes[i], seed + i))));
+            m.push_back(to_device<cuda>(Tensor<A, cpu>::zeros(shapes[i])));
+            v.push_back(to_device<cuda>(Tensor<A, cpu>::zeros(shapes[i])));
+        }
+    }
+    // The group update's list: tensor i with gradient grads[i], decaying when decay[i].
+    std::vector<ops::AdamWTensor<T, cuda>> list(const std::vector<Tensor<T, cuda>>& grads, const std::vector<bool>& decay) {
+        std::vector<ops::AdamWTensor<T, cuda>> out;
+        for (std::size_t i = 0; i < p.size(); ++i)
+            out.push_back({&p[i], &grads[i], &m[i], &v[i], mixed ? &master[i] : nullptr, decay[i]});
+        return out;
+    }
+};
+
 // Three steps of adamw_group over three tensors (one longer than a chunk, one without weight decay)
 // against affine then adamw (or adamw_master) per tensor, from the same start: the same bits.
 template <class T>
@@ -69,28 +95,12 @@ void check_group_against_composite(double scale) {
     constexpr bool mixed = !std::is_same_v<T, A>;
     const std::vector<Shape> shapes{Shape{3, 50}, Shape{1}, Shape{1000, 33}};
     const std::vector<bool> decay{true, false, true};
-    struct Side {
-        std::vector<Tensor<T, cuda>> p;
-        std::vector<Tensor<A, cuda>> m, v, master;
-    };
-    auto fresh = [&] {
-        Side s;
-        for (std::size_t i = 0; i < shapes.size(); ++i) {
-            s.p.push_back(to_device<cuda>(rand<T>(shapes[i], 50 + i)));
-            s.master.push_back(to_device<cuda>(cast<A>(rand<T>(shapes[i], 50 + i))));
-            s.m.push_back(to_device<cuda>(Tensor<A, cpu>::zeros(shapes[i])));
-            s.v.push_back(to_device<cuda>(Tensor<A, cpu>::zeros(shapes[i])));
-        }
-        return s;
-    };
-    Side group = fresh(), composite = fresh();
+    AdamWSide<T> group(shapes, 50), composite(shapes, 50);
     for (int step = 1; step <= 3; ++step) {
         std::vector<Tensor<T, cuda>> grads;
         for (std::size_t i = 0; i < shapes.size(); ++i) grads.push_back(to_device<cuda>(rand<T>(shapes[i], 60 + 10 * step + i)));
         const ops::AdamWStep h{1e-2, 0.9, 0.98, 1e-6, 0.2, step};
-        std::vector<ops::AdamWTensor<T, cuda>> list;
-        for (std::size_t i = 0; i < shapes.size(); ++i)
-            list.push_back({&group.p[i], &grads[i], &group.m[i], &group.v[i], mixed ? &group.master[i] : nullptr, decay[i]});
+        const auto list = group.list(grads, decay);
         ops::adamw_group(cuda{}, std::span<const ops::AdamWTensor<T, cuda>>(list), h, A(scale));
         CHECK(test::bitwise_equal(to_device<cpu>(grads[2]), rand<T>(shapes[2], 60 + 10 * step + 2)));  // not scaled in place
         for (std::size_t i = 0; i < shapes.size(); ++i) {
@@ -120,5 +130,64 @@ TEST_CASE_TEMPLATE("adamw_group (one launch) equals affine then adamw per tensor
     for (double scale : {1.0, 0.37}) {
         INFO("gradient scale " << scale);
         check_group_against_composite<T>(scale);
+    }
+}
+
+TEST_CASE("gate_step and count_update on the GPU give the host's gate and count") {
+    if (!have_gpu()) return;
+    const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
+    for (auto [loss, ss, max_norm] : {std::tuple{2.0, 16.0, 1.0}, {2.0, 16.0, 10.0}, {2.0, 16.0, 0.0}, {nan, 1.0, 1.0},
+                                      {1.0, inf, 1.0}, {1.0, nan, 1.0}}) {
+        INFO("loss " << loss << ", Σg² " << ss << ", max norm " << max_norm);
+        auto host_gate = Tensor<double, cpu>::empty(Shape{2});
+        ops::gate_step(cpu{}, Tensor<float, cpu>::full(Shape{}, float(loss)), Tensor<double, cpu>::full(Shape{1}, ss),
+                       max_norm, host_gate);
+        auto gate = Tensor<double, cuda>::empty(Shape{2});
+        ops::gate_step(cuda{}, to_device<cuda>(Tensor<float, cpu>::full(Shape{}, float(loss))),
+                       to_device<cuda>(Tensor<double, cpu>::full(Shape{1}, ss)), max_norm, gate);
+        CHECK(test::bitwise_equal(to_device<cpu>(gate), host_gate));
+        auto steps = to_device<cuda>(Tensor<double, cpu>::full(Shape{1}, 3.0));
+        ops::count_update(cuda{}, gate, steps);
+        CHECK(to_device<cpu>(steps)[0] == 3.0 + host_gate[0]);
+    }
+}
+
+TEST_CASE_TEMPLATE("the gated adamw_group: a closed gate changes nothing; open, it agrees with the ungated update", T, CUDA_TYPES) {
+    if (!have_gpu()) return;
+    using A = acc_t<T>;
+    constexpr bool mixed = !std::is_same_v<T, A>;
+    const std::vector<Shape> shapes{Shape{3, 50}, Shape{1000, 33}};
+    const std::vector<bool> decay{true, false};
+    AdamWSide<T> gated(shapes, 70), plain(shapes, 70);
+    auto steps = to_device<cuda>(Tensor<double, cpu>::zeros(Shape{1}));
+    int plain_steps = 0;
+    // open (clipped), closed, open, open (unclipped)
+    for (auto [open, scale] : {std::pair{1.0, 0.37}, {0.0, 0.5}, {1.0, 0.8}, {1.0, 1.0}}) {
+        INFO("gate {" << open << ", " << scale << "}");
+        std::vector<Tensor<T, cuda>> grads;
+        for (std::size_t i = 0; i < shapes.size(); ++i) grads.push_back(to_device<cuda>(rand<T>(shapes[i], 80 + std::uint64_t(10 * plain_steps) + i)));
+        const auto gate = to_device<cuda>(Tensor<double, cpu>::from(Shape{2}, {open, scale}));
+        const auto before = to_device<cpu>(gated.p[1]);
+        ops::count_update(cuda{}, gate, steps);
+        const auto list = gated.list(grads, decay);
+        ops::adamw_group(cuda{}, std::span<const ops::AdamWTensor<T, cuda>>(list), ops::AdamWStep{1e-2, 0.9, 0.98, 1e-6, 0.2, 0},
+                         gate, steps);
+        if (open == 0) {
+            CHECK(test::bitwise_equal(to_device<cpu>(gated.p[1]), before));
+            continue;
+        }
+        ++plain_steps;
+        const auto plain_list = plain.list(grads, decay);
+        ops::adamw_group(cuda{}, std::span<const ops::AdamWTensor<T, cuda>>(plain_list),
+                         ops::AdamWStep{1e-2, 0.9, 0.98, 1e-6, 0.2, plain_steps}, A(scale));
+    }
+    CHECK(to_device<cpu>(steps)[0] == 3.0);
+    // The bias corrections differ only in how β^t is computed (pow on the device, on the host).
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+        INFO("tensor " << i);
+        CHECK_CLOSE(to_device<cpu>(gated.p[i]), to_device<cpu>(plain.p[i]), test::rtol<T>(), test::atol<T>());
+        CHECK(test::bitwise_equal(gated.m[i], plain.m[i]));
+        CHECK(test::bitwise_equal(gated.v[i], plain.v[i]));
+        if constexpr (mixed) CHECK_CLOSE(to_device<cpu>(gated.master[i]), to_device<cpu>(plain.master[i]), 1e-5, 1e-6);
     }
 }

@@ -72,18 +72,28 @@ TEST_CASE("InfoNCE equals (CE(rows) + CE(columns)) / 2 evaluated directly, fused
     CHECK(composite(Var<double>(img), Var<double>(txt)).value().item() == doctest::Approx(expected).epsilon(1e-12));
 }
 
-TEST_CASE("fused InfoNCE gives the composite's gradients for the embeddings and logit_scale") {
-    const auto img = random_tensor(Shape{7, 5}, 5), txt = random_tensor(Shape{7, 5}, 6);
-    auto gradients = [&](auto& loss_fn) {
-        loss_fn.initialize(0);
-        Tape tape;
-        Tape::Active recording(tape);
-        auto a = leaf<cpu>(img.clone()), b = leaf<cpu>(txt.clone());
-        backward(loss_fn(a, b));
-        return std::vector<Tensor<double>>{a.grad().clone(), b.grad().clone(), loss_fn.logit_scale.grad().clone()};
-    };
-    loss::InfoNce<double, cpu, ad::Fused> fused;
-    loss::InfoNce<double, cpu, ad::Composite> composite;
-    const auto f = gradients(fused), c = gradients(composite);
-    for (std::size_t i = 0; i < 3; ++i) CHECK(test::max_abs_diff(f[i], c[i]) < 1e-12);
+TEST_CASE("fused InfoNCE gives the composite's loss and gradients for the embeddings and logit_scale") {
+    for (const std::int64_t n : {1, 7, 37}) {  // one pair; a partial warp; more than a warp
+        CAPTURE(n);
+        const auto img = random_tensor(Shape{n, 5}, 5), txt = random_tensor(Shape{n, 5}, 6);
+        auto run = [&](auto& loss_fn) {
+            loss_fn.initialize(0);
+            init_constant(loss_fn.logit_scale, 1.3);  // not the initial value: a wrong scale would show
+            Tape tape;
+            Tape::Active recording(tape);
+            auto a = leaf<cpu>(img.clone()), b = leaf<cpu>(txt.clone());
+            const auto loss = loss_fn(a, b);
+            backward(loss);
+            return std::vector<Tensor<double>>{loss.value().clone(), a.grad().clone(), b.grad().clone(),
+                                               loss_fn.logit_scale.grad().clone()};
+        };
+        loss::InfoNce<double, cpu, ad::Fused> fused;
+        loss::InfoNce<double, cpu, ad::Composite> composite;
+        const auto f = run(fused), c = run(composite);
+        for (std::size_t i = 0; i < f.size(); ++i) {
+            INFO("output " << i << " (loss, dimage, dtext, dlogit_scale)");
+            CHECK(test::max_abs_diff(f[i], c[i]) < 1e-12);
+        }
+        if (n > 1) CHECK(std::abs(c[3].item()) > 1e-6);  // logit_scale does get a gradient to compare
+    }
 }

@@ -1,5 +1,6 @@
 // tests/support/synthetic_pairs.hpp — a PairSource for the tiny preset: image i is noise around
-// the pattern of its class (i mod 4), its caption the class's token.
+// the pattern of its class (i mod 4), its caption the class's token; and one with a NaN image in
+// one step's batch.
 #pragma once
 #include <contra/train/trainer.hpp>
 
@@ -22,6 +23,19 @@ struct SyntheticPairs {
             out.tokens[r * 6 + 2] = 23;
         }
         return out;
+    }
+};
+
+// Images that become NaN in the batch of the given call (a step's batch, as the trainer asks for it).
+struct PoisonedPairs {
+    SyntheticPairs clean;
+    mutable std::int64_t calls = 0;
+    std::int64_t poison_call;
+    std::int64_t size() const { return clean.size(); }
+    train::PairBatch batch(std::span<const std::int64_t> indices, std::int64_t epoch) const {
+        auto b = clean.batch(indices, epoch);
+        if (calls++ == poison_call) b.images[0] = NAN;
+        return b;
     }
 };
 

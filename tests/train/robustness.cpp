@@ -23,19 +23,7 @@ std::map<std::string, Tensor<double>> parameters(Model& model) {
     model.visit_parameters([&](const std::string& name, Parameter<double, cpu>& p) { out[name] = p.value().clone(); });
     return out;
 }
-
-// Images that become NaN at the given step's batch.
-struct PoisonedPairs {
-    test::SyntheticPairs clean;
-    mutable std::int64_t calls = 0;
-    std::int64_t poison_call;
-    std::int64_t size() const { return clean.size(); }
-    train::PairBatch batch(std::span<const std::int64_t> indices, std::int64_t epoch) const {
-        auto b = clean.batch(indices, epoch);
-        if (calls++ == poison_call) b.images[0] = NAN;
-        return b;
-    }
-};
+using test::PoisonedPairs;
 }  // namespace
 
 TEST_CASE("2k steps, and k steps + SIGKILL + resume for k steps, end with bit-identical parameters") {

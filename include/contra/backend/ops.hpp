@@ -481,6 +481,60 @@ void cross_entropy_backward(B, const TensorOn<T, B>& logits, const TensorOn<Inde
     Kernels<B>::cross_entropy_backward(logits, target, lse, dloss, dlogits);
 }
 
+namespace detail {
+template <class C, class S>
+void check_clip_loss_square(const char* op, const C& scores, const S& logit_scale) {
+    CONTRA_CHECK(scores.rank() == 2 && scores.size(0) == scores.size(1) && scores.size(0) >= 1, op,
+                 ": needs [N, N] scores of N ≥ 1 pairs (row i image i, column j text j), got ", scores.shape());
+    CONTRA_CHECK(logit_scale.numel() == 1, op, ": logit_scale ", logit_scale.shape(), " is not one value");
+}
+template <class V>
+void check_clip_loss_vector(const char* op, const char* what, const V& v, std::int64_t n) {
+    CONTRA_CHECK(v.numel() == n, op, ": ", what, " ", v.shape(), " needs ", n, " elements (one per pair)");
+}
+}  // namespace detail
+
+// clip_loss: the symmetric CLIP (InfoNCE) loss of N matching pairs, whose targets are the diagonal:
+//   s = exp(logit_scale[0]) (read where the tensors are: nothing comes back to the host)
+//   logits = s·cosines;  lse_rows[i] = logsumexp_j logits[i,j];  lse_cols[j] = logsumexp_i logits[i,j]
+//   loss = (Σ_i (lse_rows[i] − logits[i,i]) + Σ_j (lse_cols[j] − logits[j,j])) / 2N
+//   requires: cosines [N, N] with N ≥ 1; logit_scale, loss one value each; lse_rows, lse_cols [N];
+//             logits [N, N], which may alias cosines (scaled in place).
+//   ensures:  logsumexp taken around the maximum (any logit_scale that keeps s·cosines finite);
+//             on a GPU the same bits on every run.
+template <class B, class T>
+void clip_loss(B, const TensorOn<T, B>& cosines, const TensorOn<T, B>& logit_scale, TensorOn<T, B>& logits,
+               TensorOn<T, B>& lse_rows, TensorOn<T, B>& lse_cols, TensorOn<T, B>& loss) {
+    detail::check_clip_loss_square("clip_loss", cosines, logit_scale);
+    const std::int64_t n = cosines.size(0);
+    detail::check_same("clip_loss", "cosines and logits", cosines, logits);
+    detail::check_clip_loss_vector("clip_loss", "lse_rows", lse_rows, n);
+    detail::check_clip_loss_vector("clip_loss", "lse_cols", lse_cols, n);
+    CONTRA_CHECK(loss.numel() == 1, "clip_loss: loss ", loss.shape(), " is not one value");
+    Kernels<B>::clip_loss(cosines, logit_scale, logits, lse_rows, lse_cols, loss);
+}
+
+// clip_loss_backward: with g = dloss[0] / 2N and s = exp(logit_scale[0]) (read on the device),
+//   dlogits[i,j]  = g·(exp(logits[i,j] − lse_rows[i]) + exp(logits[i,j] − lse_cols[j]) − 2·[i = j])
+//   dcosines      = s·dlogits
+//   dlogit_scale  = Σ_ij dlogits[i,j]·logits[i,j]      (∂logits/∂logit_scale = logits)
+//   requires: logits, lse_rows, lse_cols as clip_loss left them; dloss, dlogit_scale one value each;
+//             dcosines [N, N]. Both outputs overwritten.
+//   ensures:  on a GPU the same bits on every run.
+template <class B, class T>
+void clip_loss_backward(B, const TensorOn<T, B>& logits, const TensorOn<T, B>& lse_rows, const TensorOn<T, B>& lse_cols,
+                        const TensorOn<T, B>& logit_scale, const TensorOn<T, B>& dloss, TensorOn<T, B>& dcosines,
+                        TensorOn<T, B>& dlogit_scale) {
+    detail::check_clip_loss_square("clip_loss_backward", logits, logit_scale);
+    const std::int64_t n = logits.size(0);
+    detail::check_same("clip_loss_backward", "logits and dcosines", logits, dcosines);
+    detail::check_clip_loss_vector("clip_loss_backward", "lse_rows", lse_rows, n);
+    detail::check_clip_loss_vector("clip_loss_backward", "lse_cols", lse_cols, n);
+    CONTRA_CHECK(dloss.numel() == 1 && dlogit_scale.numel() == 1, "clip_loss_backward: dloss ", dloss.shape(),
+                 " and dlogit_scale ", dlogit_scale.shape(), " must be one value each");
+    Kernels<B>::clip_loss_backward(logits, lse_rows, lse_cols, logit_scale, dloss, dcosines, dlogit_scale);
+}
+
 // ─── convolution ──────────────────────────────────────────────────────────────────────────────
 
 inline std::int64_t conv2d_out_extent(std::int64_t in, std::int64_t kernel, Conv2dShape s) {
@@ -643,6 +697,22 @@ struct AdamWTensor {
     bool decay;                     // false: no weight decay for this tensor (gains, biases, embeddings)
 };
 
+namespace detail {
+// The tensors of a grouped AdamW update match in size, and have masters exactly when 16-bit.
+template <class B, class T>
+void check_adamw_group(std::span<const AdamWTensor<T, B>> tensors) {
+    constexpr bool sixteen_bit = !std::same_as<T, acc_t<T>>;
+    for (const auto& t : tensors) {
+        const std::int64_t n = t.param->numel();
+        CONTRA_CHECK(t.grad->numel() == n && t.m->numel() == n && t.v->numel() == n && (!t.master || t.master->numel() == n),
+                     "adamw_group: parameter ", t.param->shape(), ", gradient ", t.grad->shape(), ", moments ",
+                     t.m->shape(), "/", t.v->shape());
+        CONTRA_CHECK((t.master != nullptr) == sixteen_bit, "adamw_group: master weights go with ",
+                     "16-bit parameters, and only with them (", dtype_name(dtype_of<T>), ")");
+    }
+}
+}  // namespace detail
+
 // adamw_group: every tensor's AdamW step at once, its gradient first multiplied by grad_scale and
 // rounded to T (gradient clipping folded in; the gradient itself is not changed). On a GPU one launch
 // covers every tensor.
@@ -653,14 +723,7 @@ template <class B, class T>
 void adamw_group(B, std::span<const AdamWTensor<T, B>> tensors, AdamWStep h, acc_t<T> grad_scale) {
     CONTRA_CHECK(h.step >= 1, "adamw_group: step counts from 1, got ", h.step);
     constexpr bool sixteen_bit = !std::same_as<T, acc_t<T>>;
-    for (const auto& t : tensors) {
-        const std::int64_t n = t.param->numel();
-        CONTRA_CHECK(t.grad->numel() == n && t.m->numel() == n && t.v->numel() == n && (!t.master || t.master->numel() == n),
-                     "adamw_group: parameter ", t.param->shape(), ", gradient ", t.grad->shape(), ", moments ",
-                     t.m->shape(), "/", t.v->shape());
-        CONTRA_CHECK((t.master != nullptr) == sixteen_bit, "adamw_group: master weights go with ",
-                     "16-bit parameters, and only with them (", dtype_name(dtype_of<T>), ")");
-    }
+    detail::check_adamw_group(tensors);
     if constexpr (std::same_as<device_of<B>, cpu>) {  // host backends: the composite twin itself
         const bool scale = grad_scale != acc_t<T>(1);
         std::int64_t largest = 0;  // one buffer for every scaled gradient
@@ -680,6 +743,56 @@ void adamw_group(B, std::span<const AdamWTensor<T, B>> tensors, AdamWStep h, acc
         }
     } else {
         Kernels<B>::adamw_group(tensors, h, grad_scale);
+    }
+}
+
+// ─── an optimizer step decided on the device ─────────────────────────────────────────────────
+// A training step need not wait for the device to learn whether, and how strongly, to update:
+// gate_step turns the loss and Σg² it computed into a gate [2] on the device, count_update
+// advances the optimizer's step count by it, and the gated adamw_group reads both there.
+//   gate[0]: 1 to update, 0 to change nothing (the loss or a gradient is not finite)
+//   gate[1]: the factor on every gradient (gradient clipping); 1 when the step is skipped
+
+// gate_step(loss, sum_squares, max_norm, gate): gate[0] = 1 when loss[0] and sum_squares[0] are
+// both finite; gate[1] = max_norm / (‖g‖ + 1e-6) with ‖g‖ = √Σg² when that is below 1, else 1 (and
+// 1 when max_norm ≤ 0 or gate[0] is 0): optim::clip_coefficient's arithmetic.
+//   requires: loss and sum_squares one element each; gate [2]
+template <class B, class L>
+void gate_step(B, const TensorOn<L, B>& loss, const TensorOn<double, B>& sum_squares, double max_norm,
+               TensorOn<double, B>& gate) {
+    CONTRA_CHECK(loss.numel() == 1 && sum_squares.numel() == 1 && gate.numel() == 2, "gate_step: loss ", loss.shape(),
+                 " and sum of squares ", sum_squares.shape(), " must hold one value each, the gate ", gate.shape(), " two");
+    Kernels<B>::gate_step(loss, sum_squares, max_norm, gate);
+}
+
+// count_update(gate, steps): steps[0] += gate[0] (the optimizer's updates, counted on the device).
+//   requires: gate [2], steps [1]
+template <class B>
+void count_update(B, const TensorOn<double, B>& gate, TensorOn<double, B>& steps) {
+    CONTRA_CHECK(gate.numel() == 2 && steps.numel() == 1, "count_update: gate ", gate.shape(), " and steps ",
+                 steps.shape(), " must hold 2 and 1 values");
+    Kernels<B>::count_update(gate, steps);
+}
+
+// adamw_group(tensors, h, gate, steps), gated: when gate[0] is 1, adamw_group(tensors, h with
+// step = steps[0], gate[1]); when it is 0, nothing changes. h.step is not read: count_update
+// comes first. Nothing is read back to the host.
+//   ensures: host backends: the bits of the ungated adamw_group. CUDA: its bias corrections are
+//            computed on the device (pow in double), the rest is the ungated kernel's arithmetic.
+template <class B, class T>
+void adamw_group(B, std::span<const AdamWTensor<T, B>> tensors, AdamWStep h, const TensorOn<double, B>& gate,
+                 const TensorOn<double, B>& steps) {
+    CONTRA_CHECK(gate.numel() == 2 && steps.numel() == 1, "adamw_group: gate ", gate.shape(), " and steps ",
+                 steps.shape(), " must hold 2 and 1 values");
+    if constexpr (std::same_as<device_of<B>, cpu>) {
+        if (gate.data()[0] == 0) return;
+        CONTRA_CHECK(steps.data()[0] >= 1, "adamw_group: an open gate with ", steps.data()[0],
+                     " steps counted (count_update comes first)");
+        h.step = std::int64_t(steps.data()[0]);
+        adamw_group(B{}, tensors, h, acc_t<T>(gate.data()[1]));
+    } else {
+        detail::check_adamw_group(tensors);
+        Kernels<B>::adamw_group_gated(tensors, h, gate, steps);
     }
 }
 

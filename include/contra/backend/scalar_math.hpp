@@ -1,5 +1,6 @@
 // contra/backend/scalar_math.hpp — the scalar formulas every backend shares (host and device).
-// defines: contra::scalar::{apply(UnaryOp), apply(BinaryOp), activate, activate_grad}
+// defines: contra::scalar::{apply(UnaryOp), apply(BinaryOp), activate, activate_grad, clip_coefficient,
+//          gate_step}
 #pragma once
 #include <cmath>
 
@@ -86,6 +87,21 @@ CONTRA_HOST_DEVICE A activate_grad(ops::Activation f, A x) {
         case ops::Activation::relu: return x > A(0) ? A(1) : A(0);
     }
     return A(1);
+}
+
+// clip_coefficient(norm, max_norm): the factor gradient clipping puts on every gradient:
+// max_norm / (norm + 1e-6) when that is below 1, else 1.
+CONTRA_HOST_DEVICE double clip_coefficient(double norm, double max_norm) {
+    const double coefficient = max_norm / (norm + 1e-6);
+    return coefficient < 1 ? coefficient : 1.0;
+}
+
+// gate_step(loss, sum_squares, max_norm, gate): ops::gate_step's arithmetic for one step.
+CONTRA_HOST_DEVICE void gate_step(double loss, double sum_squares, double max_norm, double* gate) {
+    using std::isfinite, std::sqrt;
+    const bool open = isfinite(loss) && isfinite(sum_squares);
+    gate[0] = open ? 1.0 : 0.0;
+    gate[1] = open && max_norm > 0 ? clip_coefficient(sqrt(sum_squares), max_norm) : 1.0;
 }
 
 }  // namespace contra::scalar

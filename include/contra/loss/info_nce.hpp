@@ -1,8 +1,10 @@
 // contra/loss/info_nce.hpp — the symmetric CLIP loss with a learnable temperature:
 //   logits = exp(logit_scale)·Î·T̂ᵀ  (Î, T̂ the L2-normalised embeddings, [N, N])
 //   loss   = (CE(logits, diag) + CE(logitsᵀ, diag)) / 2
-// Composite: built from differentiable ops. Fused: one node that keeps only the [N, N] logits
-// and two log-sum-exp vectors for its backward.
+// Composite: built from differentiable ops. Fused: one GEMM for the cosines Î·T̂ᵀ, then one op
+// pair (ops::clip_loss, ops::clip_loss_backward) that reads logit_scale and forms the diagonal
+// targets where the tensors are, so nothing waits for the device; the node keeps only the [N, N]
+// logits and two log-sum-exp vectors for its backward.
 // defines: loss::InfoNce
 #pragma once
 #include <algorithm>
@@ -22,15 +24,6 @@ Tensor<ops::Index, D> diagonal_targets(std::int64_t n) {
     auto t = Tensor<ops::Index, cpu>::empty(Shape{n});
     for (std::int64_t i = 0; i < n; ++i) t[i] = ops::Index(i);
     return to_device<D>(t);
-}
-// A [n] tensor whose every element is the one-element g divided by `count`.
-template <class T, class B>
-TensorOn<T, B> spread(const TensorOn<T, B>& g, std::int64_t n, double count) {
-    auto out = ad::new_tensor<T, B>(Shape{n});
-    ops::fill(B{}, acc_t<T>(0), out);
-    ops::binary(B{}, ops::BinaryOp::add, out, g.reshape(Shape{1, 1}), out);
-    ops::affine(B{}, out, acc_t<T>(1.0 / count), acc_t<T>(0), out);
-    return out;
 }
 // After every optimizer step, as open_clip: logit_scale ∈ [0, ln 100].
 template <class T, class B>
@@ -89,6 +82,8 @@ struct InfoNce {
     void clamp_parameters() { detail::clamp_logit_scale(logit_scale); }
     // exp(logit_scale): the factor on the cosine similarities.
     double scale() const { return detail::scale_of(logit_scale); }
+    // logit_scale's value copied on the device (queued, nothing read back): scale() is exp of it.
+    TensorOn<A, B> log_scale_on_device() const { return logit_scale.value().clone(); }
 
     // logits = exp(logit_scale)·normalize(image)·normalize(text)ᵀ, [N, M]
     S logits(const V& image_features, const V& text_features) const {
@@ -103,14 +98,14 @@ struct InfoNce {
         const S img = widen(image_features), txt = widen(text_features);
         const std::int64_t n = img.shape()[0];
         if (gather) return across_ranks(img, txt);
-        const auto targets = detail::diagonal_targets<device_of<B>>(n);
         if constexpr (std::same_as<Impl, ad::Composite>) {
+            const auto targets = detail::diagonal_targets<device_of<B>>(n);
             const S per_image = detail::scaled_similarity(img, txt, logit_scale);  // [N, N]
             const S both = ad::add(ad::cross_entropy<ad::Composite>(per_image, targets),
                                    ad::cross_entropy<ad::Composite>(ad::transpose(per_image), targets));
             return ad::affine(both, A(0.5));
         } else {
-            return fused(ad::l2_normalize(img), ad::l2_normalize(txt), targets);
+            return fused(ad::l2_normalize(img), ad::l2_normalize(txt));
         }
     }
 
@@ -141,55 +136,26 @@ private:
                           A(0.5));
     }
 
-    S fused(const S& img, const S& txt, const TensorOn<ops::Index, B>& targets) const {
+    // Î, T̂ [N, E] (normalised) → the loss, as one node: cosines = Î·T̂ᵀ, scaled in place into the logits.
+    S fused(const S& img, const S& txt) const {
         const std::int64_t n = img.shape()[0];
-        const double scale = std::exp(double(to_device<cpu>(logit_scale.value())[0]));
-        auto logits = ad::new_tensor<A, B>(Shape{n, n});  // saved for backward
-        ops::gemm(B{}, ops::Trans::N, ops::Trans::T, A(scale), img.value(), txt.value(), A(0), logits);
+        auto logits = ad::new_tensor<A, B>(Shape{n, n});  // the cosines, then the logits (saved for backward)
+        ops::gemm(B{}, ops::Trans::N, ops::Trans::T, A(1), img.value(), txt.value(), A(0), logits);
         auto lse_rows = ad::new_tensor<A, B>(Shape{n}), lse_cols = ad::new_tensor<A, B>(Shape{n});
-        auto losses = ad::new_tensor<A, B>(Shape{n, 2});
-        {
-            auto per_row = ad::new_tensor<A, B>(Shape{n}), per_col = ad::new_tensor<A, B>(Shape{n});
-            auto transposed = ad::new_tensor<A, B>(Shape{n, n});  // transient
-            ops::transpose(B{}, logits, transposed);
-            ops::cross_entropy(B{}, logits, targets, per_row, lse_rows);
-            ops::cross_entropy(B{}, transposed, targets, per_col, lse_cols);
-            ops::concat_cols(B{}, per_row.reshape(Shape{n, 1}), per_col.reshape(Shape{n, 1}), losses);
-        }
         auto out = ad::new_tensor<A, B>(Shape{});
-        auto out1 = out.reshape(Shape{1});
-        auto column_sums = ad::new_tensor<A, B>(Shape{2});
-        ops::sum(B{}, ops::Axis::rows, A(0.5 / double(n)), losses, A(0), column_sums);
-        ops::sum(B{}, ops::Axis::rows, A(1), column_sums.reshape(Shape{2, 1}), A(0), out1);
+        ops::clip_loss(B{}, logits, logit_scale.value(), logits, lse_rows, lse_cols, out);
         const S scale_var = logit_scale;
-        return record<A, B>(out, [img, txt, scale_var, targets, logits, lse_rows, lse_cols, scale, n](const TensorOn<A, B>& g) {
-            const auto dloss = detail::spread<A, B>(g, n, 2.0 * double(n));
-            auto dlogits = ad::new_tensor<A, B>(Shape{n, n});
-            ops::cross_entropy_backward(B{}, logits, targets, lse_rows, dloss, dlogits);
-            {   // the column direction: CE over logitsᵀ, its gradient transposed back and added
-                auto transposed = ad::new_tensor<A, B>(Shape{n, n}), dtransposed = ad::new_tensor<A, B>(Shape{n, n});
-                ops::transpose(B{}, logits, transposed);
-                ops::cross_entropy_backward(B{}, transposed, targets, lse_cols, dloss, dtransposed);
-                ops::transpose(B{}, dtransposed, transposed);
-                ops::axpy(B{}, A(1), transposed, dlogits);
-            }
-            if (scale_var.requires_grad()) {  // ∂logits/∂logit_scale = logits
-                auto product = ad::new_tensor<A, B>(Shape{n, n});
-                ops::binary(B{}, ops::BinaryOp::mul, dlogits, logits, product);
-                auto partial = ad::new_tensor<A, B>(Shape{n});
-                ops::sum(B{}, ops::Axis::rows, A(1), product, A(0), partial);
-                auto total = ad::new_tensor<A, B>(Shape{});
-                auto total1 = total.reshape(Shape{1});
-                ops::sum(B{}, ops::Axis::rows, A(1), partial.reshape(Shape{n, 1}), A(0), total1);
-                scale_var.accumulate(total);
-            }
-            if (img.requires_grad()) {  // dÎ = s·dlogits·T̂
+        return record<A, B>(out, [img, txt, scale_var, logits, lse_rows, lse_cols, n](const TensorOn<A, B>& g) {
+            auto dcosines = ad::new_tensor<A, B>(Shape{n, n}), dscale = ad::new_tensor<A, B>(Shape{});
+            ops::clip_loss_backward(B{}, logits, lse_rows, lse_cols, scale_var.value(), g, dcosines, dscale);
+            scale_var.accumulate(dscale);  // only where logit_scale is learned
+            if (img.requires_grad()) {  // dÎ = dcosines·T̂
                 auto [dimg, beta] = img.slot()->destination(B{}, img.shape());
-                ops::gemm(B{}, ops::Trans::N, ops::Trans::N, A(scale), dlogits, txt.value(), beta, dimg);
+                ops::gemm(B{}, ops::Trans::N, ops::Trans::N, A(1), dcosines, txt.value(), beta, dimg);
             }
-            if (txt.requires_grad()) {  // dT̂ = s·dlogitsᵀ·Î
+            if (txt.requires_grad()) {  // dT̂ = dcosinesᵀ·Î
                 auto [dtxt, beta] = txt.slot()->destination(B{}, txt.shape());
-                ops::gemm(B{}, ops::Trans::T, ops::Trans::N, A(scale), dlogits, img.value(), beta, dtxt);
+                ops::gemm(B{}, ops::Trans::T, ops::Trans::N, A(1), dcosines, img.value(), beta, dtxt);
             }
         }, img, txt, scale_var);
     }

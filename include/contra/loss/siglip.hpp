@@ -31,6 +31,8 @@ struct SigLip {
     void clamp_parameters() { detail::clamp_logit_scale(logit_scale); }
     // exp(logit_scale): the factor on the cosine similarities.
     double scale() const { return detail::scale_of(logit_scale); }
+    // logit_scale's value copied on the device (queued, nothing read back): scale() is exp of it.
+    TensorOn<T, B> log_scale_on_device() const { return logit_scale.value().clone(); }
 
     // logits = exp(logit_scale)·normalize(image)·normalize(text)ᵀ + logit_bias, [N, M]
     V logits(const V& image_features, const V& text_features) const {

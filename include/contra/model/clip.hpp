@@ -105,6 +105,13 @@ struct Clip {
 
     // exp(logit_scale): the factor on the cosine similarities (the inverse temperature).
     double scale() const { return loss_fn.scale(); }
+    // logit_scale copied on the device, queued (scale() is exp of it): what a training step
+    // keeps for its log without waiting. Only for a loss that has it.
+    auto log_scale_on_device() const
+        requires requires(const Loss& l) { l.log_scale_on_device(); }
+    {
+        return loss_fn.log_scale_on_device();
+    }
     // After each optimizer step: the loss's scalars back in range (logit_scale ≤ ln 100).
     void clamp_parameters() { loss_fn.clamp_parameters(); }
 };

@@ -5,6 +5,8 @@
 // moments (ops::adamw_master); the model's parameters are the masters rounded, and checkpoints
 // hold the masters ("master/<parameter>"), so nothing is lost between steps or runs. Parameters the
 // model itself keeps in fp32 (the loss's logit_scale) are updated in fp32 and have no master.
+// The step count lives beside the state, on the model's device, so that a step decided there
+// (step_gated: skipped when its loss or gradients are not finite) never waits for the host.
 // defines: optim::AdamWOptions, optim::AdamW, optim::decays
 #pragma once
 #include <span>
@@ -71,13 +73,18 @@ public:
     }
 
     // One update with learning rate lr for every parameter that received a gradient, each gradient
-    // first multiplied by grad_scale (gradient clipping): one ops::adamw_group call per element
-    // type, one launch each on a GPU. The gradients themselves are left as they are.
+    // first multiplied by grad_scale (gradient clipping). The gradients themselves are left as they are.
     void step(double lr, double grad_scale = 1.0) {
-        ++step_;
-        const ops::AdamWStep h{lr, options_.beta1, options_.beta2, options_.eps, options_.weight_decay, step_};
-        update(slots_, h, grad_scale);
-        if constexpr (mixed_precision) update(wide_slots_, h, grad_scale);
+        step_gated(lr, to_device<device_of<B>>(Tensor<double, cpu>::from(Shape{2}, {1.0, grad_scale})));  // an open gate
+    }
+    // The same update decided on the device by `gate` (ops::gate_step): when gate[0] is 0 nothing
+    // changes, not even the step count; gate[1] is the gradients' factor. One ops::adamw_group call
+    // per element type (one launch each on a GPU), and nothing is read back to the host.
+    void step_gated(double lr, const TensorOn<double, B>& gate) {
+        ops::count_update(B{}, gate, steps_);
+        const ops::AdamWStep h{lr, options_.beta1, options_.beta2, options_.eps, options_.weight_decay, 0};
+        update(slots_, h, gate, steps_);
+        if constexpr (mixed_precision) update(wide_slots_, h, gate, steps_);
     }
     void zero_grad() {
         for (auto& s : slots_) s.param.zero_grad();
@@ -100,8 +107,9 @@ public:
         visit(wide_slots_);
     }
 
-    std::int64_t steps_taken() const { return step_; }
-    void set_steps_taken(std::int64_t step) { step_ = step; }
+    // The updates made so far (counted on the device: reading it waits for the device).
+    std::int64_t steps_taken() const { return std::int64_t(to_device<cpu>(steps_)[0]); }
+    void set_steps_taken(std::int64_t steps) { ops::fill(B{}, double(steps), steps_); }
     const AdamWOptions& options() const { return options_; }
     // The parameters in the model's type; wide_slots(): those a 16-bit model keeps in fp32.
     std::vector<Slot>& slots() { return slots_; }
@@ -110,7 +118,8 @@ public:
 
 private:
     template <class P>
-    static void update(std::vector<SlotOf<P>>& slots, const ops::AdamWStep& h, double grad_scale) {
+    static void update(std::vector<SlotOf<P>>& slots, const ops::AdamWStep& h, const TensorOn<double, B>& gate,
+                       const TensorOn<double, B>& steps) {
         std::vector<TensorOn<P, B>> grads;  // handles, alive for the call
         grads.reserve(slots.size());
         for (auto& s : slots) {
@@ -126,13 +135,13 @@ private:
             if constexpr (SlotOf<P>::has_master) master = &s.master;
             group.push_back({&s.param.value(), &grads[group.size()], &s.m, &s.v, master, s.decay});
         }
-        if (!group.empty()) ops::adamw_group(B{}, std::span<const ops::AdamWTensor<P, B>>(group), h, acc_t<P>(grad_scale));
+        if (!group.empty()) ops::adamw_group(B{}, std::span<const ops::AdamWTensor<P, B>>(group), h, gate, steps);
     }
 
     AdamWOptions options_;
     std::vector<Slot> slots_;
     std::vector<WideSlot> wide_slots_;  // mixed precision only
-    std::int64_t step_ = 0;
+    TensorOn<double, B> steps_ = TensorOn<double, B>::zeros(Shape{1});  // updates made: bias correction
 };
 
 }  // namespace contra::optim

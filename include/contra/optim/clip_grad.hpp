@@ -9,6 +9,7 @@
 
 #include "../autograd/parameter.hpp"
 #include "../backend/ops.hpp"
+#include "../backend/scalar_math.hpp"
 
 namespace contra::optim {
 
@@ -32,10 +33,7 @@ double global_grad_norm(Model& model) {
 
 // The factor clipping applies to every gradient: max_norm / (norm + 1e-6) when the norm exceeds
 // max_norm, else 1.
-inline double clip_coefficient(double norm, double max_norm) {
-    const double coefficient = max_norm / (norm + 1e-6);
-    return coefficient < 1 ? coefficient : 1.0;
-}
+inline double clip_coefficient(double norm, double max_norm) { return scalar::clip_coefficient(norm, max_norm); }
 
 // Every gradient times `coefficient` (queued; nothing is read back).
 template <class Model>
@@ -53,7 +51,8 @@ void scale_gradients(Model& model, double coefficient) {
 template <class Model>
 double clip_grad_norm(Model& model, double max_norm) {
     const double norm = global_grad_norm(model);
-    if (std::isfinite(norm) && clip_coefficient(norm, max_norm) < 1) scale_gradients(model, clip_coefficient(norm, max_norm));
+    const double coefficient = clip_coefficient(norm, max_norm);
+    if (std::isfinite(norm) && coefficient < 1) scale_gradients(model, coefficient);
     return norm;
 }
 

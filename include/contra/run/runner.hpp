@@ -185,8 +185,21 @@ RunResult train(Model& model, Opt& optimizer, Source&& source, const train::Opti
     curves.probe_steps.resize(spec.probes.size());
     curves.probe_values.resize(spec.probes.size());
 
+    // Whether `probe` evaluates the model after `step`: every `every` steps, or at `points` evenly
+    // spaced steps, and after the last.
+    const auto probe_due = [](const auto& probe, std::int64_t step, const train::State& s) {
+        if (probe.points <= 0 && probe.every <= 0) return false;
+        const std::int64_t every = probe.every > 0 ? probe.every : std::max<std::int64_t>(1, s.total_steps / probe.points);
+        return step % every == 0 || step == s.total_steps;
+    };
     train::Hooks hooks;
     hooks.checkpoint_every = spec.checkpoint_every;
+    hooks.reads_model = [&](std::int64_t step, const train::State& s) {  // only the probes read the model
+        if (!lead) return false;
+        for (const auto& probe : spec.probes)
+            if (probe_due(probe, step, s)) return true;
+        return false;
+    };
     hooks.on_step = [&](const train::StepRecord& r, const train::State& s) {
         if (!lead) return;
         if (spec.show_progress) progress.update(r, s);
@@ -200,10 +213,7 @@ RunResult train(Model& model, Opt& optimizer, Source&& source, const train::Opti
         bool probed = false;
         for (std::size_t i = 0; i < spec.probes.size(); ++i) {
             const auto& probe = spec.probes[i];
-            if (probe.points <= 0 && probe.every <= 0) continue;
-            const std::int64_t every =
-                probe.every > 0 ? probe.every : std::max<std::int64_t>(1, s.total_steps / probe.points);
-            if (r.step % every != 0 && r.step != s.total_steps) continue;
+            if (!probe_due(probe, r.step, s)) continue;
             const double value = probe.measure();
             metrics << json{{"step", r.step}, {probe.name, value}}.dump() << "\n";
             curves.probe_steps[i].push_back(double(r.step));

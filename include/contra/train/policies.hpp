@@ -45,6 +45,10 @@ public:
         if (comm) total = comm->broadcast(total, 0);
         return total;
     }
+    // decides_at(step): whether after(step, …) may change the schedule's length.
+    bool decides_at(std::int64_t step) const {
+        return measuring_ && (step == kMeasureSteps || (step > kMeasureSteps && step % kResizeEvery == 0));
+    }
     // spent(elapsed_s): the budget (if any) is used up.
     bool spent(double elapsed_s) const { return seconds_ > 0 && elapsed_s >= seconds_; }
 

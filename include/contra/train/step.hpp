@@ -4,10 +4,13 @@
 //   step's learning rate → the loss's scalars back in range (logit_scale ≤ ln 100).
 // A step whose loss or gradient is not finite changes nothing. A numbered step runs inside the
 // model's step scope (nn::StepScope): a ViT with patch dropout drops patches then, and only then.
-// On a GPU, after backward the host waits for the device once, for the loss and the gradient norm
-// together; the update is queued. (The forward pass still copies from the host: the batch, the
-// text tower's token ids, the loss's targets; and the fused loss reads logit_scale.)
-// defines: train::StepOptions, train::StepResult, train::train_step
+// queue_step leaves the step's work queued: with an optimizer that takes its gate on the device
+// (optim::AdamW::step_gated), whether to update and the clipping factor are decided there
+// (ops::gate_step), and the host reads nothing. QueuedStep::read() is the one wait, for the
+// loss, the norm, the gate and the scale together; train_step is queue_step then read().
+// Data parallelism and gradient accumulation read the loss during the step (the ranks average it;
+// the micro-batches sum it).
+// defines: train::StepOptions, train::StepResult, train::QueuedStep, train::queue_step, train::train_step
 #pragma once
 #include <cmath>
 #include <optional>
@@ -32,58 +35,96 @@ struct StepOptions {
 };
 
 struct StepResult {
-    double loss = NAN;       // the batch's loss (under data parallelism the mean over ranks)
-    double grad_norm = NAN;  // the global gradient norm before clipping; NaN when the loss was not finite
-    bool updated = false;    // false: the loss or a gradient was not finite, and no parameter changed
+    double loss = NAN;         // the batch's loss (under data parallelism the mean over ranks)
+    double grad_norm = NAN;    // the global gradient norm before clipping; NaN when the loss was not finite
+    bool updated = false;      // false: the loss or a gradient was not finite, and no parameter changed
+    double logit_scale = NAN;  // the model's scale() after the step
 };
 
-// train_step(model, optimizer, batch, tape, sync, options): one step on `batch` (this rank's
-// pairs). sync: null on one process; otherwise the gradient averaging over its communicator.
+// QueuedStep<B, L>: a step whose work is queued on backend B; L is the loss's element type.
+// read() waits for the device and returns the step's StepResult. It may be called after later
+// steps have been queued (their tapes reset): it reads only its own copies.
+template <class B, class L>
+struct QueuedStep {
+    StepResult known;                 // what the host had at once: the loss when it was read during the step
+    bool loss_known = false;          // known.loss holds the loss (data parallelism, accumulation)
+    TensorOn<L, B> loss;              // [] the loss, on the device
+    TensorOn<double, B> sum_squares;  // [1] Σg² before clipping
+    TensorOn<double, B> gate;         // [2] ops::gate_step's gate; undefined when the host decided (known.updated)
+    TensorOn<L, B> log_scale;         // [] logit_scale after the step; undefined when known has the scale
+
+    StepResult read() const {
+        StepResult r = known;
+        if (!loss_known) r.loss = double(to_device<cpu>(loss)[0]);  // the wait
+        if (std::isfinite(r.loss)) r.grad_norm = std::sqrt(to_device<cpu>(sum_squares)[0]);
+        if (gate.defined()) r.updated = to_device<cpu>(gate)[0] == 1.0;
+        if (log_scale.defined()) r.logit_scale = std::exp(double(to_device<cpu>(log_scale)[0]));
+        return r;
+    }
+};
+
+// queue_step(model, optimizer, batch, tape, sync, options): one step on `batch` (this rank's
+// pairs), queued. sync: null on one process; otherwise the gradient averaging over its communicator.
 //   requires: batch.images.size(0) is a multiple of options.accumulate.
 template <model::ContrastiveModel Model, optim::Optimizer Opt>
-StepResult train_step(Model& model, Opt& optimizer, const PairBatch& batch, Tape& tape,
-                      dist::GradientSync<typename Model::value_type, typename Model::backend>* sync,
-                      const StepOptions& options) {
+auto queue_step(Model& model, Opt& optimizer, const PairBatch& batch, Tape& tape,
+                dist::GradientSync<typename Model::value_type, typename Model::backend>* sync, const StepOptions& options) {
     using T = typename Model::value_type;
-    using D = device_of<typename Model::backend>;
+    using B = typename Model::backend;
+    using D = device_of<B>;
+    using L = typename std::remove_cvref_t<decltype(model.loss(std::declval<const TensorOn<T, B>&>(), batch.tokens))>::value_type;
+    QueuedStep<B, L> q;
     const auto images = to_device<D>(cast<T>(batch.images));  // [N, C, S, S]
-    StepResult r;
     std::optional<nn::StepScope<Model>> in_step;  // until the gradients are computed
     if (options.step >= 0) in_step.emplace(model, options.step);
     optimizer.zero_grad();
-    std::remove_cvref_t<decltype(model.loss(images, batch.tokens).value())> loss_value;  // [] on the device, read once below
     if (options.accumulate > 1) {
-        r.loss = accumulate_gradients(model, images, batch.tokens, options.accumulate, tape);
+        q.known.loss = accumulate_gradients(model, images, batch.tokens, options.accumulate, tape);
+        q.loss_known = true;
     } else {
         tape.reset();
         Tape::Active recording(tape);
         const auto loss = model.loss(images, batch.tokens);  // []
         if (sync) sync->arm(tape);  // gradient reductions start while backward runs
-        backward(loss);  // queued whatever the loss: a non-finite one is caught below, before any update
-        loss_value = loss.value();
+        backward(loss);  // queued whatever the loss: a non-finite one is caught by the gate, before any update
+        q.loss = loss.value().clone();  // off the tape's arena: it outlives the next step's reset
     }
     in_step.reset();
-    if (sync) sync->finish();  // the gradients: the mean over ranks, the same on every rank
-    // The host waits for the device once: the loss and Σg², queued behind backward, come back together.
-    const auto sum_squares = optim::grad_sum_squares(model);
-    if (options.accumulate <= 1) r.loss = double(to_device<cpu>(loss_value)[0]);
-    if (sync) r.loss = sync->communicator().average(r.loss);
-    const double norm = std::sqrt(double(to_device<cpu>(sum_squares)[0]));
-    if (std::isfinite(r.loss)) r.grad_norm = norm;
-    if (!std::isfinite(r.grad_norm)) return r;
-    const double clip = options.grad_clip > 0 ? optim::clip_coefficient(norm, options.grad_clip) : 1.0;
-    if constexpr (requires { optimizer.step(options.lr, clip); }) {
-        optimizer.step(options.lr, clip);  // clipping folded into the update (optim::AdamW)
-    } else {
-        if (clip < 1) optim::scale_gradients(model, clip);
-        optimizer.step(options.lr);
+    if (sync) {
+        sync->finish();  // the gradients: the mean over ranks, the same on every rank
+        q.known.loss = sync->communicator().average(q.loss_known ? q.known.loss : double(to_device<cpu>(q.loss)[0]));
+        q.loss_known = true;
+    }
+    if (q.loss_known) q.loss = to_device<D>(Tensor<L, cpu>::full(Shape{}, L(q.known.loss)));  // for the gate
+    q.sum_squares = optim::grad_sum_squares(model);
+    if constexpr (requires { optimizer.step_gated(options.lr, q.gate); }) {
+        q.gate = TensorOn<double, B>::empty(Shape{2});
+        ops::gate_step(B{}, q.loss, q.sum_squares, options.grad_clip, q.gate);
+        optimizer.step_gated(options.lr, q.gate);  // skipped, and clipped, on the device
+    } else {  // the host decides: it reads the loss and the norm now
+        const double norm = q.read().grad_norm;
+        q.known.updated = std::isfinite(norm);
+        if (q.known.updated) {
+            const double clip = options.grad_clip > 0 ? optim::clip_coefficient(norm, options.grad_clip) : 1.0;
+            if (clip < 1) optim::scale_gradients(model, clip);
+            optimizer.step(options.lr);
+        }
     }
     model.clamp_parameters();
-    r.updated = true;
+    if constexpr (requires { model.log_scale_on_device(); }) q.log_scale = model.log_scale_on_device();
+    else q.known.logit_scale = model.scale();  // a model without it: read now
 #if !defined(NDEBUG)
     if (sync) dist::check_replicas(model, sync->communicator());
 #endif
-    return r;
+    return q;
+}
+
+// train_step(...): queue_step(...) and its result (the host waits for the step).
+template <model::ContrastiveModel Model, optim::Optimizer Opt>
+StepResult train_step(Model& model, Opt& optimizer, const PairBatch& batch, Tape& tape,
+                      dist::GradientSync<typename Model::value_type, typename Model::backend>* sync,
+                      const StepOptions& options) {
+    return queue_step(model, optimizer, batch, tape, sync, options).read();
 }
 
 }  // namespace contra::train

@@ -41,6 +41,10 @@ struct Options {
     // (dist::gather_features).
     dist::Communicator* comm = nullptr;
     NonFinite on_nonfinite = NonFinite::skip;
+    // Queue step k + 1 before reading step k's results, where nothing in between reads the model
+    // (Hooks::reads_model, checkpoints) — a GPU then never idles while the host waits. The
+    // numbers are the same either way.
+    bool overlap_steps = true;
 };
 
 // Where a run stands; what a checkpoint must restore.
@@ -61,6 +65,11 @@ struct Hooks {
     std::function<void(const StepRecord&, const State&)> on_step;  // after every step
     std::function<void(const State&)> on_checkpoint;                // every checkpoint_every steps and at the end
     std::int64_t checkpoint_every = 0;
+    // reads_model(step, state): whether on_step for this step (its StepRecord's step) reads the
+    // model (an evaluation). Null: any on_step may. When on_step for step k does not read the
+    // model, it may run after step k + 1 has been queued, so the host never waits for the device
+    // with nothing queued behind.
+    std::function<bool(std::int64_t, const State&)> reads_model;
 };
 
 // fit(model, optimizer, source, options, hooks, state): trains from `state` (a fresh State or one
@@ -68,6 +77,10 @@ struct Hooks {
 // source: a PairSource (batches of a fresh permutation each epoch) or a PairStream (read in
 // order, positioned once with seek(state.step · batch · ranks)). Returns the final state.
 // Time spent in hooks (evaluation, checkpoints) is not training time.
+// Overlap (Options::overlap_steps; one process, NonFinite::skip): step k's hooks may run after
+// step k + 1 was queued, never when they read the model. A stop seen in step k's results (the flag,
+// the time budget) then comes after step k + 1, which completes too; a run that fails for ten
+// non-finite steps in a row may have made the update of the step queued after the tenth.
 template <model::ContrastiveModel Model, optim::Optimizer Opt, class Source>
     requires PairSource<std::remove_cvref_t<Source>> || PairStream<std::remove_cvref_t<Source>>
 State fit(Model& model, Opt& optimizer, Source&& source, const Options& options, const Hooks& hooks, State state = {}) {
@@ -94,37 +107,70 @@ State fit(Model& model, Opt& optimizer, Source&& source, const Options& options,
     const double elapsed_before = state.elapsed_s;
     double in_hooks_s = 0;
     bool out_of_time = false;
-    while (state.step < state.total_steps) {
-        bool stop = (options.stop && options.stop->load()) || out_of_time;
-        if (options.comm) {  // every rank stops at the same step, and none goes on alone
-            options.comm->heartbeat(state.step);
-            stop = options.comm->average(stop ? 1.0 : 0.0) > 0;
-        }
-        if (stop) break;
-        const std::int64_t epoch = batches.epoch_of(state.step);
-        const auto step_start = clock::now();
-        const double lr = schedule.lr(state.step);
-        const StepResult r = train_step(model, optimizer, batches.at(state.step), tape, sync ? &*sync : nullptr,
-                                        StepOptions{lr, options.grad_clip, options.accumulate, state.step});
-        state.skipped_steps += nonfinite.after(r, state.step) ? 1 : 0;
-        ++state.step;
+    auto last_done = run_start;  // when the step before was read back and its hooks had run
+    dist::GradientSync<T, B>* const gradient_sync = sync ? &*sync : nullptr;
+    using Queued = decltype(queue_step(model, optimizer, batches.at(0), tape, gradient_sync, StepOptions{}));
+    struct InFlight {
+        Queued queued;
+        std::int64_t step, epoch;
+        double lr;
+    };
+    // complete(f): step f.step's results (the host waits for them), then the hooks.
+    auto complete = [&](const InFlight& f) {
+        const StepResult r = f.queued.read();
+        state.skipped_steps += nonfinite.after(r, f.step) ? 1 : 0;
+        state.step = f.step + 1;
         const auto now = clock::now();
         state.elapsed_s = elapsed_before + std::chrono::duration<double>(now - run_start).count() - in_hooks_s;
-        const double step_s = std::chrono::duration<double>(now - step_start).count();
+        const double step_s = std::chrono::duration<double>(now - last_done).count();
         state.total_steps = schedule.total_steps = budget.after(state.step, state.elapsed_s, state.total_steps, options.comm);
-
         const auto hooks_start = clock::now();
         if (hooks.on_step)
-            hooks.on_step(StepRecord{state.step, epoch, r.loss, lr, model.scale(), r.grad_norm, double(batch * world) / step_s,
-                                     state.elapsed_s, !r.updated},
+            hooks.on_step(StepRecord{state.step, f.epoch, r.loss, f.lr, r.logit_scale, r.grad_norm,
+                                     double(batch * world) / step_s, state.elapsed_s, !r.updated},
                           state);
         if (hooks.on_checkpoint && hooks.checkpoint_every > 0 && state.step % hooks.checkpoint_every == 0 &&
             state.step < state.total_steps)
             hooks.on_checkpoint(state);
-        in_hooks_s += std::chrono::duration<double>(clock::now() - hooks_start).count();
+        last_done = clock::now();
+        in_hooks_s += std::chrono::duration<double>(last_done - hooks_start).count();
         out_of_time = budget.spent(state.elapsed_s);
+    };
+    // Whether step k's results may wait until step k + 1 is queued: nothing after step k reads the
+    // model (a checkpoint, a hook that says so) or changes what step k + 1 is (the time budget
+    // resizing the schedule), a step follows, and the run is on one process.
+    auto may_overlap = [&](std::int64_t k) {
+        const std::int64_t done = k + 1;
+        if (!options.overlap_steps || options.comm || options.on_nonfinite == NonFinite::stop) return false;
+        if (done >= state.total_steps || budget.decides_at(done)) return false;
+        if (hooks.on_checkpoint && hooks.checkpoint_every > 0 && done % hooks.checkpoint_every == 0) return false;
+        return !hooks.on_step || (hooks.reads_model && !hooks.reads_model(done, state));
+    };
+
+    std::optional<InFlight> in_flight;  // a step queued whose results are not read yet
+    std::int64_t next = state.step;     // the next step to queue
+    while (next < state.total_steps) {
+        bool stop = (options.stop && options.stop->load()) || out_of_time;
+        if (options.comm) {  // every rank stops at the same step, and none goes on alone
+            options.comm->heartbeat(next);
+            stop = options.comm->average(stop ? 1.0 : 0.0) > 0;
+        }
+        if (stop) break;
+        const double lr = schedule.lr(next);
+        InFlight f{queue_step(model, optimizer, batches.at(next), tape, gradient_sync,
+                              StepOptions{lr, options.grad_clip, options.accumulate, next}),
+                   next, batches.epoch_of(next), lr};
+        ++next;
+        if (in_flight) {  // the step before, read while this one runs on the device
+            const InFlight before = std::move(*in_flight);
+            in_flight.reset();
+            complete(before);
+        }
+        if (may_overlap(f.step)) in_flight.emplace(std::move(f));
+        else complete(f);
         if (out_of_time && !options.comm) break;
     }
+    if (in_flight) complete(*in_flight);
     tape.reset();
     if (hooks.on_checkpoint) hooks.on_checkpoint(state);
     return state;

@@ -4,6 +4,8 @@
 // adamw_group: every parameter of a model in one launch. Its blocks walk a table of chunks (a
 // tensor and a first element) over a table of tensors; both tables stay on the device while the
 // same tensors come back, as they do every step of a training loop, so a step copies nothing.
+// The gated form (ops::gate_step, count_update, the gated adamw_group) reads whether to update, the
+// gradient factor and the step count on the device, so a training step need not wait for it.
 // defines: contra::cu::Optim (the optim part of Kernels<cuda>)
 #pragma once
 #include <cmath>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "../ops.hpp"
+#include "../scalar_math.hpp"
 #include "common.cuh"
 #include "context.cuh"
 #include "memory.cuh"
@@ -94,10 +97,22 @@ inline constexpr Index64 kAdamWChunk = 8 * kBlock;
 
 // Every chunk of every tensor: g = T(grad_scale·grad) when `scale` (ops::affine's arithmetic),
 // then the tensor's update; k.decay is the step's 1 − lr·weight_decay, for the tensors that decay.
-template <class T>
+// kGated: the step is decided on the device (ops::gate_step): nothing changes when gate[0] is 0;
+// otherwise grad_scale is gate[1], and the bias corrections come from steps[0] (k then holds
+// step_size = lr and bc2_sqrt = 1).
+template <class T, bool kGated = false>
 __global__ void adamw_group_kernel(const AdamWGroupTensor* tensors, const AdamWGroupChunk* chunks, Index64 chunk_count,
-                                   AdamWConstants k, acc_t<T> grad_scale, bool scale) {
+                                   AdamWConstants k, acc_t<T> grad_scale, bool scale, const double* gate,
+                                   const double* steps) {
     using A = acc_t<T>;
+    if constexpr (kGated) {
+        if (gate[0] == 0.0) return;
+        const double t = steps[0];
+        k.step_size /= 1.0 - pow(k.beta1, t);
+        k.bc2_sqrt = sqrt(1.0 - pow(k.beta2, t));
+        grad_scale = A(gate[1]);
+        scale = grad_scale != A(1);
+    }
     for (Index64 c = blockIdx.x; c < chunk_count; c += gridDim.x) {
         const AdamWGroupChunk chunk = chunks[c];
         const AdamWGroupTensor t = tensors[chunk.tensor];
@@ -115,6 +130,15 @@ __global__ void adamw_group_kernel(const AdamWGroupTensor* tensors, const AdamWG
         }
     }
 }
+
+// ops::gate_step on one thread.
+template <class L>
+__global__ void gate_step_kernel(const L* loss, const double* sum_squares, double max_norm, double* gate) {
+    scalar::gate_step(double(acc_t<L>(loss[0])), sum_squares[0], max_norm, gate);
+}
+
+// steps[0] += gate[0], on one thread.
+__global__ inline void count_update_kernel(const double* gate, double* steps) { steps[0] += gate[0]; }
 
 // ─── launchers ────────────────────────────────────────────────────────────────────────────────
 
@@ -139,8 +163,7 @@ void launch_adamw_master(cudaStream_t stream, Index64 n, const ops::AdamWStep& h
 }
 
 // The device copies of a group's tables. A training loop passes the same tensors every step, so the
-// last few groups are kept, keyed by their tensor table: a copy from the host waits for the device,
-// and it is made only when a group is new.
+// last few groups are kept, keyed by their tensor table, and a copy is made only when a group is new.
 class AdamWGroupTables {
 public:
     struct OnDevice {
@@ -179,16 +202,28 @@ private:
     std::list<Kept> kept_;
 };
 
+// gate and steps null: the ungated update (h.step and grad_scale from the host).
 template <class T>
 void launch_adamw_group(cudaStream_t stream, const std::vector<AdamWGroupTensor>& tensors, const ops::AdamWStep& h,
-                        acc_t<T> grad_scale) {
+                        acc_t<T> grad_scale, const double* gate = nullptr, const double* steps = nullptr) {
     if (tensors.empty()) return;
     const auto& tables = AdamWGroupTables::instance().find(tensors);
     const Index64 chunks = tables.chunks.numel();
     if (chunks == 0) return;
     const unsigned blocks = unsigned(std::min<Index64>(chunks, 65535));
-    adamw_group_kernel<T><<<blocks, kBlock, 0, stream>>>(tables.tensors.data(), tables.chunks.data(), chunks,
-                                                         adamw_constants(h), grad_scale, grad_scale != acc_t<T>(1));
+    if (gate) {
+        ops::AdamWStep first = h;  // step 1's constants have β^1 in them; the kernel puts in β^t
+        first.step = 1;
+        AdamWConstants k = adamw_constants(first);
+        k.step_size = h.lr;
+        k.bc2_sqrt = 1.0;
+        adamw_group_kernel<T, true><<<blocks, kBlock, 0, stream>>>(tables.tensors.data(), tables.chunks.data(), chunks, k,
+                                                                   acc_t<T>(1), false, gate, steps);
+    } else {
+        adamw_group_kernel<T><<<blocks, kBlock, 0, stream>>>(tables.tensors.data(), tables.chunks.data(), chunks,
+                                                             adamw_constants(h), grad_scale, grad_scale != acc_t<T>(1),
+                                                             nullptr, nullptr);
+    }
     CONTRA_CUDA_CHECK_LAUNCH();
 }
 
@@ -209,12 +244,34 @@ struct Optim {
     template <class T>
     static void adamw_group(std::span<const ops::AdamWTensor<T, cuda>> group, ops::AdamWStep h, acc_t<T> grad_scale) {
         require_cuda_type<T>();
+        launch_adamw_group<T>(current_stream(), group_table(group), h, grad_scale);
+    }
+    template <class T>
+    static void adamw_group_gated(std::span<const ops::AdamWTensor<T, cuda>> group, ops::AdamWStep h,
+                                  const Tensor<double, cuda>& gate, const Tensor<double, cuda>& steps) {
+        require_cuda_type<T>();
+        launch_adamw_group<T>(current_stream(), group_table(group), h, acc_t<T>(1), gate.data(), steps.data());
+    }
+    template <class L>
+    static void gate_step(const Tensor<L, cuda>& loss, const Tensor<double, cuda>& sum_squares, double max_norm,
+                          Tensor<double, cuda>& gate) {
+        gate_step_kernel<L><<<1, 1, 0, current_stream()>>>(loss.data(), sum_squares.data(), max_norm, gate.data());
+        CONTRA_CUDA_CHECK_LAUNCH();
+    }
+    static void count_update(const Tensor<double, cuda>& gate, Tensor<double, cuda>& steps) {
+        count_update_kernel<<<1, 1, 0, current_stream()>>>(gate.data(), steps.data());
+        CONTRA_CUDA_CHECK_LAUNCH();
+    }
+
+private:
+    template <class T>
+    static std::vector<AdamWGroupTensor> group_table(std::span<const ops::AdamWTensor<T, cuda>> group) {
         std::vector<AdamWGroupTensor> tensors;
         tensors.reserve(group.size());
         for (const auto& t : group)
             tensors.push_back({t.param->data(), t.grad->data(), t.m->data(), t.v->data(),
                                t.master ? t.master->data() : nullptr, t.param->numel(), t.decay ? 1 : 0});
-        launch_adamw_group<T>(current_stream(), tensors, h, grad_scale);
+        return tensors;
     }
 };
 

@@ -5,6 +5,12 @@
 namespace contra::eig {
 
 struct Optim {
+    // The gate of a step decided where the loss and gradients are (here, the host): ops::gate_step.
+    template <class L>
+    static void gate_step(const HTensor<L>& loss, const HTensor<double>& sum_squares, double max_norm, HTensor<double>& gate) {
+        scalar::gate_step(double(loss.data()[0]), sum_squares.data()[0], max_norm, gate.data());
+    }
+    static void count_update(const HTensor<double>& gate, HTensor<double>& steps) { steps.data()[0] += gate.data()[0]; }
     template <class T>
     static void adamw(HTensor<T>& param, const HTensor<T>& grad, HTensor<T>& m, HTensor<T>& v, ops::AdamWStep h) {
         require_eigen_type<T>();
