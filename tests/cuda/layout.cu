@@ -1,5 +1,6 @@
 // transpose, permute_0213, concat/split, gather/scatter of rows and patches on the GPU against the
-// reference backend, in float, double and bf16; index checks; scatter gives the same bits twice.
+// reference backend, in float, double and bf16; index checks (a fault raised at the next wait);
+// scatter gives the same bits twice.
 #include "gpu.cuh"
 
 using namespace contra;
@@ -94,21 +95,41 @@ TEST_CASE("scatter_add_rows gives the same bits on every run") {
     CHECK(test::bitwise_equal(first, second));
 }
 
-TEST_CASE("gather_rows and scatter_add_rows check their indices on the device") {
+TEST_CASE("gather_rows and scatter_add_rows check their indices on the device; the next wait raises the first fault") {
     if (!have_gpu()) return;
-    const auto table = to_device<cuda>(rand<float>(Shape{10, 6}, 13));
+    const auto table_host = rand<float>(Shape{10, 6}, 13);
+    const auto table = to_device<cuda>(table_host);
     const auto bad = to_device<cuda>(Tensor<ops::Index, cpu>::from({4}, {1, 10, 2, -1}));
     auto out = Tensor<float, cuda>::empty(Shape{4, 6});
-    CHECK_THROWS_WITH_AS(ops::gather_rows(cuda{}, table, bad, out), doctest::Contains("index 10 at position 1"), Error);
+    ops::gather_rows(cuda{}, table, bad, out);  // queued: nothing waits here
+    CHECK_THROWS_WITH_AS(to_device<cpu>(out), doctest::Contains("gather_rows: index 10 at position 1 is outside [0, 10)"),
+                         Error);
+    // Raised once. The bad rows were read from nowhere: zeros; the good ones are the table's.
+    const auto gathered = to_device<cpu>(out);
+    for (std::int64_t c = 0; c < 6; ++c) {
+        CHECK(gathered.at(0, c) == table_host.at(1, c));
+        CHECK(gathered.at(1, c) == 0.0f);
+        CHECK(gathered.at(2, c) == table_host.at(2, c));
+        CHECK(gathered.at(3, c) == 0.0f);
+    }
     auto sink = Tensor<float, cuda>::zeros(Shape{10, 6});
-    CHECK_THROWS_WITH_AS(ops::scatter_add_rows(cuda{}, out, bad, sink), doctest::Contains("is outside [0, 10)"), Error);
+    ops::scatter_add_rows(cuda{}, out, bad, sink);
+    CHECK_THROWS_WITH_AS(cu::synchronize(), doctest::Contains("scatter_add_rows: index 10 at position 1 is outside [0, 10)"),
+                         Error);
+    const auto scattered = to_device<cpu>(sink);  // the good rows landed, nothing else was written
+    CHECK(scattered.at(1, 0) == table_host.at(1, 0));
+    CHECK(scattered.at(9, 0) == 0.0f);
+    // Two faults before a wait: the first is raised, and only once.
     const auto negative = to_device<cuda>(Tensor<ops::Index, cpu>::from({2}, {0, -3}));
     auto two = Tensor<float, cuda>::empty(Shape{2, 6});
-    CHECK_THROWS_WITH_AS(ops::gather_rows(cuda{}, table, negative, two), doctest::Contains("index -3 at position 1"), Error);
+    ops::gather_rows(cuda{}, table, negative, two);
+    ops::gather_rows(cuda{}, table, bad, out);
+    CHECK_THROWS_WITH_AS(to_device<cpu>(two), doctest::Contains("index -3 at position 1"), Error);
+    CHECK_NOTHROW(cu::synchronize());
     // After an error the device still computes.
     const auto good = to_device<cuda>(Tensor<ops::Index, cpu>::from({2}, {9, 0}));
     ops::gather_rows(cuda{}, table, good, two);
-    CHECK(two.to_vector()[0] == to_device<cpu>(table)[54]);
+    CHECK(two.to_vector()[0] == table_host[54]);
 }
 
 TEST_CASE_TEMPLATE("im2patch and patch2im agree", T, CUDA_TYPES) {

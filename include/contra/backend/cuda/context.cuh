@@ -38,6 +38,7 @@
 #include <cstddef>
 
 #include "common.cuh"
+#include "faults.cuh"
 
 namespace contra::cu {
 
@@ -140,14 +141,21 @@ public:
     Stream& operator=(const Stream&) = delete;
 
     cudaStream_t get() const { return stream_; }
-    void synchronize() const { CONTRA_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+    void synchronize() const {
+        CONTRA_CUDA_CHECK(cudaStreamSynchronize(stream_));
+        raise_device_fault();
+    }
 
 private:
     cudaStream_t stream_ = nullptr;
 };
 
-// synchronize(): waits until everything queued on the current stream has finished.
-inline void synchronize() { CONTRA_CUDA_CHECK(cudaStreamSynchronize(current_stream())); }
+// synchronize(): waits until everything queued on the current stream has finished, then raises
+// a fault a kernel recorded (faults.cuh).
+inline void synchronize() {
+    CONTRA_CUDA_CHECK(cudaStreamSynchronize(current_stream()));
+    raise_device_fault();
+}
 
 // cublas_handle(): this thread's cuBLAS handle, bound to the current stream, with its workspace.
 inline cublasHandle_t cublas_handle() {

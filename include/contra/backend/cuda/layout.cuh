@@ -2,9 +2,11 @@
 // im2patch/patch2im; the device-side index check that gather, scatter and cross-entropy share.
 // defines: contra::cu::Layout (the layout part of Kernels<cuda>), cu::find_bad_index
 //
-// Index checks. The contract checks every row index and target; on the GPU that means one small
-// kernel and a 16-byte copy back, so gather_rows, scatter_add_rows and cross_entropy(_backward)
-// synchronise with the host once per call.
+// Index checks. The contract checks every row index and target. gather_rows and scatter_add_rows
+// (a training step's token embeddings and end rows) check on the device and record a fault that
+// the next wait raises (faults.cuh): no synchronisation; a bad row reads and writes nothing out of
+// range. cross_entropy(_backward) checks with one small kernel and a 16-byte copy back: one
+// synchronisation per call.
 //
 // scatter_add_rows without atomics: the (index, position) pairs are sorted by index with a stable
 // radix sort (4 bits a pass: per-tile digit counts, one scan, a stable scatter per tile), then
@@ -17,6 +19,7 @@
 #include "../ops.hpp"
 #include "common.cuh"
 #include "context.cuh"
+#include "faults.cuh"
 #include "memory.cuh"
 
 namespace contra::cu {
@@ -91,13 +94,21 @@ __global__ void split_cols_kernel(Index64 rows, Index64 ca, Index64 cb, const T*
     }
 }
 
-// out[i, c] = table[index[i], c].
+// out[i, c] = table[index[i], c]; 0 for an index outside [0, rows) (find_bad_index reports it).
 template <class T>
-__global__ void gather_rows_kernel(Index64 n, Index64 width, const T* table, const ops::Index* index, T* out) {
+__global__ void gather_rows_kernel(Index64 n, Index64 width, const T* table, Index64 rows, const ops::Index* index,
+                                   T* out) {
     for (Index64 o = first_index(); o < n * width; o += grid_stride()) {
-        const Index64 i = o / width, c = o - i * width;
-        out[o] = table[Index64(index[i]) * width + c];
+        const Index64 i = o / width, c = o - i * width, row = Index64(index[i]);
+        out[o] = row >= 0 && row < rows ? table[row * width + c] : T(0.0f);
     }
+}
+
+// The fault at `first` (if any) into the process's fault record (faults.cuh), for the next wait.
+template <class I>
+__global__ void record_bad_index_kernel(Index64 n, const I* index, const unsigned long long* first, FaultKind kind,
+                                        Index64 limit, DeviceFault* fault) {
+    if (first[0] < (unsigned long long)n) record_fault(fault, kind, (long long)first[0], (long long)index[first[0]], limit);
 }
 
 template <class I>
@@ -177,12 +188,12 @@ __global__ void digit_scatter_kernel(Index64 n, const I* keys, const P* values, 
 // equal keys starts adds src[position, c] over the run, in order, onto table[key, c].
 template <class T>
 __global__ void scatter_runs_kernel(Index64 n, Index64 width, const ops::Index* keys, const ops::Index* positions,
-                                    const T* src, T* table) {
+                                    const T* src, Index64 rows, T* table) {
     using A = acc_t<T>;
     for (Index64 o = first_index(); o < n * width; o += grid_stride()) {
         const Index64 j = o / width, c = o - j * width;
         const ops::Index key = keys[j];
-        if (j > 0 && keys[j - 1] == key) continue;
+        if ((j > 0 && keys[j - 1] == key) || key < 0 || Index64(key) >= rows) continue;  // a bad key: reported, skipped
         T* dst = table + Index64(key) * width + c;
         A s = A(*dst);
         for (Index64 k = j; k < n && keys[k] == key; ++k) s += A(src[Index64(positions[k]) * width + c]);
@@ -241,9 +252,22 @@ inline BadIndex find_bad_index(cudaStream_t stream, Index64 n, const ops::Index*
     return {true, Index64(host[0]), (long long)host[1]};
 }
 
-inline void check_rows(cudaStream_t stream, const char* op, Index64 n, const ops::Index* index, Index64 limit) {
+// check_rows(stream, kind, n, index, limit): an index outside [0, limit) is an Error. Queued where
+// the device can record faults (raised at the next wait, faults.cuh); checked at once otherwise.
+inline void check_rows(cudaStream_t stream, FaultKind kind, Index64 n, const ops::Index* index, Index64 limit) {
+    if (n == 0) return;
+    if (DeviceFault* fault = device_fault()) {
+        auto first = scratch<unsigned long long>(1);
+        CONTRA_CUDA_CHECK(cudaMemsetAsync(first.data(), 0xff, sizeof(unsigned long long), stream));
+        find_bad_index_kernel<<<grid_for(n), kBlock, 0, stream>>>(n, index, limit, first.data());
+        CONTRA_CUDA_CHECK_LAUNCH();
+        record_bad_index_kernel<<<1, 1, 0, stream>>>(n, index, first.data(), kind, limit, fault);
+        CONTRA_CUDA_CHECK_LAUNCH();
+        return;
+    }
     const BadIndex bad = find_bad_index(stream, n, index, limit);
-    CONTRA_CHECK(!bad.found, op, ": index ", bad.value, " at position ", bad.position, " is outside [0, ", limit, ")");
+    CONTRA_CHECK(!bad.found, fault_name(kind), ": index ", bad.value, " at position ", bad.position, " is outside [0, ",
+                 limit, ")");
 }
 
 template <class T>
@@ -294,7 +318,8 @@ void launch_scatter_add_rows(cudaStream_t stream, Index64 n, Index64 width, cons
     if (n == 0 || width == 0) return;
     auto keys = scratch<ops::Index>(n), positions = scratch<ops::Index>(n);
     sort_pairs(stream, n, index, table_rows, keys.data(), positions.data());
-    scatter_runs_kernel<T><<<grid_for(n * width), kBlock, 0, stream>>>(n, width, keys.data(), positions.data(), src, table);
+    scatter_runs_kernel<T><<<grid_for(n * width), kBlock, 0, stream>>>(n, width, keys.data(), positions.data(), src,
+                                                                       table_rows, table);
     CONTRA_CUDA_CHECK_LAUNCH();
 }
 
@@ -337,17 +362,17 @@ struct Layout {
     static void gather_rows(const Tensor<T, cuda>& table, const Tensor<ops::Index, cuda>& index, Tensor<T, cuda>& out) {
         require_cuda_type<T>();
         const Index64 n = index.numel(), width = table.size(1);
-        check_rows(current_stream(), "gather_rows", n, index.data(), table.size(0));
+        check_rows(current_stream(), FaultKind::gather_rows, n, index.data(), table.size(0));
         if (n * width == 0) return;
-        gather_rows_kernel<T><<<grid_for(n * width), kBlock, 0, current_stream()>>>(n, width, table.data(), index.data(),
-                                                                                     out.data());
+        gather_rows_kernel<T><<<grid_for(n * width), kBlock, 0, current_stream()>>>(n, width, table.data(), table.size(0),
+                                                                                     index.data(), out.data());
         CONTRA_CUDA_CHECK_LAUNCH();
     }
     template <class T>
     static void scatter_add_rows(const Tensor<T, cuda>& src, const Tensor<ops::Index, cuda>& index, Tensor<T, cuda>& table) {
         require_cuda_type<T>();
         const Index64 n = index.numel();
-        check_rows(current_stream(), "scatter_add_rows", n, index.data(), table.size(0));
+        check_rows(current_stream(), FaultKind::scatter_add_rows, n, index.data(), table.size(0));
         launch_scatter_add_rows(current_stream(), n, table.size(1), src.data(), index.data(), table.size(0), table.data());
     }
     template <class T>

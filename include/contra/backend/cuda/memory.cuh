@@ -241,7 +241,7 @@ namespace contra {
 
 // ─── memory_resource<cuda>: what Tensor<T, cuda> and Arena<cuda> call ─────────────────────────
 // Everything is queued on the current stream. A copy to the host waits until it is done, so the
-// host buffer may be read at once. A copy from the host is staged (HostStaging) and queued behind
+// host buffer may be read at once (and raises a fault a kernel recorded, faults.cuh). A copy from the host is staged (HostStaging) and queued behind
 // the stream's work without waiting for it; the host buffer may be reused or freed at once.
 
 inline void* memory_resource<cuda>::allocate(std::size_t bytes) {
