@@ -6,8 +6,9 @@
 // model's step scope (nn::StepScope): a ViT with patch dropout drops patches then, and only then.
 // queue_step leaves the step's work queued: with an optimizer that takes its gate on the device
 // (optim::AdamW::step_gated), whether to update and the clipping factor are decided there
-// (ops::gate_step), and the host reads nothing. QueuedStep::read() is the one wait, for the
-// loss, the norm, the gate and the scale together; train_step is queue_step then read().
+// (ops::gate_step), and the host reads nothing. QueuedStep::read() is the one wait: one copy of
+// the loss, the norm, the gate and logit_scale, gathered on the device; train_step is
+// queue_step then read().
 // Data parallelism and gradient accumulation read the loss during the step (the ranks average it;
 // the micro-batches sum it).
 // defines: train::StepOptions, train::StepResult, train::QueuedStep, train::queue_step, train::train_step
@@ -42,24 +43,41 @@ struct StepResult {
 };
 
 // QueuedStep<B, L>: a step whose work is queued on backend B; L is the loss's element type.
-// read() waits for the device and returns the step's StepResult. It may be called after later
-// steps have been queued (their tapes reset): it reads only its own copies.
+// read() waits for the device once and returns the step's StepResult. It may be called after
+// later steps have been queued (their tapes reset): it reads only its own copy.
 template <class B, class L>
 struct QueuedStep {
     StepResult known;                 // what the host had at once: the loss when it was read during the step
     bool loss_known = false;          // known.loss holds the loss (data parallelism, accumulation)
+    bool host_decided = false;        // known.updated says whether the step updated (an optimizer without a gate)
     TensorOn<L, B> loss;              // [] the loss, on the device
     TensorOn<double, B> sum_squares;  // [1] Σg² before clipping
-    TensorOn<double, B> gate;         // [2] ops::gate_step's gate; undefined when the host decided (known.updated)
-    TensorOn<L, B> log_scale;         // [] logit_scale after the step; undefined when known has the scale
+    TensorOn<double, B> gate;         // [2] ops::gate_step's gate, when the device decided
+    // [5] what read() reads, gathered on the device: the loss, Σg², the gate (2), and logit_scale after
+    // the step (NaN for a model that cannot give it there: known.logit_scale then holds its scale).
+    TensorOn<double, B> summary;
 
     StepResult read() const {
+        const auto values = to_device<cpu>(summary);  // the wait
         StepResult r = known;
-        if (!loss_known) r.loss = double(to_device<cpu>(loss)[0]);  // the wait
-        if (std::isfinite(r.loss)) r.grad_norm = std::sqrt(to_device<cpu>(sum_squares)[0]);
-        if (gate.defined()) r.updated = to_device<cpu>(gate)[0] == 1.0;
-        if (log_scale.defined()) r.logit_scale = std::exp(double(to_device<cpu>(log_scale)[0]));
+        if (!loss_known) r.loss = values[0];
+        if (std::isfinite(r.loss)) r.grad_norm = std::sqrt(values[1]);
+        if (!host_decided) r.updated = values[2] == 1.0;
+        if (!std::isnan(values[4])) r.logit_scale = std::exp(values[4]);
         return r;
+    }
+
+    // Gathers the values read() reads into `summary` (queued).
+    template <class LogScale>
+    void gather(const LogScale* log_scale) {
+        summary = TensorOn<double, B>::empty(Shape{5});
+        ops::fill(B{}, double(NAN), summary);
+        auto part = [&](std::int64_t first, std::int64_t count) { return summary.rows(first, first + count); };
+        auto loss_part = part(0, 1), sum_part = part(1, 1), gate_part = part(2, 2), scale_part = part(4, 1);
+        ops::convert(B{}, loss.reshape(Shape{1}), loss_part);
+        copy(sum_squares, sum_part);
+        if (gate.defined()) copy(gate, gate_part);
+        if (log_scale) ops::convert(B{}, log_scale->reshape(Shape{1}), scale_part);
     }
 };
 
@@ -102,7 +120,9 @@ auto queue_step(Model& model, Opt& optimizer, const PairBatch& batch, Tape& tape
         ops::gate_step(B{}, q.loss, q.sum_squares, options.grad_clip, q.gate);
         optimizer.step_gated(options.lr, q.gate);  // skipped, and clipped, on the device
     } else {  // the host decides: it reads the loss and the norm now
+        q.gather(static_cast<const TensorOn<L, B>*>(nullptr));
         const double norm = q.read().grad_norm;
+        q.host_decided = true;
         q.known.updated = std::isfinite(norm);
         if (q.known.updated) {
             const double clip = options.grad_clip > 0 ? optim::clip_coefficient(norm, options.grad_clip) : 1.0;
@@ -111,8 +131,13 @@ auto queue_step(Model& model, Opt& optimizer, const PairBatch& batch, Tape& tape
         }
     }
     model.clamp_parameters();
-    if constexpr (requires { model.log_scale_on_device(); }) q.log_scale = model.log_scale_on_device();
-    else q.known.logit_scale = model.scale();  // a model without it: read now
+    if constexpr (requires { model.log_scale_on_device(); }) {
+        const auto log_scale = model.log_scale_on_device();
+        q.gather(&log_scale);
+    } else {
+        q.gather(static_cast<const TensorOn<L, B>*>(nullptr));
+        q.known.logit_scale = model.scale();  // a model without it on the device: read now
+    }
 #if !defined(NDEBUG)
     if (sync) dist::check_replicas(model, sync->communicator());
 #endif
