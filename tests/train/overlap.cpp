@@ -40,10 +40,12 @@ bool same_bits(const std::map<std::string, Tensor<T, cpu>>& a, const std::map<st
     return true;
 }
 
-double checksum(model::OpenAiClip<float, cpu>& model) {
+using Model = model::OpenAiClip<double, cpu>;  // as robustness.cpp: the same fit instantiations
+
+double checksum(Model& model) {
     double s = 0;
-    model.visit_parameters([&](const std::string&, Parameter<float, cpu>& p) {
-        for (std::int64_t i = 0; i < p.numel(); ++i) s += double(p.value()[i]) * double(i % 7 + 1);
+    model.visit_parameters([&](const std::string&, Parameter<double, cpu>& p) {
+        for (std::int64_t i = 0; i < p.numel(); ++i) s += p.value()[i] * double(i % 7 + 1);
     });
     return s;
 }
@@ -60,7 +62,7 @@ struct Seen {
 struct Run {
     std::vector<Seen> steps;
     std::vector<std::pair<std::int64_t, double>> checkpoints;  // (step, the model's checksum)
-    std::map<std::string, Tensor<float, cpu>> final_parameters;
+    std::map<std::string, Tensor<double, cpu>> final_parameters;
     train::State state;
 };
 
@@ -68,8 +70,8 @@ struct Run {
 // checkpointed after step 5 and 10.
 template <class Source>
 Run run(bool overlap, const Source& source) {
-    model::OpenAiClip<float, cpu> model(model::preset("tiny"), 3);
-    optim::AdamW<float, cpu> opt(model);
+    Model model(model::preset("tiny"), 3);
+    optim::AdamW<double, cpu> opt(model);
     auto options = test::resume_options(14);
     options.overlap_steps = overlap;
     const auto evaluates = [](std::int64_t step, const train::State& s) { return step % 4 == 0 || step == s.total_steps; };
@@ -131,7 +133,6 @@ TEST_CASE_TEMPLATE("gate_step: open and clipped, open and unclipped, closed for 
 }
 
 TEST_CASE("AdamW's gated update: a closed gate changes nothing, not even the count; an open one is step(lr, factor)") {
-    using Model = model::OpenAiClip<double, cpu>;
     Model gated(model::preset("tiny"), 5), plain(model::preset("tiny"), 5);
     optim::AdamW<double, cpu> gated_opt(gated), plain_opt(plain);
     const auto batch = test::SyntheticPairs{}.batch(std::vector<std::int64_t>{0, 1, 2, 3, 4, 5}, 0);
