@@ -107,22 +107,25 @@ State fit(Model& model, Opt& optimizer, Source&& source, const Options& options,
     const double elapsed_before = state.elapsed_s;
     double in_hooks_s = 0;
     bool out_of_time = false;
-    auto last_done = run_start;  // when the step before was read back and its hooks had run
     dist::GradientSync<T, B>* const gradient_sync = sync ? &*sync : nullptr;
     using Queued = decltype(queue_step(model, optimizer, batches.at(0), tape, gradient_sync, StepOptions{}));
     struct InFlight {
         Queued queued;
         std::int64_t step, epoch;
         double lr;
+        clock::time_point start;  // when the host began to queue it
+        double hooks_before;      // in_hooks_s then
     };
-    // complete(f): step f.step's results (the host waits for them), then the hooks.
-    auto complete = [&](const InFlight& f) {
+    // complete(f, end): step f.step's results (the host waits for them), then the hooks. The step
+    // took from its start to `end` (the next step's start, or now), less the hooks run in between:
+    // on a CPU its work; on a GPU, where the host keeps one step ahead, the device's pace.
+    auto complete = [&](const InFlight& f, clock::time_point end) {
         const StepResult r = f.queued.read();
         state.skipped_steps += nonfinite.after(r, f.step) ? 1 : 0;
         state.step = f.step + 1;
         const auto now = clock::now();
         state.elapsed_s = elapsed_before + std::chrono::duration<double>(now - run_start).count() - in_hooks_s;
-        const double step_s = std::chrono::duration<double>(now - last_done).count();
+        const double step_s = std::chrono::duration<double>(end - f.start).count() - (in_hooks_s - f.hooks_before);
         state.total_steps = schedule.total_steps = budget.after(state.step, state.elapsed_s, state.total_steps, options.comm);
         const auto hooks_start = clock::now();
         if (hooks.on_step)
@@ -132,8 +135,7 @@ State fit(Model& model, Opt& optimizer, Source&& source, const Options& options,
         if (hooks.on_checkpoint && hooks.checkpoint_every > 0 && state.step % hooks.checkpoint_every == 0 &&
             state.step < state.total_steps)
             hooks.on_checkpoint(state);
-        last_done = clock::now();
-        in_hooks_s += std::chrono::duration<double>(last_done - hooks_start).count();
+        in_hooks_s += std::chrono::duration<double>(clock::now() - hooks_start).count();
         out_of_time = budget.spent(state.elapsed_s);
     };
     // Whether step k's results may wait until step k + 1 is queued: nothing after step k reads the
@@ -157,20 +159,21 @@ State fit(Model& model, Opt& optimizer, Source&& source, const Options& options,
         }
         if (stop) break;
         const double lr = schedule.lr(next);
+        const auto start = clock::now();
         InFlight f{queue_step(model, optimizer, batches.at(next), tape, gradient_sync,
                               StepOptions{lr, options.grad_clip, options.accumulate, next}),
-                   next, batches.epoch_of(next), lr};
+                   next, batches.epoch_of(next), lr, start, in_hooks_s};
         ++next;
         if (in_flight) {  // the step before, read while this one runs on the device
             const InFlight before = std::move(*in_flight);
             in_flight.reset();
-            complete(before);
+            complete(before, f.start);
         }
         if (may_overlap(f.step)) in_flight.emplace(std::move(f));
-        else complete(f);
+        else complete(f, clock::now());
         if (out_of_time && !options.comm) break;
     }
-    if (in_flight) complete(*in_flight);
+    if (in_flight) complete(*in_flight, clock::now());
     tape.reset();
     if (hooks.on_checkpoint) hooks.on_checkpoint(state);
     return state;

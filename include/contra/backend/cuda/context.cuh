@@ -143,7 +143,7 @@ public:
     cudaStream_t get() const { return stream_; }
     void synchronize() const {
         CONTRA_CUDA_CHECK(cudaStreamSynchronize(stream_));
-        raise_device_fault();
+        raise_device_fault(stream_);
     }
 
 private:
@@ -154,7 +154,7 @@ private:
 // a fault a kernel recorded (faults.cuh).
 inline void synchronize() {
     CONTRA_CUDA_CHECK(cudaStreamSynchronize(current_stream()));
-    raise_device_fault();
+    raise_device_fault(current_stream());
 }
 
 // cublas_handle(): this thread's cuBLAS handle, bound to the current stream, with its workspace.

@@ -4,7 +4,7 @@
 // reads and writes nothing out of range). The next time the host waits for the device (a copy to
 // the host, synchronize()), raise_device_fault() turns the record into an Error, so no value
 // computed after a fault reaches the host without that error.
-// defines: cu::FaultKind, cu::DeviceFault, cu::device_fault, cu::raise_device_fault
+// defines: cu::FaultKind, cu::DeviceFault, cu::FaultSink, cu::device_fault, cu::raise_device_fault
 #pragma once
 #include <string>
 
@@ -29,12 +29,21 @@ struct DeviceFault {
     long long position, value, limit;
 };
 
+// Where kernels record a fault: `claim`, a word of device memory that the first fault takes with
+// an atomic (atomics on host memory are not atomic everywhere), and `record`, the device's view of
+// the page-locked host record, written with plain stores by the fault that took the claim.
+struct FaultSink {
+    unsigned* claim;
+    DeviceFault* record;
+};
+
 namespace detail {
-// The process's fault record, page-locked and mapped: `host` for the host, `device` for kernels.
-// Never freed (see CachingAllocator::instance). Null where mapped memory cannot be had.
+// The process's fault record: `host`, page-locked and mapped, and the sink kernels write through.
+// Never freed (see CachingAllocator::instance). `ready` is false where mapped memory cannot be had.
 struct FaultRecord {
     DeviceFault* host = nullptr;
-    DeviceFault* device = nullptr;
+    FaultSink sink{nullptr, nullptr};
+    bool ready = false;
     FaultRecord() {
         void* p = nullptr;
         if (cudaHostAlloc(&p, sizeof(DeviceFault), cudaHostAllocMapped) != cudaSuccess) {
@@ -44,12 +53,14 @@ struct FaultRecord {
         host = static_cast<DeviceFault*>(p);
         *host = DeviceFault{0, 0, 0, 0};
         void* on_device = nullptr;
-        if (cudaHostGetDevicePointer(&on_device, p, 0) != cudaSuccess) {
+        void* claim = nullptr;
+        if (cudaHostGetDevicePointer(&on_device, p, 0) != cudaSuccess || cudaMalloc(&claim, sizeof(unsigned)) != cudaSuccess ||
+            cudaMemset(claim, 0, sizeof(unsigned)) != cudaSuccess) {
             (void)cudaGetLastError();
-            host = nullptr;
             return;
         }
-        device = static_cast<DeviceFault*>(on_device);
+        sink = {static_cast<unsigned*>(claim), static_cast<DeviceFault*>(on_device)};
+        ready = true;
     }
     static FaultRecord& instance() {
         static FaultRecord* record = new FaultRecord;
@@ -58,27 +69,33 @@ struct FaultRecord {
 };
 }  // namespace detail
 
-// The record kernels write a fault into; null where the device cannot write host memory (then
+// The sink kernels record a fault through; null where the device cannot write host memory (then
 // the launchers check their indices with a wait instead).
-inline DeviceFault* device_fault() { return detail::FaultRecord::instance().device; }
+inline const FaultSink* device_fault() {
+    const auto& r = detail::FaultRecord::instance();
+    return r.ready ? &r.sink : nullptr;
+}
 
-// Called after a wait for the device: throws the recorded fault, if any, and clears it.
-inline void raise_device_fault() {
-    DeviceFault* f = detail::FaultRecord::instance().host;
-    if (!f || f->kind == unsigned(FaultKind::none)) return;
-    const DeviceFault seen = *f;
-    f->kind = unsigned(FaultKind::none);
+// Called after a wait for `stream`: throws the recorded fault, if any, and clears it (the claim
+// is released on that stream, behind the work that found the fault).
+inline void raise_device_fault(cudaStream_t stream) {
+    auto& r = detail::FaultRecord::instance();
+    if (!r.ready || r.host->kind == unsigned(FaultKind::none)) return;
+    const DeviceFault seen = *r.host;
+    r.host->kind = unsigned(FaultKind::none);
+    CONTRA_CUDA_CHECK(cudaMemsetAsync(r.sink.claim, 0, sizeof(unsigned), stream));
     throw Error(std::string(fault_name(FaultKind(seen.kind))) + ": index " + std::to_string(seen.value) + " at position " +
                 std::to_string(seen.position) + " is outside [0, " + std::to_string(seen.limit) + ")");
 }
 
 // On the device: records the fault unless an earlier one is waiting to be raised.
-__device__ inline void record_fault(DeviceFault* fault, FaultKind kind, long long position, long long value,
-                                    long long limit) {
-    if (atomicCAS(&fault->kind, unsigned(FaultKind::none), unsigned(kind)) != unsigned(FaultKind::none)) return;
-    fault->position = position;
-    fault->value = value;
-    fault->limit = limit;
+__device__ inline void record_fault(FaultSink sink, FaultKind kind, long long position, long long value, long long limit) {
+    if (atomicCAS(sink.claim, 0u, 1u) != 0u) return;
+    sink.record->position = position;
+    sink.record->value = value;
+    sink.record->limit = limit;
+    __threadfence_system();
+    sink.record->kind = unsigned(kind);
     __threadfence_system();
 }
 

@@ -107,8 +107,8 @@ __global__ void gather_rows_kernel(Index64 n, Index64 width, const T* table, Ind
 // The fault at `first` (if any) into the process's fault record (faults.cuh), for the next wait.
 template <class I>
 __global__ void record_bad_index_kernel(Index64 n, const I* index, const unsigned long long* first, FaultKind kind,
-                                        Index64 limit, DeviceFault* fault) {
-    if (first[0] < (unsigned long long)n) record_fault(fault, kind, (long long)first[0], (long long)index[first[0]], limit);
+                                        Index64 limit, FaultSink sink) {
+    if (first[0] < (unsigned long long)n) record_fault(sink, kind, (long long)first[0], (long long)index[first[0]], limit);
 }
 
 template <class I>
@@ -256,12 +256,12 @@ inline BadIndex find_bad_index(cudaStream_t stream, Index64 n, const ops::Index*
 // the device can record faults (raised at the next wait, faults.cuh); checked at once otherwise.
 inline void check_rows(cudaStream_t stream, FaultKind kind, Index64 n, const ops::Index* index, Index64 limit) {
     if (n == 0) return;
-    if (DeviceFault* fault = device_fault()) {
+    if (const FaultSink* sink = device_fault()) {
         auto first = scratch<unsigned long long>(1);
         CONTRA_CUDA_CHECK(cudaMemsetAsync(first.data(), 0xff, sizeof(unsigned long long), stream));
         find_bad_index_kernel<<<grid_for(n), kBlock, 0, stream>>>(n, index, limit, first.data());
         CONTRA_CUDA_CHECK_LAUNCH();
-        record_bad_index_kernel<<<1, 1, 0, stream>>>(n, index, first.data(), kind, limit, fault);
+        record_bad_index_kernel<<<1, 1, 0, stream>>>(n, index, first.data(), kind, limit, *sink);
         CONTRA_CUDA_CHECK_LAUNCH();
         return;
     }
